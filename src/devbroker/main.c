@@ -1,0 +1,185 @@
+/* sensor-devbroker: librdkafka's mock Kafka cluster on loopback, for the
+ * demo and the tests. Not a production broker. */
+#include <errno.h>
+#include <getopt.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "sensord-build.h"
+
+typedef struct TopicSpec {
+        char *name;
+        int partitions;
+} TopicSpec;
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "Usage: sensor-devbroker [--topic NAME[:PARTITIONS]]... [--brokers N] [--address-file FILE]\n"
+                "Runs librdkafka's mock Kafka cluster on 127.0.0.1 until SIGTERM or SIGINT.\n"
+                "\n"
+                "  -t, --topic NAME[:N]      create topic NAME with N partitions (default 1)\n"
+                "  -n, --brokers N           number of brokers (default 1)\n"
+                "  -a, --address-file FILE   also write the bootstrap address to FILE\n"
+                "      --version             print the version\n"
+                "  -h, --help                print this help\n"
+                "\n"
+                "Fault injection: SIGUSR1 takes every broker down (connections refused),\n"
+                "SIGUSR2 brings them back up.\n");
+}
+
+static int parse_topic(const char *arg, TopicSpec *t) {
+        const char *colon = strrchr(arg, ':');
+        char *end;
+        t->partitions = 1;
+        if (colon) {
+                errno = 0;
+                long n = strtol(colon + 1, &end, 10);
+                if (errno || *end || n < 1 || n > 10000)
+                        return -EINVAL;
+                t->partitions = (int)n;
+        }
+        t->name = strndup(arg, colon ? (size_t)(colon - arg) : strlen(arg));
+        return t->name && t->name[0] ? 0 : -EINVAL;
+}
+
+/* Writes the address via a temporary file and rename, so a reader polling
+ * for the file never sees it half written. */
+static int write_address_file(const char *path, const char *address) {
+        char tmp[4096];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        FILE *f = fopen(tmp, "w");
+        if (!f)
+                return -errno;
+        fprintf(f, "%s\n", address);
+        if (fclose(f) != 0 || rename(tmp, path) < 0)
+                return -errno;
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "topic", required_argument, NULL, 't' },
+                { "brokers", required_argument, NULL, 'n' },
+                { "address-file", required_argument, NULL, 'a' },
+                { "version", no_argument, NULL, 'V' },
+                { "help", no_argument, NULL, 'h' },
+                { 0 },
+        };
+        TopicSpec *topics = NULL;
+        size_t n_topics = 0;
+        const char *address_file = NULL;
+        int brokers = 1, c, r = EX_OK;
+
+        while ((c = getopt_long(argc, argv, "t:n:a:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 't': {
+                        TopicSpec *t = realloc(topics, (n_topics + 1) * sizeof(*t));
+                        if (!t)
+                                return EX_OSERR;
+                        topics = t;
+                        if (parse_topic(optarg, &topics[n_topics]) < 0) {
+                                fprintf(stderr, "sensor-devbroker: --topic wants NAME or NAME:PARTITIONS (1-10000), not '%s'\n",
+                                        optarg);
+                                return EX_USAGE;
+                        }
+                        n_topics++;
+                        break;
+                }
+                case 'n':
+                        brokers = atoi(optarg);
+                        if (brokers < 1 || brokers > 16) {
+                                fprintf(stderr, "sensor-devbroker: --brokers wants 1-16, not '%s'\n", optarg);
+                                return EX_USAGE;
+                        }
+                        break;
+                case 'a':
+                        address_file = optarg;
+                        break;
+                case 'V':
+                        printf("sensor-devbroker %s\n", SENSORD_VERSION);
+                        return EX_OK;
+                case 'h':
+                        usage(stdout);
+                        return EX_OK;
+                default:
+                        usage(stderr);
+                        return EX_USAGE;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "sensor-devbroker: unexpected argument '%s'\n", argv[optind]);
+                return EX_USAGE;
+        }
+
+        /* Block the signals before librdkafka starts threads; sigwait below. */
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGUSR1);
+        sigaddset(&mask, SIGUSR2);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        char errstr[256];
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        /* The mock cluster needs a client instance to live in; it never connects. */
+        rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        if (!rk) {
+                fprintf(stderr, "sensor-devbroker: %s\n", errstr);
+                return EX_SOFTWARE;
+        }
+        rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, brokers);
+        if (!mc) {
+                fprintf(stderr, "sensor-devbroker: cannot start the mock cluster\n");
+                rd_kafka_destroy(rk);
+                return EX_SOFTWARE;
+        }
+        for (size_t i = 0; i < n_topics; i++) {
+                rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc, topics[i].name, topics[i].partitions, 1);
+                if (err) {
+                        fprintf(stderr, "sensor-devbroker: cannot create topic %s: %s\n", topics[i].name,
+                                rd_kafka_err2str(err));
+                        r = EX_SOFTWARE;
+                        goto out;
+                }
+        }
+        const char *address = rd_kafka_mock_cluster_bootstraps(mc);
+        printf("%s\n", address);
+        fflush(stdout);
+        if (address_file && write_address_file(address_file, address) < 0) {
+                fprintf(stderr, "sensor-devbroker: cannot write %s: %s\n", address_file, strerror(errno));
+                r = EX_CANTCREAT;
+                goto out;
+        }
+
+        for (;;) {
+                int sig;
+                if (sigwait(&mask, &sig) != 0)
+                        continue;
+                if (sig == SIGUSR1) {
+                        rd_kafka_mock_broker_set_down(mc, -1);
+                        fprintf(stderr, "sensor-devbroker: brokers down\n");
+                } else if (sig == SIGUSR2) {
+                        rd_kafka_mock_broker_set_up(mc, -1);
+                        fprintf(stderr, "sensor-devbroker: brokers up\n");
+                } else {
+                        break;
+                }
+        }
+out:
+        if (address_file)
+                unlink(address_file);
+        rd_kafka_mock_cluster_destroy(mc);
+        rd_kafka_destroy(rk);
+        for (size_t i = 0; i < n_topics; i++)
+                free(topics[i].name);
+        free(topics);
+        return r;
+}

@@ -1,0 +1,71 @@
+/* config: the libconfig file (/etc/sensord/sensord.conf) to a validated
+ * Config. Unknown settings and bad values are errors with file:line and the
+ * setting's path; every error in the file is reported, not only the first. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batcher.h"
+#include "emitter.h"
+#include "window.h"
+
+typedef enum StartingOffsets { STARTING_EARLIEST, STARTING_LATEST } StartingOffsets;
+
+typedef struct KafkaProperty {
+        char *name;
+        char *value;
+} KafkaProperty;
+
+typedef struct Config {
+        char *path;
+
+        char *brokers;
+        char *topic;
+        char *group_id;
+        StartingOffsets starting_offsets;
+        int64_t startup_timeout_ms;
+        KafkaProperty *properties;
+        size_t n_properties;
+
+        BatchLimits batch;
+
+        WindowSpec window;
+        int64_t idle_timeout_ms; /* 0: off */
+
+        OutputMode mode;
+        SinkKind sink;
+        OutputFormat format;
+        char *output_topic; /* "" or NULL: off */
+
+        char *state_directory;
+        int64_t checkpoint_interval_ms;
+        uint64_t max_keys;
+
+        uint64_t max_message_bytes;
+
+        char *dead_letter_topic; /* "" or NULL: off */
+
+        int log_level; /* syslog priority */
+} Config;
+
+/* The errors of one load, each "file:line: path: message". */
+typedef struct ConfigErrors {
+        char **messages;
+        size_t n;
+} ConfigErrors;
+
+void config_errors_clear(ConfigErrors *errors);
+
+/* Loads and validates path. Returns 0 and *out, or -EINVAL with errors filled
+ * (or another negative errno when out of memory). */
+int config_load(const char *path, Config **out, ConfigErrors *errors);
+
+Config *config_free(Config *c);
+
+/* Names the first setting whose change would alter the meaning of existing
+ * window state or of the consumer (topic, group, window), or NULL. */
+const char *config_restart_required(const Config *old, const Config *new);
+
+const char *output_mode_to_string(OutputMode mode);

@@ -1,0 +1,270 @@
+/* emitter: result rows to stdout (JSON lines or a Spark-like table) or to the
+ * journal with one field per column. */
+#include "emitter.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-journal.h>
+#include <yajl/yajl_gen.h>
+
+#include "timestamp.h"
+#include "util.h"
+
+typedef struct TableRow {
+        char window[2 * TIMESTAMP_MAX + 4];
+        char *sensor;
+        char avg[32], max[32], min[32], count[24];
+} TableRow;
+
+struct Emitter {
+        SinkKind sink;
+        OutputFormat format;
+        FILE *stream;
+        yajl_gen gen;
+        uint64_t batch;
+        uint64_t rows;
+        int error;
+        TableRow *table;
+        size_t n_table, cap_table;
+};
+
+size_t format_double(double v, char buf[32]) {
+        int n = 0;
+        /* %.15g is exact for every double whose shortest form has <= 15 digits
+         * (the usual sensor value); only the rest need 16 or 17. */
+        for (int precision = 15; precision <= 17; precision++) {
+                n = snprintf(buf, 32, "%.*g", precision, v);
+                if (strtod(buf, NULL) == v)
+                        break;
+        }
+        if (isfinite(v) && !strpbrk(buf, ".eEn")) {
+                buf[n++] = '.';
+                buf[n++] = '0';
+                buf[n] = '\0';
+        }
+        return (size_t)n;
+}
+
+static bool fd_is_journal_stream(int fd) {
+        const char *e = getenv("JOURNAL_STREAM");
+        struct stat st;
+        unsigned long long dev, ino;
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(fd, &st) < 0)
+                return false;
+        return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+SinkKind sink_resolve(SinkKind sink) {
+        if (sink != SINK_AUTO)
+                return sink;
+        return getenv("INVOCATION_ID") || fd_is_journal_stream(STDOUT_FILENO) ? SINK_JOURNAL : SINK_STDOUT;
+}
+
+int emitter_new(Emitter **out, SinkKind sink, OutputFormat format, FILE *stream) {
+        Emitter *e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->sink = sink_resolve(sink);
+        e->format = format;
+        e->stream = stream;
+        e->gen = yajl_gen_alloc(NULL);
+        if (!e->gen) {
+                free(e);
+                return -ENOMEM;
+        }
+        *out = e;
+        return 0;
+}
+
+static void table_clear(Emitter *e) {
+        for (size_t i = 0; i < e->n_table; i++)
+                free(e->table[i].sensor);
+        e->n_table = 0;
+}
+
+Emitter *emitter_free(Emitter *e) {
+        if (!e)
+                return NULL;
+        table_clear(e);
+        free(e->table);
+        yajl_gen_free(e->gen);
+        free(e);
+        return NULL;
+}
+
+void emitter_begin_batch(Emitter *e, uint64_t batch) {
+        e->batch = batch;
+        e->error = 0;
+        table_clear(e);
+}
+
+#define GEN_KEY(g, k) yajl_gen_string((g), (const unsigned char *)(k), sizeof(k) - 1)
+
+static void gen_number(yajl_gen g, double v) {
+        char buf[32];
+        size_t n = format_double(v, buf);
+        yajl_gen_number(g, buf, n);
+}
+
+static int write_json(Emitter *e, const WindowRow *row) {
+        yajl_gen g = e->gen;
+        char start[TIMESTAMP_MAX], end[TIMESTAMP_MAX], num[24];
+        const unsigned char *text;
+        size_t len;
+
+        yajl_gen_clear(g);
+        yajl_gen_reset(g, NULL);
+        yajl_gen_map_open(g);
+        GEN_KEY(g, "batch");
+        yajl_gen_number(g, num, (size_t)snprintf(num, sizeof(num), "%" PRIu64, e->batch));
+        GEN_KEY(g, "window");
+        yajl_gen_map_open(g);
+        GEN_KEY(g, "start");
+        yajl_gen_string(g, (const unsigned char *)start, timestamp_format(row->start_ms, start));
+        GEN_KEY(g, "end");
+        yajl_gen_string(g, (const unsigned char *)end, timestamp_format(row->end_ms, end));
+        yajl_gen_map_close(g);
+        GEN_KEY(g, "sensor_id");
+        yajl_gen_string(g, (const unsigned char *)row->sensor_id, row->sensor_id_len);
+        GEN_KEY(g, "avg_value");
+        gen_number(g, row->avg);
+        GEN_KEY(g, "max_value");
+        gen_number(g, row->max);
+        GEN_KEY(g, "min_value");
+        gen_number(g, row->min);
+        GEN_KEY(g, "count");
+        yajl_gen_number(g, num, (size_t)snprintf(num, sizeof(num), "%" PRIu64, row->count));
+        GEN_KEY(g, "sum");
+        gen_number(g, row->sum);
+        yajl_gen_map_close(g);
+        if (yajl_gen_get_buf(g, &text, &len) != yajl_gen_status_ok)
+                return -EINVAL;
+        if (fwrite(text, 1, len, e->stream) != len || putc('\n', e->stream) == EOF)
+                return -errno;
+        return 0;
+}
+
+static int write_journal(Emitter *e, const WindowRow *row) {
+        char start[TIMESTAMP_MAX], end[TIMESTAMP_MAX], avg[32], max[32], min[32];
+        timestamp_format(row->start_ms, start);
+        timestamp_format(row->end_ms, end);
+        format_double(row->avg, avg);
+        format_double(row->max, max);
+        format_double(row->min, min);
+        int len = (int)row->sensor_id_len;
+        int r = sd_journal_send("MESSAGE=%.*s [%s, %s) avg=%s max=%s min=%s count=%" PRIu64 " (batch %" PRIu64 ")",
+                                len, row->sensor_id, start, end, avg, max, min, row->count, e->batch,
+                                "MESSAGE_ID=" SENSORD_RESULT_MESSAGE_ID, "PRIORITY=6", "SYSLOG_IDENTIFIER=sensord",
+                                "SENSOR_ID=%.*s", len, row->sensor_id, "WINDOW_START=%s", start, "WINDOW_END=%s",
+                                end, "AVG_VALUE=%s", avg, "MAX_VALUE=%s", max, "MIN_VALUE=%s", min,
+                                "COUNT=%" PRIu64, row->count, "BATCH=%" PRIu64, e->batch, NULL);
+        return r < 0 ? r : 0;
+}
+
+static int buffer_table_row(Emitter *e, const WindowRow *row) {
+        if (e->n_table == e->cap_table) {
+                size_t cap = e->cap_table ? e->cap_table * 2 : 16;
+                TableRow *t = realloc(e->table, cap * sizeof(*t));
+                if (!t)
+                        return -ENOMEM;
+                e->table = t;
+                e->cap_table = cap;
+        }
+        TableRow *t = &e->table[e->n_table];
+        char start[TIMESTAMP_MAX], end[TIMESTAMP_MAX];
+        timestamp_format(row->start_ms, start);
+        timestamp_format(row->end_ms, end);
+        snprintf(t->window, sizeof(t->window), "{%s, %s}", start, end);
+        t->sensor = strndup(row->sensor_id, row->sensor_id_len);
+        if (!t->sensor)
+                return -ENOMEM;
+        format_double(row->avg, t->avg);
+        format_double(row->max, t->max);
+        format_double(row->min, t->min);
+        snprintf(t->count, sizeof(t->count), "%" PRIu64, row->count);
+        e->n_table++;
+        return 0;
+}
+
+int emitter_row(const WindowRow *row, void *userdata) {
+        Emitter *e = userdata;
+        int r;
+        if (e->sink == SINK_JOURNAL)
+                r = write_journal(e, row);
+        else if (e->format == FORMAT_TABLE)
+                r = buffer_table_row(e, row);
+        else
+                r = write_json(e, row);
+        if (r < 0 && e->error == 0)
+                e->error = r;
+        if (r == 0)
+                e->rows++;
+        return r;
+}
+
+static void table_rule(FILE *f, const size_t width[6]) {
+        for (size_t c = 0; c < 6; c++) {
+                fputc('+', f);
+                for (size_t k = 0; k < width[c]; k++)
+                        fputc('-', f);
+        }
+        fputs("+\n", f);
+}
+
+static void table_line(FILE *f, const size_t width[6], const char *const cells[6]) {
+        for (size_t c = 0; c < 6; c++)
+                fprintf(f, "|%*s", (int)width[c], cells[c]);
+        fputs("|\n", f);
+}
+
+#define TABLE_CELLS(t) { (t)->window, (t)->sensor, (t)->avg, (t)->max, (t)->min, (t)->count }
+
+/* Spark's console sink layout: a "Batch: N" banner and a boxed table. */
+static void write_table(Emitter *e) {
+        static const char *const head[6] = { "window", "sensor_id", "avg_value", "max_value", "min_value", "count" };
+        size_t width[6];
+        for (size_t c = 0; c < 6; c++)
+                width[c] = strlen(head[c]);
+        for (size_t i = 0; i < e->n_table; i++) {
+                const char *const cells[6] = TABLE_CELLS(&e->table[i]);
+                for (size_t c = 0; c < 6; c++)
+                        if (strlen(cells[c]) > width[c])
+                                width[c] = strlen(cells[c]);
+        }
+        FILE *f = e->stream;
+        fprintf(f, "-------------------------------------------\nBatch: %" PRIu64
+                   "\n-------------------------------------------\n", e->batch);
+        table_rule(f, width);
+        table_line(f, width, head);
+        table_rule(f, width);
+        for (size_t i = 0; i < e->n_table; i++) {
+                const char *const cells[6] = TABLE_CELLS(&e->table[i]);
+                table_line(f, width, cells);
+        }
+        table_rule(f, width);
+        fputc('\n', f);
+}
+
+int emitter_end_batch(Emitter *e) {
+        if (e->sink == SINK_STDOUT) {
+                if (e->format == FORMAT_TABLE && e->n_table > 0)
+                        write_table(e);
+                table_clear(e);
+                if (fflush(e->stream) == EOF && e->error == 0)
+                        e->error = -errno;
+        }
+        return e->error;
+}
+
+uint64_t emitter_rows(const Emitter *e) {
+        return e->rows;
+}
+
+SinkKind emitter_sink(const Emitter *e) {
+        return e->sink;
+}

@@ -1,0 +1,220 @@
+/* record: yajl callbacks that pick sensor_id, value and timestamp out of the
+ * top-level object and ignore everything else. */
+#include "record.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+#include "timestamp.h"
+
+enum field { FIELD_OTHER = -1, FIELD_SENSOR_ID = 0, FIELD_VALUE, FIELD_TIMESTAMP, _FIELD_MAX };
+
+static const char *const field_names[_FIELD_MAX] = { "sensor_id", "value", "timestamp" };
+
+typedef struct Parse {
+        Record *record;
+        char *reason;
+        RecordError error;
+        unsigned depth;     /* nesting level: 1 inside the top-level object */
+        bool closed;        /* the top-level object has ended */
+        enum field current; /* field whose value comes next, at depth 1 */
+        unsigned seen;      /* bit per field */
+} Parse;
+
+static const char *const error_names[_RECORD_ERROR_MAX] = {
+        [RECORD_OK] = "ok",
+        [RECORD_EMPTY] = "empty",
+        [RECORD_TOO_LARGE] = "too_large",
+        [RECORD_NOT_JSON] = "not_json",
+        [RECORD_TRAILING_GARBAGE] = "trailing_garbage",
+        [RECORD_NOT_OBJECT] = "not_object",
+        [RECORD_MISSING_FIELD] = "missing_field",
+        [RECORD_DUPLICATE_FIELD] = "duplicate_field",
+        [RECORD_WRONG_TYPE] = "wrong_type",
+        [RECORD_BAD_SENSOR_ID] = "bad_sensor_id",
+        [RECORD_NOT_FINITE] = "not_finite",
+        [RECORD_BAD_TIMESTAMP] = "bad_timestamp",
+};
+
+const char *record_error_name(RecordError error) {
+        return error >= 0 && error < _RECORD_ERROR_MAX ? error_names[error] : "unknown";
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(Parse *p, RecordError error, const char *fmt, ...) {
+        p->error = error;
+        if (p->reason) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(p->reason, RECORD_REASON_MAX, fmt, ap);
+                va_end(ap);
+        }
+        return 0; /* tells yajl to stop */
+}
+
+/* A scalar or container at the value position of the current field. Returns
+ * 1 when yajl should go on (ignored or accepted), 0 after a failure. */
+static int type_mismatch(Parse *p, const char *got) {
+        static const char *const wanted[_FIELD_MAX] = { "a string", "a number", "a string" };
+        if (p->depth == 0)
+                return fail(p, RECORD_NOT_OBJECT, "top-level JSON value is %s, not an object", got);
+        if (p->depth == 1 && p->current != FIELD_OTHER)
+                return fail(p, RECORD_WRONG_TYPE, "field '%s' must be %s, got %s", field_names[p->current],
+                            wanted[p->current], got);
+        return 1;
+}
+
+static int on_null(void *ctx) {
+        return type_mismatch(ctx, "null");
+}
+
+static int on_boolean(void *ctx, int value) {
+        return type_mismatch(ctx, value ? "true" : "false");
+}
+
+static int on_number(void *ctx, const char *text, size_t len) {
+        Parse *p = ctx;
+        if (p->depth != 1 || p->current != FIELD_VALUE)
+                return type_mismatch(p, "a number");
+
+        char stack[64];
+        char *copy = len < sizeof(stack) ? stack : malloc(len + 1);
+        if (!copy)
+                return fail(p, RECORD_NOT_FINITE, "out of memory reading value");
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+        double v = strtod(copy, NULL);
+        if (copy != stack)
+                free(copy);
+        if (!isfinite(v))
+                return fail(p, RECORD_NOT_FINITE, "field 'value' is not a finite double (%.*s)",
+                            (int)(len > 40 ? 40 : len), text);
+        p->record->value = v;
+        return 1;
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t len) {
+        Parse *p = ctx;
+        if (p->depth != 1 || (p->current != FIELD_SENSOR_ID && p->current != FIELD_TIMESTAMP))
+                return type_mismatch(p, "a string");
+
+        if (p->current == FIELD_SENSOR_ID) {
+                if (len == 0)
+                        return fail(p, RECORD_BAD_SENSOR_ID, "field 'sensor_id' is empty");
+                if (len > SENSOR_ID_MAX)
+                        return fail(p, RECORD_BAD_SENSOR_ID, "field 'sensor_id' is %zu bytes, over %d", len,
+                                    SENSOR_ID_MAX);
+                if (memchr(s, '\0', len))
+                        return fail(p, RECORD_BAD_SENSOR_ID, "field 'sensor_id' contains a NUL character");
+                memcpy(p->record->sensor_id, s, len);
+                p->record->sensor_id[len] = '\0';
+                p->record->sensor_id_len = len;
+        } else if (timestamp_parse((const char *)s, len, &p->record->event_time_ms) < 0) {
+                return fail(p, RECORD_BAD_TIMESTAMP, "field 'timestamp' is not an ISO-8601 date-time: \"%.*s\"",
+                            (int)(len > 40 ? 40 : len), s);
+        }
+        return 1;
+}
+
+static int on_start_container(Parse *p, const char *what) {
+        if (p->depth == 0 && p->closed)
+                return fail(p, RECORD_TRAILING_GARBAGE, "data after the JSON object");
+        if (!type_mismatch(p, what))
+                return 0;
+        p->depth++;
+        p->current = FIELD_OTHER; /* keys below the top level are not ours */
+        return 1;
+}
+
+static int on_start_map(void *ctx) {
+        Parse *p = ctx;
+        if (p->depth == 0 && !p->closed) { /* the record itself */
+                p->depth = 1;
+                return 1;
+        }
+        return on_start_container(p, "an object");
+}
+
+static int on_start_array(void *ctx) {
+        return on_start_container(ctx, "an array");
+}
+
+static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
+        Parse *p = ctx;
+        if (p->depth != 1)
+                return 1;
+        p->current = FIELD_OTHER;
+        for (int f = 0; f < _FIELD_MAX; f++)
+                if (strlen(field_names[f]) == len && memcmp(field_names[f], key, len) == 0) {
+                        if (p->seen & (1u << f))
+                                return fail(p, RECORD_DUPLICATE_FIELD, "field '%s' appears twice", field_names[f]);
+                        p->seen |= 1u << f;
+                        p->current = (enum field)f;
+                }
+        return 1;
+}
+
+static int on_end_container(void *ctx) {
+        Parse *p = ctx;
+        p->depth--;
+        if (p->depth == 0)
+                p->closed = true;
+        p->current = FIELD_OTHER;
+        return 1;
+}
+
+static const yajl_callbacks callbacks = {
+        .yajl_null = on_null,
+        .yajl_boolean = on_boolean,
+        .yajl_number = on_number,
+        .yajl_string = on_string,
+        .yajl_start_map = on_start_map,
+        .yajl_map_key = on_map_key,
+        .yajl_end_map = on_end_container,
+        .yajl_start_array = on_start_array,
+        .yajl_end_array = on_end_container,
+};
+
+static RecordError syntax_error(Parse *p, yajl_handle h, const unsigned char *data, size_t len) {
+        if (p->closed)
+                return fail(p, RECORD_TRAILING_GARBAGE, "data after the JSON object"), p->error;
+        unsigned char *msg = yajl_get_error(h, 0, data, len);
+        char *nl = msg ? strchr((char *)msg, '\n') : NULL;
+        if (nl)
+                *nl = '\0';
+        fail(p, RECORD_NOT_JSON, "not valid JSON (%s)", msg ? (char *)msg : "parse error");
+        yajl_free_error(h, msg);
+        return p->error;
+}
+
+RecordError record_parse(const void *data, size_t len, size_t max_bytes, Record *out, char *reason) {
+        Parse p = { .record = out, .reason = reason, .current = FIELD_OTHER };
+
+        if (len == 0)
+                return fail(&p, RECORD_EMPTY, "empty message"), p.error;
+        if (max_bytes && len > max_bytes)
+                return fail(&p, RECORD_TOO_LARGE, "message is %zu bytes, over the %zu-byte limit", len, max_bytes),
+                       p.error;
+
+        yajl_handle h = yajl_alloc(&callbacks, NULL, &p);
+        if (!h)
+                return fail(&p, RECORD_NOT_JSON, "out of memory"), p.error;
+
+        yajl_status st = yajl_parse(h, data, len);
+        if (st == yajl_status_ok)
+                st = yajl_complete_parse(h);
+        if (st == yajl_status_error)
+                syntax_error(&p, h, data, len);
+        yajl_free(h);
+
+        if (p.error != RECORD_OK)
+                return p.error;
+        for (int f = 0; f < _FIELD_MAX; f++)
+                if (!(p.seen & (1u << f)))
+                        return fail(&p, RECORD_MISSING_FIELD, "field '%s' is missing", field_names[f]), p.error;
+        return RECORD_OK;
+}

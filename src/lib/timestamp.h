@@ -1,0 +1,23 @@
+/* timestamp: event time as int64 milliseconds since the Unix epoch, parsed
+ * from ISO-8601 / RFC 3339 and printed as RFC 3339 UTC. No locale, no TZ. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" plus NUL. */
+#define TIMESTAMP_MAX 32
+
+/* Parses "YYYY-MM-DDTHH:MM:SS[.fraction][Z|+hh:mm|-hh:mm]" (T, t or a space
+ * between date and time; no zone means UTC; the fraction is truncated to the
+ * millisecond). Years 0001-9999. Returns 0, or -EINVAL for a malformed or
+ * impossible date-time (month 13, February 30, hour 24, second 60). */
+int timestamp_parse(const char *text, size_t len, int64_t *out_ms);
+
+/* Writes ms as RFC 3339 UTC with "Z"; milliseconds only when not zero.
+ * Returns the length written (always < TIMESTAMP_MAX). */
+size_t timestamp_format(int64_t ms, char buf[TIMESTAMP_MAX]);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t days_from_civil(int64_t year, unsigned month, unsigned day);
+void civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day);

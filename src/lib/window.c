@@ -1,0 +1,415 @@
+/* window: sliding event-time windows keyed by (start, sensor_id).
+ *
+ * Live windows are few (about (W + D) / S), so they sit in an array sorted by
+ * start: eviction pops from the front and lookups are a short binary search.
+ * Each window has its own open-addressing table of sensors with entries in a
+ * dense array (indices stay valid when the table grows) and its own string
+ * arena, so freeing a final window is a handful of free() calls. */
+#include "window.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+typedef struct Entry {
+        uint64_t hash;
+        const char *sensor;
+        uint32_t len;
+        bool dirty;
+        uint64_t count;
+        double sum, min, max;
+} Entry;
+
+typedef struct Block {
+        struct Block *next;
+        size_t used, size;
+        char data[];
+} Block;
+
+typedef struct Window {
+        int64_t start;
+        Entry *entries;
+        uint32_t n_entries, cap_entries;
+        uint32_t *slots; /* entry index + 1; 0 = empty */
+        uint32_t slot_mask;
+        uint32_t *dirty; /* entry indices changed in the open batch */
+        uint32_t n_dirty, cap_dirty;
+        Block *strings;
+} Window;
+
+struct WindowState {
+        WindowSpec spec;
+        uint64_t max_keys;
+        Window **windows; /* sorted by start */
+        size_t n_windows, cap_windows;
+        uint32_t *scratch; /* entry indices to sort for append/complete */
+        size_t cap_scratch;
+        WindowStats stats;
+};
+
+static int64_t floor_div(int64_t a, int64_t b) {
+        int64_t q = a / b;
+        if (a % b != 0 && ((a < 0) != (b < 0)))
+                q--;
+        return q;
+}
+
+const char *window_spec_check(const WindowSpec *spec) {
+        if (spec->size_ms <= 0)
+                return "window duration must be greater than 0";
+        if (spec->slide_ms <= 0)
+                return "slide must be greater than 0";
+        if (spec->slide_ms > spec->size_ms)
+                return "slide must not be longer than the window duration";
+        if (spec->offset_ms < 0 || spec->offset_ms >= spec->slide_ms)
+                return "start_offset must be at least 0 and shorter than the slide";
+        if (spec->watermark_delay_ms < 0)
+                return "watermark must not be negative";
+        return NULL;
+}
+
+uint64_t window_spec_windows_per_record(const WindowSpec *spec) {
+        return (uint64_t)((spec->size_ms + spec->slide_ms - 1) / spec->slide_ms);
+}
+
+int64_t window_last_start(const WindowSpec *spec, int64_t t) {
+        return spec->offset_ms + floor_div(t - spec->offset_ms, spec->slide_ms) * spec->slide_ms;
+}
+
+static uint64_t hash_bytes(const char *s, size_t len) {
+        uint64_t h = 14695981039346656037ull; /* FNV-1a: short keys, good spread */
+        for (size_t i = 0; i < len; i++) {
+                h ^= (unsigned char)s[i];
+                h *= 1099511628211ull;
+        }
+        return h ^ (h >> 29);
+}
+
+static void window_free(Window *w) {
+        if (!w)
+                return;
+        for (Block *b = w->strings, *next; b; b = next) {
+                next = b->next;
+                free(b);
+        }
+        free(w->entries);
+        free(w->slots);
+        free(w->dirty);
+        free(w);
+}
+
+static const char *window_store_string(Window *w, const char *s, size_t len) {
+        Block *b = w->strings;
+        if (!b || b->size - b->used < len) {
+                size_t size = len > 4096 ? len : 4096;
+                b = malloc(sizeof(Block) + size);
+                if (!b)
+                        return NULL;
+                b->next = w->strings;
+                b->used = 0;
+                b->size = size;
+                w->strings = b;
+        }
+        char *dst = b->data + b->used;
+        memcpy(dst, s, len);
+        b->used += len;
+        return dst;
+}
+
+static int window_grow_slots(Window *w) {
+        uint32_t n_slots = w->slots ? (w->slot_mask + 1) * 2 : 16;
+        uint32_t *slots = calloc(n_slots, sizeof(*slots));
+        if (!slots)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < w->n_entries; i++) {
+                uint32_t pos = (uint32_t)w->entries[i].hash & (n_slots - 1);
+                while (slots[pos])
+                        pos = (pos + 1) & (n_slots - 1);
+                slots[pos] = i + 1;
+        }
+        free(w->slots);
+        w->slots = slots;
+        w->slot_mask = n_slots - 1;
+        return 0;
+}
+
+/* Finds the entry for a sensor, or the empty slot where it would go. */
+static uint32_t *window_find_slot(Window *w, uint64_t hash, const char *sensor, size_t len) {
+        uint32_t pos = (uint32_t)hash & w->slot_mask;
+        for (;;) {
+                uint32_t *slot = &w->slots[pos];
+                if (*slot == 0)
+                        return slot;
+                const Entry *e = &w->entries[*slot - 1];
+                if (e->hash == hash && e->len == len && memcmp(e->sensor, sensor, len) == 0)
+                        return slot;
+                pos = (pos + 1) & w->slot_mask;
+        }
+}
+
+static Entry *window_insert_entry(Window *w, uint32_t *slot, uint64_t hash, const char *sensor, size_t len) {
+        if (w->n_entries == w->cap_entries) {
+                uint32_t cap = w->cap_entries ? w->cap_entries * 2 : 8;
+                Entry *entries = realloc(w->entries, cap * sizeof(*entries));
+                if (!entries)
+                        return NULL;
+                w->entries = entries;
+                w->cap_entries = cap;
+        }
+        const char *copy = window_store_string(w, sensor, len);
+        if (!copy)
+                return NULL;
+        Entry *e = &w->entries[w->n_entries];
+        *e = (Entry){ .hash = hash, .sensor = copy, .len = (uint32_t)len };
+        *slot = ++w->n_entries;
+        return e;
+}
+
+static int window_mark_dirty(Window *w, Entry *e) {
+        if (e->dirty)
+                return 0;
+        if (w->n_dirty == w->cap_dirty) {
+                uint32_t cap = w->cap_dirty ? w->cap_dirty * 2 : 8;
+                uint32_t *dirty = realloc(w->dirty, cap * sizeof(*dirty));
+                if (!dirty)
+                        return -ENOMEM;
+                w->dirty = dirty;
+                w->cap_dirty = cap;
+        }
+        w->dirty[w->n_dirty++] = (uint32_t)(e - w->entries);
+        e->dirty = true;
+        return 0;
+}
+
+int window_state_new(WindowState **out, const WindowSpec *spec, uint64_t max_keys) {
+        if (window_spec_check(spec))
+                return -EINVAL;
+        WindowState *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->spec = *spec;
+        s->max_keys = max_keys;
+        *out = s;
+        return 0;
+}
+
+WindowState *window_state_free(WindowState *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_windows; i++)
+                window_free(s->windows[i]);
+        free(s->windows);
+        free(s->scratch);
+        free(s);
+        return NULL;
+}
+
+void window_state_set_max_keys(WindowState *s, uint64_t max_keys) {
+        s->max_keys = max_keys;
+}
+
+/* Binary search for the window starting at start; *index is where it is or
+ * where it would be inserted. */
+static Window *find_window(WindowState *s, int64_t start, size_t *index) {
+        size_t lo = 0, hi = s->n_windows;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (s->windows[mid]->start < start)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *index = lo;
+        return lo < s->n_windows && s->windows[lo]->start == start ? s->windows[lo] : NULL;
+}
+
+static Window *insert_window(WindowState *s, int64_t start, size_t index) {
+        if (s->n_windows == s->cap_windows) {
+                size_t cap = s->cap_windows ? s->cap_windows * 2 : 8;
+                Window **windows = realloc(s->windows, cap * sizeof(*windows));
+                if (!windows)
+                        return NULL;
+                s->windows = windows;
+                s->cap_windows = cap;
+        }
+        Window *w = calloc(1, sizeof(*w));
+        if (!w || window_grow_slots(w) < 0) {
+                free(w);
+                return NULL;
+        }
+        w->start = start;
+        memmove(&s->windows[index + 1], &s->windows[index], (s->n_windows - index) * sizeof(*s->windows));
+        s->windows[index] = w;
+        s->n_windows++;
+        s->stats.live_windows++;
+        return w;
+}
+
+void window_state_observe_event_time(WindowState *s, int64_t t) {
+        if (!s->stats.has_event_time || t > s->stats.max_event_time_ms) {
+                s->stats.max_event_time_ms = t;
+                s->stats.has_event_time = true;
+        }
+}
+
+int window_state_add(WindowState *s, const char *sensor, size_t len, double value, int64_t t) {
+        const int64_t W = s->spec.size_ms, S = s->spec.slide_ms;
+        const uint64_t hash = hash_bytes(sensor, len);
+
+        s->stats.records++;
+        window_state_observe_event_time(s, t);
+
+        for (int64_t start = window_last_start(&s->spec, t); start > t - W; start -= S) {
+                if (s->stats.has_watermark && start + W <= s->stats.watermark_ms) {
+                        s->stats.late_pairs++;
+                        continue;
+                }
+                size_t index;
+                Window *w = find_window(s, start, &index);
+                uint32_t *slot = w ? window_find_slot(w, hash, sensor, len) : NULL;
+                Entry *e = slot && *slot ? &w->entries[*slot - 1] : NULL;
+                if (!e) {
+                        if (s->stats.live_keys >= s->max_keys) {
+                                s->stats.dropped_pairs++;
+                                continue;
+                        }
+                        if (!w) {
+                                w = insert_window(s, start, index);
+                                if (!w)
+                                        return -ENOMEM;
+                                slot = window_find_slot(w, hash, sensor, len);
+                        }
+                        e = window_insert_entry(w, slot, hash, sensor, len);
+                        if (!e)
+                                return -ENOMEM;
+                        s->stats.live_keys++;
+                        if (w->n_entries * 2 > w->slot_mask + 1 && window_grow_slots(w) < 0)
+                                return -ENOMEM;
+                        e = &w->entries[w->n_entries - 1];
+                }
+                if (e->count == 0 || value < e->min)
+                        e->min = value;
+                if (e->count == 0 || value > e->max)
+                        e->max = value;
+                e->count++;
+                e->sum += value;
+                if (window_mark_dirty(w, e) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int compare_entries(const void *a, const void *b, void *userdata) {
+        const Entry *entries = userdata;
+        const Entry *x = &entries[*(const uint32_t *)a], *y = &entries[*(const uint32_t *)b];
+        int c = memcmp(x->sensor, y->sensor, x->len < y->len ? x->len : y->len);
+        if (c)
+                return c;
+        return (x->len > y->len) - (x->len < y->len);
+}
+
+/* Emits the given entries of one window in sensor_id order. */
+static int emit_entries(const WindowState *s, const Window *w, uint32_t *indices, uint32_t n, WindowRowFn fn,
+                        void *userdata) {
+        int result = 0;
+        qsort_r(indices, n, sizeof(*indices), compare_entries, w->entries);
+        for (uint32_t i = 0; i < n; i++) {
+                const Entry *e = &w->entries[indices[i]];
+                WindowRow row = {
+                        .start_ms = w->start,
+                        .end_ms = w->start + s->spec.size_ms,
+                        .sensor_id = e->sensor,
+                        .sensor_id_len = e->len,
+                        .count = e->count,
+                        .sum = e->sum,
+                        .min = e->min,
+                        .max = e->max,
+                        .avg = e->sum / (double)e->count,
+                };
+                int r = fn(&row, userdata);
+                if (r < 0 && result == 0)
+                        result = r;
+        }
+        return result;
+}
+
+static int emit_all(WindowState *s, const Window *w, WindowRowFn fn, void *userdata) {
+        if (w->n_entries > s->cap_scratch) {
+                uint32_t *scratch = realloc(s->scratch, w->n_entries * sizeof(*scratch));
+                if (!scratch)
+                        return -ENOMEM;
+                s->scratch = scratch;
+                s->cap_scratch = w->n_entries;
+        }
+        for (uint32_t i = 0; i < w->n_entries; i++)
+                s->scratch[i] = i;
+        return emit_entries(s, w, s->scratch, w->n_entries, fn, userdata);
+}
+
+static void clear_dirty(Window *w) {
+        for (uint32_t i = 0; i < w->n_dirty; i++)
+                w->entries[w->dirty[i]].dirty = false;
+        w->n_dirty = 0;
+}
+
+static bool next_watermark(const WindowState *s, int64_t *wm) {
+        if (!s->stats.has_event_time)
+                return false;
+        int64_t candidate = s->stats.max_event_time_ms - s->spec.watermark_delay_ms;
+        if (s->stats.has_watermark && candidate <= s->stats.watermark_ms)
+                return false;
+        *wm = candidate;
+        return true;
+}
+
+bool window_state_watermark_would_advance(const WindowState *s) {
+        int64_t wm;
+        return next_watermark(s, &wm);
+}
+
+int window_state_finish_batch(WindowState *s, OutputMode mode, WindowRowFn fn, void *userdata) {
+        int result = 0, r;
+        int64_t wm;
+
+        for (size_t i = 0; i < s->n_windows; i++) {
+                Window *w = s->windows[i];
+                r = 0;
+                if (mode == OUTPUT_UPDATE && w->n_dirty)
+                        r = emit_entries(s, w, w->dirty, w->n_dirty, fn, userdata);
+                else if (mode == OUTPUT_COMPLETE)
+                        r = emit_all(s, w, fn, userdata);
+                if (r < 0 && result == 0)
+                        result = r;
+                clear_dirty(w);
+        }
+
+        if (next_watermark(s, &wm)) {
+                s->stats.watermark_ms = wm;
+                s->stats.has_watermark = true;
+        }
+        if (mode == OUTPUT_COMPLETE || !s->stats.has_watermark)
+                return result;
+
+        size_t n_final = 0;
+        while (n_final < s->n_windows && s->windows[n_final]->start + s->spec.size_ms <= s->stats.watermark_ms) {
+                Window *w = s->windows[n_final++];
+                if (mode == OUTPUT_APPEND) {
+                        r = emit_all(s, w, fn, userdata);
+                        if (r < 0 && result == 0)
+                                result = r;
+                }
+                s->stats.live_keys -= w->n_entries;
+                s->stats.live_windows--;
+                s->stats.evicted_windows++;
+                window_free(w);
+        }
+        memmove(s->windows, s->windows + n_final, (s->n_windows - n_final) * sizeof(*s->windows));
+        s->n_windows -= n_final;
+        return result;
+}
+
+const WindowStats *window_state_stats(const WindowState *s) {
+        return &s->stats;
+}

@@ -1,0 +1,84 @@
+/* window: the event-time window state. Owns the table of (window, sensor)
+ * aggregates, the watermark, late-pair dropping, eviction of final windows
+ * and the record of what each batch changed. Pure data structure: no I/O, no
+ * Kafka; rows leave through a callback. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum OutputMode {
+        OUTPUT_UPDATE,   /* rows changed in the batch */
+        OUTPUT_APPEND,   /* rows of windows that became final */
+        OUTPUT_COMPLETE, /* every row in state; nothing evicted */
+} OutputMode;
+
+typedef struct WindowSpec {
+        int64_t size_ms;            /* W > 0 */
+        int64_t slide_ms;           /* 0 < S <= W */
+        int64_t offset_ms;          /* 0 <= offset < S */
+        int64_t watermark_delay_ms; /* D >= 0 */
+} WindowSpec;
+
+typedef struct WindowRow {
+        int64_t start_ms, end_ms;
+        const char *sensor_id; /* not NUL-terminated; valid during the callback */
+        size_t sensor_id_len;
+        uint64_t count;
+        double sum, min, max, avg;
+} WindowRow;
+
+typedef struct WindowStats {
+        uint64_t records;       /* valid records added */
+        uint64_t late_pairs;    /* (record, window) pairs dropped as late */
+        uint64_t dropped_pairs; /* pairs dropped because max_keys was reached */
+        uint64_t live_keys;     /* (window, sensor) entries in state */
+        uint64_t live_windows;
+        uint64_t evicted_windows;
+        bool has_watermark;
+        int64_t watermark_ms; /* WM of the open batch */
+        bool has_event_time;
+        int64_t max_event_time_ms;
+} WindowStats;
+
+typedef struct WindowState WindowState;
+
+/* Called for each output row, in (window start, sensor_id) order; a negative
+ * return is remembered and returned by window_state_finish_batch(). */
+typedef int (*WindowRowFn)(const WindowRow *row, void *userdata);
+
+/* Checks a window specification; returns NULL or a static reason. */
+const char *window_spec_check(const WindowSpec *spec);
+
+/* Number of windows a record belongs to (ceil(W / S), or one less for some
+ * offsets when S does not divide W). */
+uint64_t window_spec_windows_per_record(const WindowSpec *spec);
+
+/* Start of the latest window that contains t: offset + floor((t - offset) / S) * S. */
+int64_t window_last_start(const WindowSpec *spec, int64_t t_ms);
+
+int window_state_new(WindowState **out, const WindowSpec *spec, uint64_t max_keys);
+WindowState *window_state_free(WindowState *s);
+
+/* Takes effect for keys created from now on; existing keys are kept. */
+void window_state_set_max_keys(WindowState *s, uint64_t max_keys);
+
+/* Adds one valid record to the open batch: every window containing t that is
+ * not late gets the value; late pairs are dropped and counted. -ENOMEM. */
+int window_state_add(WindowState *s, const char *sensor_id, size_t len, double value, int64_t t_ms);
+
+/* Raises the maximum event time as if a record at t had arrived (idle input
+ * advancing the watermark); never lowers it. */
+void window_state_observe_event_time(WindowState *s, int64_t t_ms);
+
+/* True when finishing the batch now would move the watermark (so that an
+ * otherwise empty batch has something to do). */
+bool window_state_watermark_would_advance(const WindowState *s);
+
+/* Ends the open batch: emits the rows the mode asks for through fn, computes
+ * the next watermark and frees every final window (except in complete mode).
+ * Returns 0 or the first negative value fn returned. */
+int window_state_finish_batch(WindowState *s, OutputMode mode, WindowRowFn fn, void *userdata);
+
+const WindowStats *window_state_stats(const WindowState *s);

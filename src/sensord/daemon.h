@@ -1,0 +1,20 @@
+/* daemon: the running sensord. Owns the configuration, the sd-event loop,
+ * the Kafka consumer, and the pipeline batcher -> parser -> window state ->
+ * emitter; handles signals, reload, sd_notify and the watchdog. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config.h"
+
+typedef struct DaemonOptions {
+        const char *config_path;
+        bool available_now;
+        int sink_override;   /* -1 or a SinkKind */
+        int format_override; /* -1 or an OutputFormat */
+        int log_level;       /* syslog priority; -1: from the configuration */
+} DaemonOptions;
+
+/* Runs sensord until stopped. Takes ownership of config. Returns a sysexits
+ * exit code (0 after a graceful stop or the end of --available-now). */
+int daemon_run(const DaemonOptions *options, Config *config);
