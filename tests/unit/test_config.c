@@ -1,0 +1,176 @@
+/* The configuration file: defaults, every setting, unknown keys and bad
+ * values reported with file:line and path, reload compatibility. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static char path[64];
+
+
+static int load_text(const char *text, Config **out, ConfigErrors *errors) {
+        snprintf(path, sizeof(path), "/tmp/sensord-test-config-XXXXXX");
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        FILE *f = fdopen(fd, "w");
+        fputs(text, f);
+        fclose(f);
+        int r = config_load(path, out, errors);
+        unlink(path);
+        return r;
+}
+
+static void expect_errors(const char *text, const char *const *parts) {
+        Config *c = NULL;
+        ConfigErrors errors;
+        assert_true(load_text(text, &c, &errors) < 0);
+        assert_null(c);
+        size_t n = 0;
+        for (; parts[n]; n++) {
+                bool found = false;
+                for (size_t i = 0; i < errors.n; i++)
+                        found |= strstr(errors.messages[i], parts[n]) != NULL;
+                if (!found)
+                        fail_msg("no error mentions \"%s\" (first error: %s)", parts[n],
+                                 errors.n ? errors.messages[0] : "none");
+        }
+        for (size_t i = 0; i < errors.n; i++)
+                assert_non_null(strstr(errors.messages[i], path)); /* every error names the file */
+        config_errors_clear(&errors);
+}
+
+static void test_shipped_file(void **state) {
+        Config *c = NULL;
+        ConfigErrors errors;
+        int r = config_load(SHIPPED_CONFIG, &c, &errors);
+        if (r < 0)
+                fail_msg("%s", errors.n ? errors.messages[0] : "?");
+        assert_string_equal(c->topic, "sensor-data");
+        assert_int_equal(c->batch.max_messages, 5);
+        assert_int_equal(c->batch.max_bytes, 10240);
+        assert_int_equal(c->batch.max_delay_us, 1000000);
+        assert_int_equal(c->window.size_ms, 600000);
+        assert_int_equal(c->window.slide_ms, 300000);
+        assert_int_equal(c->window.watermark_delay_ms, 300000);
+        assert_int_equal(c->mode, OUTPUT_UPDATE);
+        assert_int_equal(c->sink, SINK_AUTO);
+        assert_int_equal(c->max_message_bytes, 65536);
+        config_free(c);
+}
+
+static void test_all_settings(void **state) {
+        Config *c = NULL;
+        ConfigErrors errors;
+        assert_int_equal(load_text("kafka = { brokers = \"127.0.0.1:1\"; topic = \"t\"; group_id = \"g\";\n"
+                                   "  starting_offsets = \"latest\"; startup_timeout = \"2 s\";\n"
+                                   "  properties = ( (\"security.protocol\", \"plaintext\"), (\"client.rack\", \"r1\") ); };\n"
+                                   "batch = { max_messages = 7; max_bytes = 2048; max_delay = \"250ms\"; };\n"
+                                   "window = { duration = \"1 hour\"; slide = \"15 minutes\"; start_offset = \"1m\";\n"
+                                   "  watermark = \"0 s\"; idle_timeout = \"30 s\"; };\n"
+                                   "output = { mode = \"append\"; sink = \"stdout\"; format = \"table\"; kafka_topic = \"\"; };\n"
+                                   "state = { directory = \"/tmp/x\"; checkpoint_interval = \"10 s\"; max_keys = 12; };\n"
+                                   "limits = { max_message_bytes = \"1 KiB\"; };\n"
+                                   "dead_letter = { topic = \"\"; };\n"
+                                   "log = { level = \"debug\"; };\n",
+                                   &c, &errors),
+                         0);
+        assert_string_equal(c->brokers, "127.0.0.1:1");
+        assert_int_equal(c->starting_offsets, STARTING_LATEST);
+        assert_int_equal(c->startup_timeout_ms, 2000);
+        assert_int_equal(c->n_properties, 2);
+        assert_string_equal(c->properties[1].name, "client.rack");
+        assert_int_equal(c->batch.max_messages, 7);
+        assert_int_equal(c->batch.max_bytes, 2048);
+        assert_int_equal(c->batch.max_delay_us, 250000);
+        assert_int_equal(c->window.size_ms, 3600000);
+        assert_int_equal(c->window.slide_ms, 900000);
+        assert_int_equal(c->window.offset_ms, 60000);
+        assert_int_equal(c->window.watermark_delay_ms, 0);
+        assert_int_equal(c->idle_timeout_ms, 30000);
+        assert_int_equal(c->mode, OUTPUT_APPEND);
+        assert_int_equal(c->sink, SINK_STDOUT);
+        assert_int_equal(c->format, FORMAT_TABLE);
+        assert_int_equal(c->max_keys, 12);
+        assert_int_equal(c->max_message_bytes, 1024);
+        assert_int_equal(c->log_level, 7);
+        config_free(c);
+}
+
+static void test_empty_file_gives_defaults(void **state) {
+        Config *c = NULL;
+        ConfigErrors errors;
+        assert_int_equal(load_text("# nothing\n", &c, &errors), 0);
+        assert_string_equal(c->brokers, "localhost:9092");
+        assert_string_equal(c->group_id, "sensord");
+        assert_int_equal(c->batch.max_messages, 5);
+        config_free(c);
+}
+
+static void test_errors(void **state) {
+        expect_errors("batch = {\n  max_mesages = 5;\n};\n", (const char *[]){ ":2: batch.max_mesages: unknown setting", NULL });
+        expect_errors("bacth = { };\n", (const char *[]){ ":1: bacth: unknown setting", NULL });
+        expect_errors("batch = { max_messages = \"5\"; };\n", (const char *[]){ "batch.max_messages: must be an integer", NULL });
+        expect_errors("batch = { max_messages = 0; };\n", (const char *[]){ ":1: batch.max_messages: must be at least 1", NULL });
+        expect_errors("batch = { max_bytes = \"10 kib\"; };\n", (const char *[]){ "batch.max_bytes: \"10 kib\"", NULL });
+        expect_errors("batch = { max_delay = 5; };\n", (const char *[]){ "batch.max_delay: must be a string", NULL });
+        expect_errors("window = {\n duration = \"10 minutes\";\n slide = \"20 minutes\";\n};\n",
+                      (const char *[]){ ":3: window.slide", NULL });
+        expect_errors("window = { slide = \"0 s\"; };\n", (const char *[]){ "window.slide: must be greater than 0", NULL });
+        expect_errors("window = { start_offset = \"5 minutes\"; };\n", (const char *[]){ "window.start_offset", NULL });
+        expect_errors("window = { duration = \"10 fortnights\"; };\n", (const char *[]){ "window.duration: \"10 fortnights\": unknown unit", NULL });
+        expect_errors("window = { duration = \"1 day\"; slide = \"1 s\"; };\n", (const char *[]){ "86400 windows", NULL });
+        expect_errors("output = { mode = \"upsert\"; };\n", (const char *[]){ "output.mode: \"upsert\" is not one of: update, append, complete", NULL });
+        expect_errors("output = { sink = \"journal\"; format = \"table\"; };\n", (const char *[]){ "output.format", NULL });
+        expect_errors("kafka = { properties = ( (\"group.id\", \"x\") ); };\n", (const char *[]){ "'group.id' is set by kafka.group_id", NULL });
+        expect_errors("kafka = { properties = ( (\"no.such.property\", \"x\") ); };\n", (const char *[]){ "kafka.properties", "no.such.property", NULL });
+        expect_errors("kafka = { properties = ( \"security.protocol\" ); };\n", (const char *[]){ "pair of strings", NULL });
+        expect_errors("kafka = { topic = \"\"; };\n", (const char *[]){ "kafka.topic: must not be empty", NULL });
+        expect_errors("batch = {\n max_messages = ;\n};\n", (const char *[]){ ":2: syntax error", NULL });
+        /* several mistakes: all are reported */
+        expect_errors("batch = { max_messages = -1; nope = 1; };\nwindow = { slide = 3; };\n",
+                      (const char *[]){ "batch.max_messages: must not be negative", "batch.nope", ":2: window.slide", NULL });
+}
+
+static void test_missing_file(void **state) {
+        Config *c = NULL;
+        ConfigErrors errors;
+        assert_true(config_load("/nonexistent/sensord.conf", &c, &errors) < 0);
+        assert_int_equal(errors.n, 1);
+        assert_non_null(strstr(errors.messages[0], "/nonexistent/sensord.conf"));
+        assert_non_null(strstr(errors.messages[0], "No such file"));
+        config_errors_clear(&errors);
+}
+
+static void test_restart_required(void **state) {
+        Config *a = NULL, *b = NULL;
+        ConfigErrors errors;
+        assert_int_equal(load_text("batch = { max_messages = 5; };\n", &a, &errors), 0);
+        assert_int_equal(load_text("batch = { max_messages = 50; max_bytes = \"1 MiB\"; };\noutput = { mode = \"complete\"; };\n",
+                                   &b, &errors),
+                         0);
+        assert_null(config_restart_required(a, b));
+        config_free(b);
+        assert_int_equal(load_text("window = { duration = \"20 minutes\"; };\n", &b, &errors), 0);
+        assert_string_equal(config_restart_required(a, b), "window.duration");
+        config_free(b);
+        assert_int_equal(load_text("kafka = { topic = \"other\"; };\n", &b, &errors), 0);
+        assert_string_equal(config_restart_required(a, b), "kafka.topic");
+        config_free(b);
+        config_free(a);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_shipped_file),     cmocka_unit_test(test_all_settings),
+                cmocka_unit_test(test_empty_file_gives_defaults), cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_missing_file),     cmocka_unit_test(test_restart_required),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

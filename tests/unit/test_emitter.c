@@ -1,0 +1,91 @@
+/* Output formatting: shortest round-trip numbers and the JSON row layout. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "emitter.h"
+
+static void test_format_double(void **state) {
+        char buf[32];
+        struct {
+                double v;
+                const char *text;
+        } cases[] = {
+                { 23.5, "23.5" },     { 46.0, "46.0" },   { 34.75, "34.75" }, { 0.1 + 0.2, "0.30000000000000004" },
+                { -4.0, "-4.0" },     { 0.0, "0.0" },     { 1e300, "1e+300" }, { 26.7, "26.7" },
+                { 1.0 / 3.0, "0.3333333333333333" },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                format_double(cases[i].v, buf);
+                assert_string_equal(buf, cases[i].text);
+                assert_true(strtod(buf, NULL) == cases[i].v);
+        }
+        /* round trip for awkward values */
+        for (double v = 0.001; v < 1e6; v *= 1.37) {
+                format_double(v, buf);
+                assert_true(strtod(buf, NULL) == v);
+        }
+}
+
+static void test_json_row(void **state) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        Emitter *e = NULL;
+        assert_int_equal(emitter_new(&e, SINK_STDOUT, FORMAT_JSON, f), 0);
+        emitter_begin_batch(e, 3);
+        WindowRow row = { .start_ms = 1729593300000LL, .end_ms = 1729593900250LL, .sensor_id = "s\"1\"",
+                          .sensor_id_len = 4, .count = 2, .sum = 69.5, .min = 23.5, .max = 46.0, .avg = 34.75 };
+        assert_int_equal(emitter_row(&row, e), 0);
+        assert_int_equal(emitter_end_batch(e), 0);
+        fclose(f);
+        assert_string_equal(text, "{\"batch\":3,\"window\":{\"start\":\"2024-10-22T10:35:00Z\",\"end\":"
+                                  "\"2024-10-22T10:45:00.250Z\"},\"sensor_id\":\"s\\\"1\\\"\",\"avg_value\":34.75,"
+                                  "\"max_value\":46.0,\"min_value\":23.5,\"count\":2,\"sum\":69.5}\n");
+        assert_int_equal(emitter_rows(e), 1);
+        emitter_free(e);
+        free(text);
+}
+
+static void test_table(void **state) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        Emitter *e = NULL;
+        assert_int_equal(emitter_new(&e, SINK_STDOUT, FORMAT_TABLE, f), 0);
+        emitter_begin_batch(e, 0);
+        WindowRow row = { .start_ms = 0, .end_ms = 600000, .sensor_id = "sensor_001", .sensor_id_len = 10,
+                          .count = 1, .sum = 1, .min = 1, .max = 1, .avg = 1 };
+        emitter_row(&row, e);
+        emitter_end_batch(e);
+        fclose(f);
+        assert_non_null(strstr(text, "Batch: 0\n"));
+        assert_non_null(strstr(text, "|{1970-01-01T00:00:00Z, 1970-01-01T00:10:00Z}|sensor_001|      1.0|"));
+        emitter_free(e);
+        free(text);
+}
+
+static void test_sink_resolve(void **state) {
+        unsetenv("INVOCATION_ID");
+        unsetenv("JOURNAL_STREAM");
+        assert_int_equal(sink_resolve(SINK_AUTO), SINK_STDOUT);
+        setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
+        assert_int_equal(sink_resolve(SINK_AUTO), SINK_JOURNAL);
+        assert_int_equal(sink_resolve(SINK_STDOUT), SINK_STDOUT);
+        unsetenv("INVOCATION_ID");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_format_double),
+                cmocka_unit_test(test_json_row),
+                cmocka_unit_test(test_table),
+                cmocka_unit_test(test_sink_resolve),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

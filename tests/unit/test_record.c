@@ -1,0 +1,140 @@
+/* The record parser: valid readings and every invalid class of semantics.md. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "record.h"
+
+static RecordError parse(const char *json, Record *r, char *reason) {
+        return record_parse(json, strlen(json), 65536, r, reason);
+}
+
+static void expect_error(const char *json, RecordError expected, const char *reason_part) {
+        Record r;
+        char reason[RECORD_REASON_MAX] = "";
+        RecordError got = parse(json, &r, reason);
+        if (got != expected)
+                fail_msg("%s: expected %s, got %s (%s)", json, record_error_name(expected), record_error_name(got),
+                         reason);
+        if (reason_part && !strstr(reason, reason_part))
+                fail_msg("%s: reason \"%s\" does not mention \"%s\"", json, reason, reason_part);
+}
+
+static void test_valid(void **state) {
+        Record r;
+        char reason[RECORD_REASON_MAX];
+        assert_int_equal(parse("{\"sensor_id\": \"sensor_001\", \"value\": 23.5, \"timestamp\": \"2024-10-22T10:40:00\"}",
+                               &r, reason),
+                         RECORD_OK);
+        assert_string_equal(r.sensor_id, "sensor_001");
+        assert_int_equal(r.sensor_id_len, 10);
+        assert_true(r.value == 23.5);
+        assert_int_equal(r.event_time_ms, 1729593600000LL);
+}
+
+static void test_order_extras_and_numbers(void **state) {
+        Record r;
+        char reason[RECORD_REASON_MAX];
+        /* any field order; unknown fields (also nested, also named like ours) ignored */
+        assert_int_equal(parse("{\"timestamp\":\"2024-10-22T10:40:00Z\",\"unit\":\"C\",\"meta\":{\"value\":\"x\","
+                               "\"sensor_id\":[1,2]},\"tags\":[{\"a\":null}],\"value\":-4,\"sensor_id\":\"s\"}",
+                               &r, reason),
+                         RECORD_OK);
+        assert_string_equal(r.sensor_id, "s");
+        assert_true(r.value == -4.0);
+        assert_int_equal(parse("{\"sensor_id\":\"s\",\"value\":1e3,\"timestamp\":\"2024-10-22T10:40:00Z\"}", &r, reason),
+                         RECORD_OK);
+        assert_true(r.value == 1000.0);
+        assert_int_equal(parse("{\"sensor_id\":\"s\",\"value\":123456789012345678901234567890,\"timestamp\":\"2024-10-22T10:40:00Z\"}",
+                               &r, reason),
+                         RECORD_OK);
+        assert_true(r.value > 1.2e29);
+        /* escapes are decoded and UTF-8 kept */
+        assert_int_equal(parse("{\"sensor_id\":\"caf\\u00e9 \\\"1\\\"\",\"value\":0,\"timestamp\":\"2024-10-22T10:40:00Z\"}",
+                               &r, reason),
+                         RECORD_OK);
+        assert_string_equal(r.sensor_id, "caf\xc3\xa9 \"1\"");
+}
+
+static void test_invalid_classes(void **state) {
+        expect_error("", RECORD_EMPTY, "empty");
+        expect_error("not json", RECORD_NOT_JSON, "not valid JSON");
+        expect_error("{\"sensor_id\":\"s\",\"value\":1,", RECORD_NOT_JSON, NULL);
+        expect_error("{\"sensor_id\":\"s\" \"value\":1}", RECORD_NOT_JSON, NULL);
+        expect_error("{\"sensor_id\":\"s\",\"value\":NaN,\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_NOT_JSON, NULL);
+        expect_error("{\"sensor_id\":\"s\",\"value\":Infinity,\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_NOT_JSON, NULL);
+        expect_error("{\"sensor_id\":\"\xff\xfe\",\"value\":1,\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_NOT_JSON, NULL);
+        expect_error("{\"sensor_id\":\"s\",\"value\":1,\"timestamp\":\"2024-10-22T10:40:00Z\"} x", RECORD_TRAILING_GARBAGE,
+                     "after");
+        expect_error("{\"sensor_id\":\"s\",\"value\":1,\"timestamp\":\"2024-10-22T10:40:00Z\"}{}", RECORD_TRAILING_GARBAGE,
+                     NULL);
+        expect_error("[{\"sensor_id\":\"s\"}]", RECORD_NOT_OBJECT, "array");
+        expect_error("42", RECORD_NOT_OBJECT, "number");
+        expect_error("\"text\"", RECORD_NOT_OBJECT, "string");
+        expect_error("null", RECORD_NOT_OBJECT, "null");
+        expect_error("{\"value\":1,\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_MISSING_FIELD, "sensor_id");
+        expect_error("{\"sensor_id\":\"s\",\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_MISSING_FIELD, "value");
+        expect_error("{\"sensor_id\":\"s\",\"value\":1}", RECORD_MISSING_FIELD, "timestamp");
+        expect_error("{}", RECORD_MISSING_FIELD, NULL);
+        expect_error("{\"sensor_id\":\"s\",\"value\":1,\"value\":2,\"timestamp\":\"2024-10-22T10:40:00Z\"}",
+                     RECORD_DUPLICATE_FIELD, "value");
+        expect_error("{\"sensor_id\":\"s\",\"value\":\"23.5\",\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_WRONG_TYPE,
+                     "'value' must be a number");
+        expect_error("{\"sensor_id\":\"s\",\"value\":null,\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_WRONG_TYPE, NULL);
+        expect_error("{\"sensor_id\":\"s\",\"value\":true,\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_WRONG_TYPE, NULL);
+        expect_error("{\"sensor_id\":\"s\",\"value\":[1],\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_WRONG_TYPE, NULL);
+        expect_error("{\"sensor_id\":7,\"value\":1,\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_WRONG_TYPE, "sensor_id");
+        expect_error("{\"sensor_id\":{\"id\":\"s\"},\"value\":1,\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_WRONG_TYPE,
+                     NULL);
+        expect_error("{\"sensor_id\":\"s\",\"value\":1,\"timestamp\":1729593600}", RECORD_WRONG_TYPE, "timestamp");
+        expect_error("{\"sensor_id\":\"\",\"value\":1,\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_BAD_SENSOR_ID, "empty");
+        expect_error("{\"sensor_id\":\"a\\u0000b\",\"value\":1,\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_BAD_SENSOR_ID,
+                     "NUL");
+        expect_error("{\"sensor_id\":\"s\",\"value\":1e999,\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_NOT_FINITE,
+                     "finite");
+        expect_error("{\"sensor_id\":\"s\",\"value\":-1e400,\"timestamp\":\"2024-10-22T10:40:00Z\"}", RECORD_NOT_FINITE, NULL);
+        expect_error("{\"sensor_id\":\"s\",\"value\":1,\"timestamp\":\"2024-02-30T10:40:00Z\"}", RECORD_BAD_TIMESTAMP,
+                     "2024-02-30");
+        expect_error("{\"sensor_id\":\"s\",\"value\":1,\"timestamp\":\"yesterday\"}", RECORD_BAD_TIMESTAMP, NULL);
+}
+
+static void test_sensor_id_length(void **state) {
+        char json[1024], id[SENSOR_ID_MAX + 2];
+        Record r;
+        memset(id, 'x', SENSOR_ID_MAX);
+        id[SENSOR_ID_MAX] = '\0';
+        snprintf(json, sizeof(json), "{\"sensor_id\":\"%s\",\"value\":1,\"timestamp\":\"2024-10-22T10:40:00Z\"}", id);
+        assert_int_equal(parse(json, &r, NULL), RECORD_OK);
+        assert_int_equal(r.sensor_id_len, SENSOR_ID_MAX);
+        strcat(id, "x");
+        snprintf(json, sizeof(json), "{\"sensor_id\":\"%s\",\"value\":1,\"timestamp\":\"2024-10-22T10:40:00Z\"}", id);
+        expect_error(json, RECORD_BAD_SENSOR_ID, "257 bytes");
+}
+
+static void test_oversized(void **state) {
+        const char *json = "{\"sensor_id\":\"s\",\"value\":1,\"timestamp\":\"2024-10-22T10:40:00Z\"}";
+        Record r;
+        char reason[RECORD_REASON_MAX];
+        assert_int_equal(record_parse(json, strlen(json), strlen(json), &r, reason), RECORD_OK);
+        assert_int_equal(record_parse(json, strlen(json), strlen(json) - 1, &r, reason), RECORD_TOO_LARGE);
+        assert_non_null(strstr(reason, "over"));
+}
+
+static void test_error_names(void **state) {
+        for (int e = 0; e < _RECORD_ERROR_MAX; e++)
+                assert_string_not_equal(record_error_name((RecordError)e), "unknown");
+        assert_string_equal(record_error_name(RECORD_WRONG_TYPE), "wrong_type");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_valid),           cmocka_unit_test(test_order_extras_and_numbers),
+                cmocka_unit_test(test_invalid_classes), cmocka_unit_test(test_sensor_id_length),
+                cmocka_unit_test(test_oversized),       cmocka_unit_test(test_error_names),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

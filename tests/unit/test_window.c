@@ -1,0 +1,328 @@
+/* Window assignment, watermark, late pairs, eviction and the three output
+ * modes, driven with plain records (no Kafka). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "timestamp.h"
+#include "window.h"
+
+#define MIN 60000LL
+
+typedef struct Row {
+        int64_t start, end;
+        char sensor[32];
+        uint64_t count;
+        double sum, min, max, avg;
+} Row;
+
+typedef struct Rows {
+        Row rows[64];
+        size_t n;
+} Rows;
+
+static int collect(const WindowRow *r, void *userdata) {
+        Rows *rows = userdata;
+        assert_true(rows->n < 64);
+        Row *row = &rows->rows[rows->n++];
+        row->start = r->start_ms;
+        row->end = r->end_ms;
+        snprintf(row->sensor, sizeof(row->sensor), "%.*s", (int)r->sensor_id_len, r->sensor_id);
+        row->count = r->count;
+        row->sum = r->sum;
+        row->min = r->min;
+        row->max = r->max;
+        row->avg = r->avg;
+        return 0;
+}
+
+/* Minutes after 2024-10-22T10:00:00Z. */
+static int64_t at(double minutes) {
+        return 1729591200000LL + (int64_t)(minutes * MIN);
+}
+
+static WindowState *new_state(int64_t w, int64_t s, int64_t offset, int64_t d, uint64_t max_keys) {
+        WindowState *st = NULL;
+        WindowSpec spec = { .size_ms = w, .slide_ms = s, .offset_ms = offset, .watermark_delay_ms = d };
+        assert_null(window_spec_check(&spec));
+        assert_int_equal(window_state_new(&st, &spec, max_keys), 0);
+        return st;
+}
+
+static void add(WindowState *st, const char *sensor, double value, int64_t t) {
+        assert_int_equal(window_state_add(st, sensor, strlen(sensor), value, t), 0);
+}
+
+static Rows finish(WindowState *st, OutputMode mode) {
+        Rows rows = { .n = 0 };
+        assert_int_equal(window_state_finish_batch(st, mode, collect, &rows), 0);
+        return rows;
+}
+
+static void assert_row(const Row *r, double start_min, double end_min, const char *sensor, uint64_t count, double avg,
+                       double max, double min) {
+        assert_int_equal(r->start, at(start_min));
+        assert_int_equal(r->end, at(end_min));
+        assert_string_equal(r->sensor, sensor);
+        assert_int_equal(r->count, count);
+        assert_true(r->avg == avg);
+        assert_true(r->max == max);
+        assert_true(r->min == min);
+}
+
+static void test_spec_check(void **state) {
+        WindowSpec ok = { 10 * MIN, 5 * MIN, 0, 5 * MIN };
+        assert_null(window_spec_check(&ok));
+        WindowSpec bad[] = {
+                { 0, 5 * MIN, 0, 0 },          { 10 * MIN, 0, 0, 0 },      { 10 * MIN, 11 * MIN, 0, 0 },
+                { 10 * MIN, 5 * MIN, 5 * MIN, 0 }, { 10 * MIN, 5 * MIN, -1, 0 }, { 10 * MIN, 5 * MIN, 0, -1 },
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_non_null(window_spec_check(&bad[i]));
+        assert_int_equal(window_spec_windows_per_record(&ok), 2);
+        WindowSpec odd = { 7 * MIN, 5 * MIN, 0, 0 };
+        assert_int_equal(window_spec_windows_per_record(&odd), 2);
+}
+
+static void test_sliding_assignment(void **state) {
+        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
+        add(st, "sensor_001", 23.5, at(40)); /* 10:40 is in [10:35,10:45) and [10:40,10:50) */
+        Rows rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 2);
+        assert_row(&rows.rows[0], 35, 45, "sensor_001", 1, 23.5, 23.5, 23.5);
+        assert_row(&rows.rows[1], 40, 50, "sensor_001", 1, 23.5, 23.5, 23.5);
+        window_state_free(st);
+}
+
+static void test_start_offset(void **state) {
+        WindowState *st = new_state(10 * MIN, 5 * MIN, 1 * MIN, 0, 1000);
+        add(st, "s", 1, at(40)); /* starts at 1 + 5k minutes: [10:31,10:41) and [10:36,10:46) */
+        add(st, "s", 3, at(41)); /* [10:36,10:46) and [10:41,10:51): 10:41 is not in [10:31,10:41) */
+        Rows rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 3);
+        assert_row(&rows.rows[0], 31, 41, "s", 1, 1, 1, 1);
+        assert_row(&rows.rows[1], 36, 46, "s", 2, 2, 3, 1);
+        assert_row(&rows.rows[2], 41, 51, "s", 1, 3, 3, 3);
+        window_state_free(st);
+}
+
+static void test_tumbling(void **state) {
+        WindowState *st = new_state(5 * MIN, 5 * MIN, 0, 0, 1000);
+        add(st, "s", 1, at(40));
+        add(st, "s", 2, at(44.99));
+        add(st, "s", 4, at(45)); /* half-open: 10:45 starts the next window */
+        Rows rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 2);
+        assert_row(&rows.rows[0], 40, 45, "s", 2, 1.5, 2, 1);
+        assert_row(&rows.rows[1], 45, 50, "s", 1, 4, 4, 4);
+        window_state_free(st);
+}
+
+static void test_slide_not_dividing_window(void **state) {
+        WindowState *st = new_state(7 * MIN, 5 * MIN, 0, 0, 1000);
+        add(st, "a", 1, at(40)); /* [10:35,10:42) and [10:40,10:47) */
+        add(st, "b", 1, at(43)); /* only [10:40,10:47): [10:35,10:42) has ended */
+        Rows rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 3);
+        assert_row(&rows.rows[0], 35, 42, "a", 1, 1, 1, 1);
+        assert_row(&rows.rows[1], 40, 47, "a", 1, 1, 1, 1);
+        assert_row(&rows.rows[2], 40, 47, "b", 1, 1, 1, 1);
+        window_state_free(st);
+}
+
+static void test_before_epoch(void **state) {
+        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 0, 1000);
+        add(st, "s", 1, -1); /* 1969-12-31T23:59:59.999: floor, not truncation */
+        Rows rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 2);
+        assert_int_equal(rows.rows[0].start, -10 * MIN);
+        assert_int_equal(rows.rows[1].start, -5 * MIN);
+        assert_int_equal(window_last_start(&(WindowSpec){ 10 * MIN, 5 * MIN, 0, 0 }, -5 * MIN), -5 * MIN);
+        window_state_free(st);
+}
+
+static void test_update_rows_sorted_and_only_changed(void **state) {
+        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
+        add(st, "b", 1, at(41));
+        add(st, "aa", 2, at(42));
+        add(st, "a", 3, at(43));
+        Rows rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 6);
+        const char *order[] = { "a", "aa", "b", "a", "aa", "b" };
+        for (int i = 0; i < 6; i++) {
+                assert_string_equal(rows.rows[i].sensor, order[i]);
+                assert_int_equal(rows.rows[i].start, at(i < 3 ? 35 : 40));
+        }
+        add(st, "aa", 10, at(44));
+        rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 2);
+        assert_row(&rows.rows[0], 35, 45, "aa", 2, 6, 10, 2);
+        assert_row(&rows.rows[1], 40, 50, "aa", 2, 6, 10, 2);
+        rows = finish(st, OUTPUT_UPDATE); /* a batch that updates nothing emits nothing */
+        assert_int_equal(rows.n, 0);
+        window_state_free(st);
+}
+
+static void test_watermark_late_and_eviction(void **state) {
+        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
+        const WindowStats *stats = window_state_stats(st);
+
+        /* batch 0: WM(0) unset, nothing is late, however old */
+        add(st, "s", 1, at(44));
+        add(st, "s", 1, at(1));
+        assert_int_equal(stats->late_pairs, 0);
+        finish(st, OUTPUT_UPDATE);
+        /* WM(1) = 10:44 - 5 min = 10:39: [-05,05) and [00,10) are final and gone */
+        assert_true(stats->has_watermark);
+        assert_int_equal(stats->watermark_ms, at(39));
+        assert_int_equal(stats->live_windows, 2);
+        assert_int_equal(stats->evicted_windows, 2);
+
+        /* batch 1: 10:33 is in [10:25,10:35) (end <= WM: late) and [10:30,10:40) (kept) */
+        add(st, "s", 5, at(33));
+        assert_int_equal(stats->late_pairs, 1);
+        /* 10:38 sits in [10:30,10:40) and [10:35,10:45): neither late */
+        add(st, "s", 7, at(38));
+        assert_int_equal(stats->late_pairs, 1);
+        Rows rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 2);
+        assert_row(&rows.rows[0], 30, 40, "s", 2, 6, 7, 5);
+        assert_row(&rows.rows[1], 35, 45, "s", 2, 4, 7, 1);
+        assert_int_equal(stats->watermark_ms, at(39)); /* max event time still 10:44 */
+
+        /* batch 2: an old record does not move the watermark back */
+        add(st, "s", 1, at(36));
+        finish(st, OUTPUT_UPDATE);
+        assert_int_equal(stats->watermark_ms, at(39));
+
+        /* batch 3: 10:50 moves WM to 10:45: [10:30,10:40) and [10:35,10:45) become final */
+        add(st, "s", 1, at(50));
+        finish(st, OUTPUT_UPDATE);
+        assert_int_equal(stats->watermark_ms, at(45));
+        assert_int_equal(stats->live_windows, 3); /* [10:40,10:50), [10:45,10:55), [10:50,11:00) */
+        add(st, "s", 1, at(39)); /* [10:30,10:40) and [10:35,10:45) both end at or before 10:45 */
+        assert_int_equal(stats->late_pairs, 3);
+        window_state_free(st);
+}
+
+static void test_append_mode(void **state) {
+        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
+        add(st, "s", 2, at(41));
+        Rows rows = finish(st, OUTPUT_APPEND); /* WM 10:36: nothing final yet */
+        assert_int_equal(rows.n, 0);
+        add(st, "s", 4, at(44));
+        add(st, "t", 1, at(51));
+        rows = finish(st, OUTPUT_APPEND); /* WM 10:46: [10:35,10:45) final, emitted once */
+        assert_int_equal(rows.n, 1);
+        assert_row(&rows.rows[0], 35, 45, "s", 2, 3, 4, 2);
+        add(st, "t", 1, at(52));
+        rows = finish(st, OUTPUT_APPEND);
+        assert_int_equal(rows.n, 0);
+        add(st, "t", 1, at(70)); /* WM 11:05: [10:40,10:50), [10:45,10:55), [10:50,11:00) final */
+        rows = finish(st, OUTPUT_APPEND);
+        assert_int_equal(rows.n, 3); /* [11:05,11:15) and [11:10,11:20) stay open */
+        assert_row(&rows.rows[0], 40, 50, "s", 2, 3, 4, 2);
+        assert_row(&rows.rows[1], 45, 55, "t", 2, 1, 1, 1);
+        assert_row(&rows.rows[2], 50, 60, "t", 2, 1, 1, 1);
+        window_state_free(st);
+}
+
+static void test_append_then_late_is_dropped(void **state) {
+        WindowState *st = new_state(10 * MIN, 10 * MIN, 0, 0, 1000);
+        add(st, "s", 1, at(45));
+        finish(st, OUTPUT_APPEND);
+        add(st, "s", 1, at(61)); /* WM 11:01: [10:40,10:50) is final, emitted and freed */
+        Rows rows = finish(st, OUTPUT_APPEND);
+        assert_int_equal(rows.n, 1);
+        add(st, "s", 9, at(49)); /* late: must not produce the window a second time */
+        rows = finish(st, OUTPUT_APPEND);
+        assert_int_equal(rows.n, 0);
+        assert_int_equal(window_state_stats(st)->late_pairs, 1);
+        window_state_free(st);
+}
+
+static void test_complete_mode(void **state) {
+        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 0, 1000);
+        add(st, "s", 1, at(41));
+        Rows rows = finish(st, OUTPUT_COMPLETE);
+        assert_int_equal(rows.n, 2);
+        add(st, "t", 1, at(80));
+        rows = finish(st, OUTPUT_COMPLETE);
+        assert_int_equal(rows.n, 4); /* nothing evicted although WM passed 10:50 */
+        assert_string_equal(rows.rows[0].sensor, "s");
+        assert_string_equal(rows.rows[3].sensor, "t");
+        assert_int_equal(window_state_stats(st)->live_windows, 4);
+        window_state_free(st);
+}
+
+static void test_max_keys(void **state) {
+        WindowState *st = new_state(10 * MIN, 10 * MIN, 0, 0, 3);
+        add(st, "a", 1, at(41));
+        add(st, "b", 1, at(41));
+        add(st, "c", 1, at(41));
+        add(st, "d", 1, at(41)); /* fourth key: dropped and counted */
+        add(st, "a", 2, at(42)); /* existing keys still update */
+        const WindowStats *stats = window_state_stats(st);
+        assert_int_equal(stats->live_keys, 3);
+        assert_int_equal(stats->dropped_pairs, 1);
+        Rows rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 3);
+        assert_row(&rows.rows[0], 40, 50, "a", 2, 1.5, 2, 1);
+        window_state_set_max_keys(st, 4);
+        add(st, "d", 1, at(43));
+        assert_int_equal(stats->live_keys, 4);
+        window_state_free(st);
+}
+
+static void test_many_sensors(void **state) {
+        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000000);
+        char id[32];
+        for (int round = 0; round < 3; round++)
+                for (int i = 0; i < 5000; i++) {
+                        snprintf(id, sizeof(id), "sensor_%05d", i);
+                        add(st, id, i + round, at(41));
+                }
+        const WindowStats *stats = window_state_stats(st);
+        assert_int_equal(stats->live_keys, 10000);
+        assert_int_equal(stats->records, 15000);
+        window_state_free(st);
+}
+
+static void test_idle_event_time(void **state) {
+        WindowState *st = new_state(10 * MIN, 10 * MIN, 0, 0, 1000);
+        add(st, "s", 1, at(41));
+        Rows rows = finish(st, OUTPUT_APPEND);
+        assert_int_equal(rows.n, 0);
+        assert_false(window_state_watermark_would_advance(st));
+        window_state_observe_event_time(st, at(50));
+        assert_true(window_state_watermark_would_advance(st));
+        rows = finish(st, OUTPUT_APPEND);
+        assert_int_equal(rows.n, 1);
+        window_state_observe_event_time(st, at(10)); /* never back */
+        assert_false(window_state_watermark_would_advance(st));
+        window_state_free(st);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_spec_check),
+                cmocka_unit_test(test_sliding_assignment),
+                cmocka_unit_test(test_start_offset),
+                cmocka_unit_test(test_tumbling),
+                cmocka_unit_test(test_slide_not_dividing_window),
+                cmocka_unit_test(test_before_epoch),
+                cmocka_unit_test(test_update_rows_sorted_and_only_changed),
+                cmocka_unit_test(test_watermark_late_and_eviction),
+                cmocka_unit_test(test_append_mode),
+                cmocka_unit_test(test_append_then_late_is_dropped),
+                cmocka_unit_test(test_complete_mode),
+                cmocka_unit_test(test_max_keys),
+                cmocka_unit_test(test_many_sensors),
+                cmocka_unit_test(test_idle_event_time),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
