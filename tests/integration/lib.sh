@@ -1,0 +1,90 @@
+# Shared helpers for the integration tests: a private work directory, a
+# sensor-devbroker of the test's own on 127.0.0.1, a generated configuration,
+# and cleanup of every process the test started.
+set -euo pipefail
+
+: "${SENSORD:?set by meson}" "${SENSOR_REPLAY:?}" "${SENSOR_DEVBROKER:?}" "${SHARED_DATA:?}"
+PYTHON=${PYTHON:-/usr/bin/python3}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CHECK="$PYTHON $HERE/check.py"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sensord-it.XXXXXX")
+PIDS=()
+
+cleanup() {
+        local rc=$?
+        for pid in "${PIDS[@]}"; do
+                kill "$pid" 2>/dev/null || true
+                wait "$pid" 2>/dev/null || true
+        done
+        if [ "$rc" -ne 0 ]; then
+                echo "--- test failed (exit $rc); logs in $WORK:" >&2
+                for f in "$WORK"/*.err "$WORK"/*.log; do
+                        [ -s "$f" ] && { echo "== $f" >&2; tail -n 30 "$f" >&2; }
+                done
+        else
+                rm -rf "$WORK"
+        fi
+        exit "$rc"
+}
+trap cleanup EXIT
+
+fail() {
+        echo "FAIL: $*" >&2
+        exit 1
+}
+
+# start_devbroker TOPIC[:PARTITIONS]... ; sets BROKER
+start_devbroker() {
+        local args=()
+        for t in "$@"; do args+=(--topic "$t"); done
+        "$SENSOR_DEVBROKER" "${args[@]}" --address-file "$WORK/broker.addr" >"$WORK/devbroker.log" 2>"$WORK/devbroker.err" &
+        DEVBROKER_PID=$!
+        PIDS+=("$DEVBROKER_PID")
+        for _ in $(seq 100); do
+                [ -s "$WORK/broker.addr" ] && break
+                kill -0 "$DEVBROKER_PID" 2>/dev/null || fail "sensor-devbroker exited early"
+                sleep 0.1
+        done
+        BROKER=$(cat "$WORK/broker.addr")
+        case "$BROKER" in 127.0.0.1:*) ;; *) fail "devbroker address is not on loopback: $BROKER" ;; esac
+}
+
+# write_config FILE [name=value]... : the example's settings, overridable.
+# session.timeout.ms is lowered (through kafka.properties, the pass-through)
+# because the mock coordinator keeps a member that left until its session
+# expires, which would delay every restart of sensord in a group by 45 s.
+write_config() {
+        local file=$1
+        shift
+        local brokers=$BROKER topic=sensor-data group_id=sensord-test max_messages=5 max_bytes=10240 \
+                max_delay="1 s" duration="10 minutes" slide="5 minutes" start_offset="0 s" \
+                watermark="5 minutes" mode=update max_keys=1000000 startup_timeout="20 s"
+        local kv
+        for kv in "$@"; do local "$kv"; done
+        cat >"$file" <<CONF
+kafka = {
+  brokers = "$brokers";
+  topic = "$topic";
+  group_id = "$group_id";
+  starting_offsets = "earliest";
+  startup_timeout = "$startup_timeout";
+  properties = ( ("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500") );
+};
+batch = { max_messages = $max_messages; max_bytes = $max_bytes; max_delay = "$max_delay"; };
+window = { duration = "$duration"; slide = "$slide"; start_offset = "$start_offset"; watermark = "$watermark"; };
+output = { mode = "$mode"; sink = "stdout"; format = "json"; };
+state = { max_keys = $max_keys; };
+CONF
+}
+
+# run_available_now CONFIG NAME : stdout to $WORK/NAME.jsonl, stderr to $WORK/NAME.err
+run_available_now() {
+        local rc=0
+        timeout 120 "$SENSORD" -c "$1" --available-now >"$WORK/$2.jsonl" 2>"$WORK/$2.err" || rc=$?
+        [ "$rc" -eq 0 ] || fail "sensord --available-now exited $rc"
+}
+
+# summary_field NAME FIELD : a number from sensord's final summary line
+summary_field() {
+        sed -n "s/.*summary:.* $2=\([0-9]*\).*/\1/p" "$WORK/$1.err" | tail -n 1
+}
