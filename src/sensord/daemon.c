@@ -515,42 +515,51 @@ fail:
         return -EINVAL;
 }
 
+/* Looks the topic up in the cluster's full topic list: asking for it by
+ * name would make brokers with auto-creation (the devbroker among them)
+ * create it. Returns its partition count, 0 if absent, or a negative
+ * librdkafka error. */
+static int topic_partitions(Daemon *d, const char **problem) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(d->rk, 1, NULL, &md, 2000);
+        if (err) {
+                *problem = rd_kafka_err2str(err);
+                return -1;
+        }
+        int partitions = 0;
+        *problem = "no such topic";
+        for (int i = 0; i < md->topic_cnt; i++)
+                if (strcmp(md->topics[i].topic, d->config->topic) == 0) {
+                        partitions = md->topics[i].err ? 0 : md->topics[i].partition_cnt;
+                        if (md->topics[i].err)
+                                *problem = rd_kafka_err2str(md->topics[i].err);
+                }
+        rd_kafka_metadata_destroy(md);
+        return partitions;
+}
+
 /* Waits (bounded by kafka.startup_timeout) until the brokers answer and know
  * the topic, so that a wrong address or topic name is an exit 69, not a
  * silent hang. */
 static int wait_for_topic(Daemon *d) {
         const Config *c = d->config;
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t)c->startup_timeout_ms * 1000;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(d->rk, c->topic, NULL);
         const char *problem = "no answer";
-        int r = -EHOSTUNREACH;
 
         for (unsigned attempt = 1;; attempt++) {
-                const struct rd_kafka_metadata *md = NULL;
-                rd_kafka_resp_err_t err = rd_kafka_metadata(d->rk, 0, rkt, &md, 2000);
-                if (!err) {
-                        rd_kafka_resp_err_t terr = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-                        int partitions = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
-                        rd_kafka_metadata_destroy(md);
-                        if (!terr && partitions > 0) {
-                                log_info("topic %s has %d partition(s) on %s", c->topic, partitions, c->brokers);
-                                r = 0;
-                                break;
-                        }
-                        problem = terr ? rd_kafka_err2str(terr) : "topic has no partitions";
-                } else {
-                        problem = rd_kafka_err2str(err);
+                int partitions = topic_partitions(d, &problem);
+                if (partitions > 0) {
+                        log_info("topic %s has %d partition(s) on %s", c->topic, partitions, c->brokers);
+                        return 0;
                 }
                 if (now_usec(CLOCK_MONOTONIC) >= deadline)
                         break;
                 log_notice("waiting for topic %s on %s (attempt %u): %s", c->topic, c->brokers, attempt, problem);
                 usleep(500000);
         }
-        if (r < 0)
-                log_error("topic %s is not available on %s after %" PRId64 " ms: %s", c->topic, c->brokers,
-                          c->startup_timeout_ms, problem);
-        rd_kafka_topic_destroy(rkt);
-        return r;
+        log_error("topic %s is not available on %s after %" PRId64 " ms: %s", c->topic, c->brokers,
+                  c->startup_timeout_ms, problem);
+        return -EHOSTUNREACH;
 }
 
 static int subscribe(Daemon *d) {
