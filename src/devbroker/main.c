@@ -13,8 +13,10 @@
 
 #include "sensord-build.h"
 
+#define MAX_TOPICS 64
+
 typedef struct TopicSpec {
-        char *name;
+        char name[256];
         int partitions;
 } TopicSpec;
 
@@ -35,6 +37,7 @@ static void usage(FILE *f) {
 
 static int parse_topic(const char *arg, TopicSpec *t) {
         const char *colon = strrchr(arg, ':');
+        size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
         char *end;
         t->partitions = 1;
         if (colon) {
@@ -44,8 +47,11 @@ static int parse_topic(const char *arg, TopicSpec *t) {
                         return -EINVAL;
                 t->partitions = (int)n;
         }
-        t->name = strndup(arg, colon ? (size_t)(colon - arg) : strlen(arg));
-        return t->name && t->name[0] ? 0 : -EINVAL;
+        if (len == 0 || len >= sizeof(t->name)) /* Kafka's limit is 249 */
+                return -EINVAL;
+        memcpy(t->name, arg, len);
+        t->name[len] = '\0';
+        return 0;
 }
 
 /* Writes the address via a temporary file and rename, so a reader polling
@@ -71,7 +77,7 @@ int main(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
-        TopicSpec *topics = NULL;
+        TopicSpec topics[MAX_TOPICS];
         size_t n_topics = 0;
         const char *address_file = NULL;
         int brokers = 1, c, r = EX_OK;
@@ -79,10 +85,10 @@ int main(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, "t:n:a:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 't': {
-                        TopicSpec *t = realloc(topics, (n_topics + 1) * sizeof(*t));
-                        if (!t)
-                                return EX_OSERR;
-                        topics = t;
+                        if (n_topics == MAX_TOPICS) {
+                                fprintf(stderr, "sensor-devbroker: at most %d topics\n", MAX_TOPICS);
+                                return EX_USAGE;
+                        }
                         if (parse_topic(optarg, &topics[n_topics]) < 0) {
                                 fprintf(stderr, "sensor-devbroker: --topic wants NAME or NAME:PARTITIONS (1-10000), not '%s'\n",
                                         optarg);
@@ -178,8 +184,5 @@ out:
                 unlink(address_file);
         rd_kafka_mock_cluster_destroy(mc);
         rd_kafka_destroy(rk);
-        for (size_t i = 0; i < n_topics; i++)
-                free(topics[i].name);
-        free(topics);
         return r;
 }

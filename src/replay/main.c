@@ -292,6 +292,37 @@ static int send_generated(Replay *r, uint64_t *rng, uint64_t i, unsigned sensors
 
 /* --- main ------------------------------------------------------------------ */
 
+#define MAX_PROPERTIES 64
+
+/* The producer's configuration: the brokers, idempotence (so that retries
+ * keep each partition in order) and the user's -X NAME=VALUE properties. */
+static int producer_conf(const char *brokers, char **properties, size_t n, rd_kafka_conf_t **out) {
+        char errstr[512];
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+            rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                fprintf(stderr, "sensor-replay: %s\n", errstr);
+                rd_kafka_conf_destroy(conf);
+                return EX_USAGE;
+        }
+        for (size_t i = 0; i < n; i++) {
+                char *eq = strchr(properties[i], '=');
+                if (!eq) {
+                        fprintf(stderr, "sensor-replay: -X %s: want NAME=VALUE\n", properties[i]);
+                        rd_kafka_conf_destroy(conf);
+                        return EX_USAGE;
+                }
+                *eq = '\0';
+                if (rd_kafka_conf_set(conf, properties[i], eq + 1, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                        fprintf(stderr, "sensor-replay: -X %s: %s\n", properties[i], errstr);
+                        rd_kafka_conf_destroy(conf);
+                        return EX_USAGE;
+                }
+        }
+        *out = conf;
+        return EX_OK;
+}
+
 static int parse_u64(const char *s, uint64_t *out) {
         char *end;
         errno = 0;
@@ -316,8 +347,9 @@ int main(int argc, char **argv) {
         uint64_t interval_us = 500000, count = UINT64_MAX, generate = 0, seed = 1, rate = 0;
         bool loop = false, interval_set = false;
         char errstr[512];
+        char *properties[MAX_PROPERTIES]; /* -X NAME=VALUE, applied when the producer is made */
+        size_t n_properties = 0;
         int c;
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
 
         while ((c = getopt_long(argc, argv, "b:t:X:h", options, NULL)) >= 0) {
                 switch (c) {
@@ -327,16 +359,13 @@ int main(int argc, char **argv) {
                 case 't':
                         topic = optarg;
                         break;
-                case 'X': {
-                        char *eq = strchr(optarg, '=');
-                        if (eq)
-                                *eq = '\0';
-                        if (!eq || rd_kafka_conf_set(conf, optarg, eq + 1, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-                                fprintf(stderr, "sensor-replay: -X %s: %s\n", optarg, eq ? errstr : "want NAME=VALUE");
+                case 'X':
+                        if (n_properties == MAX_PROPERTIES) {
+                                fprintf(stderr, "sensor-replay: at most %d -X options\n", MAX_PROPERTIES);
                                 return EX_USAGE;
                         }
+                        properties[n_properties++] = optarg;
                         break;
-                }
                 case OPT_INTERVAL: {
                         int64_t ms;
                         if (parse_duration_ms(optarg, &ms, &error) < 0) {
@@ -417,22 +446,25 @@ int main(int argc, char **argv) {
                         return EX_DATAERR;
                 if (n_items == 0) {
                         fprintf(stderr, "sensor-replay: %s holds no records\n", name);
+                        free(items);
+                        yajl_tree_free(array);
                         return EX_DATAERR;
                 }
         }
 
         Replay r = { .topic = topic, .progress = isatty(STDERR_FILENO) };
-        if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
-            rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-                fprintf(stderr, "sensor-replay: %s\n", errstr);
-                return EX_USAGE;
-        }
+        rd_kafka_conf_t *conf = NULL;
+        int exit_code = producer_conf(brokers, properties, n_properties, &conf);
+        if (exit_code != EX_OK)
+                goto out;
         rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
         rd_kafka_conf_set_opaque(conf, &r);
         r.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (!r.rk) {
                 fprintf(stderr, "sensor-replay: %s\n", errstr);
-                return EX_SOFTWARE;
+                rd_kafka_conf_destroy(conf);
+                exit_code = EX_SOFTWARE;
+                goto out;
         }
         r.gen = yajl_gen_alloc(NULL);
         signal(SIGINT, on_signal);
@@ -459,7 +491,6 @@ int main(int argc, char **argv) {
                 rd_kafka_poll(r.rk, 100);
         show_progress(&r, true);
 
-        int exit_code = EX_OK;
         uint64_t undelivered = r.sent - r.delivered;
         if (undelivered > 0) {
                 fprintf(stderr, "sensor-replay: %" PRIu64 " of %" PRIu64 " records were not delivered%s%s\n",
@@ -470,6 +501,7 @@ int main(int argc, char **argv) {
         }
         yajl_gen_free(r.gen);
         rd_kafka_destroy(r.rk);
+out:
         for (size_t i = 0; i < n_items; i++) {
                 free(items[i].raw);
                 if (items[i].raw)

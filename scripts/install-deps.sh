@@ -1,0 +1,21 @@
+#!/bin/bash
+# Installs what building and testing sensord needs on Debian 12, only the
+# packages that are missing. Runs apt-get as root (via sudo when needed).
+set -euo pipefail
+
+packages=(
+        gcc meson ninja-build pkg-config
+        librdkafka-dev libyajl-dev libconfig-dev libsystemd-dev libcmocka-dev
+        python3 python3-kafka kcat
+)
+missing=()
+for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}" >&2
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

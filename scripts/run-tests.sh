@@ -1,0 +1,68 @@
+#!/bin/bash
+# The whole test suite: installs missing packages, builds twice (a normal
+# -Werror build and an AddressSanitizer + UndefinedBehaviorSanitizer build),
+# runs the unit and integration suites in both, and ends with one line
+# "N passed, N failed" over every test run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+skipped=0
+
+# count_results BUILD_DIR : adds meson's per-test results from testlog.json
+count_results() {
+        local counts
+        counts=$(/usr/bin/python3 - "$1/meson-logs/testlog.json" <<'PY'
+import json, sys
+p = f = s = 0
+try:
+    for line in open(sys.argv[1]):
+        r = json.loads(line)["result"]
+        if r in ("OK", "EXPECTEDFAIL"):
+            p += 1
+        elif r == "SKIP":
+            s += 1
+        else:
+            f += 1
+except FileNotFoundError:
+    f += 1
+print(p, f, s)
+PY
+)
+        read -r p f s <<<"$counts"
+        passed=$((passed + p))
+        failed=$((failed + f))
+        skipped=$((skipped + s))
+}
+
+# build_and_test DIR [meson options...]
+build_and_test() {
+        local dir=$1
+        shift
+        echo "=== build $dir: $*"
+        if ! { [ -d "$dir" ] && meson setup --reconfigure "$dir" "$@" >/dev/null || meson setup "$dir" "$@" >/dev/null; } ||
+                ! ninja -C "$dir"; then
+                echo "build in $dir failed"
+                failed=$((failed + 1))
+                return
+        fi
+        meson test -C "$dir" --print-errorlogs --num-processes 1
+        count_results "$dir"
+}
+
+build_and_test build -Dwerror_ci=true -Dtests=enabled
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
+        -Dwerror_ci=true -Dtests=enabled
+
+echo
+if [ "$skipped" -gt 0 ]; then
+        echo "$passed passed, $failed failed, $skipped skipped"
+else
+        echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
