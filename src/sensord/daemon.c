@@ -68,7 +68,8 @@ typedef struct Daemon {
         uint64_t invalid_by_class[_RECORD_ERROR_MAX];
         RateLimit invalid_limit;
 
-        uint64_t last_message_us; /* idle detection */
+        uint64_t first_message_us; /* for the summary's processing time */
+        uint64_t last_message_us;  /* idle detection */
         int64_t idle_base_event_ms;
         uint64_t status_messages, status_us;
 
@@ -207,7 +208,8 @@ static void handle_message(Daemon *d, const rd_kafka_message_t *m) {
                 return;
         bool opened = batcher_is_empty(&d->batcher);
         batcher_add(&d->batcher, m->len, now);
-        d->messages++;
+        if (d->messages++ == 0)
+                d->first_message_us = now;
         d->bytes += m->len;
         d->last_message_us = now;
 
@@ -618,10 +620,11 @@ static void log_summary(const Daemon *d) {
                 if (d->invalid_by_class[i] && n < sizeof(classes))
                         n += (size_t)snprintf(classes + n, sizeof(classes) - n, " invalid_%s=%" PRIu64,
                                               record_error_name((RecordError)i), d->invalid_by_class[i]);
+        uint64_t busy_ms = d->messages ? (now_usec(CLOCK_MONOTONIC) - d->first_message_us) / 1000 : 0;
         log_info("summary: messages=%" PRIu64 " bytes=%" PRIu64 " invalid=%" PRIu64 " late_pairs=%" PRIu64
-                 " dropped_pairs=%" PRIu64 " batches=%" PRIu64 " rows=%" PRIu64 "%s",
+                 " dropped_pairs=%" PRIu64 " batches=%" PRIu64 " rows=%" PRIu64 " ms_since_first_message=%" PRIu64 "%s",
                  d->messages, d->bytes, d->invalid, st->late_pairs, st->dropped_pairs, d->batcher.number,
-                 emitter_rows(d->emitter), classes);
+                 emitter_rows(d->emitter), busy_ms, classes);
 }
 
 static void daemon_free(Daemon *d) {
