@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,8 +192,66 @@ static RecordError syntax_error(Parse *p, yajl_handle h, const unsigned char *da
         return p->error;
 }
 
+/* yajl allocates a handle, a lexer and buffers for every parse, and 2.1 has
+ * no reset: serve them from a stack arena that dies with the parse instead of
+ * malloc/free per message. Allocations are rare beyond the first few hundred
+ * bytes (long escaped strings, deep nesting) and then go to malloc. */
+typedef struct Arena {
+        size_t used;
+        _Alignas(max_align_t) unsigned char bytes[8192];
+} Arena;
+
+typedef struct ArenaBlock {
+        size_t size;
+        bool heap;
+        _Alignas(max_align_t) unsigned char data[];
+} ArenaBlock;
+
+static void *arena_malloc(void *ctx, size_t size) {
+        Arena *a = ctx;
+        size_t need = sizeof(ArenaBlock) + ((size + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1));
+        ArenaBlock *b;
+        if (need <= sizeof(a->bytes) - a->used) {
+                b = (ArenaBlock *)(a->bytes + a->used);
+                a->used += need;
+                b->heap = false;
+        } else {
+                b = malloc(sizeof(ArenaBlock) + size);
+                if (!b)
+                        return NULL;
+                b->heap = true;
+        }
+        b->size = size;
+        return b->data;
+}
+
+static void arena_free(void *ctx, void *ptr) {
+        if (!ptr)
+                return;
+        ArenaBlock *b = (ArenaBlock *)((unsigned char *)ptr - offsetof(ArenaBlock, data));
+        if (b->heap)
+                free(b);
+}
+
+static void *arena_realloc(void *ctx, void *ptr, size_t size) {
+        if (!ptr)
+                return arena_malloc(ctx, size);
+        ArenaBlock *b = (ArenaBlock *)((unsigned char *)ptr - offsetof(ArenaBlock, data));
+        if (size <= b->size)
+                return ptr;
+        void *bigger = arena_malloc(ctx, size);
+        if (!bigger)
+                return NULL;
+        memcpy(bigger, ptr, b->size);
+        arena_free(ctx, ptr);
+        return bigger;
+}
+
 RecordError record_parse(const void *data, size_t len, size_t max_bytes, Record *out, char *reason) {
         Parse p = { .record = out, .reason = reason, .current = FIELD_OTHER };
+        Arena arena;
+        arena.used = 0;
+        yajl_alloc_funcs alloc = { arena_malloc, arena_realloc, arena_free, &arena };
 
         if (len == 0)
                 return fail(&p, RECORD_EMPTY, "empty message"), p.error;
@@ -200,7 +259,7 @@ RecordError record_parse(const void *data, size_t len, size_t max_bytes, Record 
                 return fail(&p, RECORD_TOO_LARGE, "message is %zu bytes, over the %zu-byte limit", len, max_bytes),
                        p.error;
 
-        yajl_handle h = yajl_alloc(&callbacks, NULL, &p);
+        yajl_handle h = yajl_alloc(&callbacks, &alloc, &p);
         if (!h)
                 return fail(&p, RECORD_NOT_JSON, "out of memory"), p.error;
 

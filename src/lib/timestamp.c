@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "util.h"
+
 /* Howard Hinnant's civil calendar algorithms: exact for any int64 year range
  * we accept, no time_t or timezone involved. */
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -132,13 +134,26 @@ size_t timestamp_format(int64_t ms, char buf[TIMESTAMP_MAX]) {
         unsigned month, day;
         civil_from_days(days, &year, &month, &day);
 
-        int n;
-        if (millis)
-                n = snprintf(buf, TIMESTAMP_MAX, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03uZ", year, month, day,
-                             (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60),
-                             (unsigned)millis);
-        else
-                n = snprintf(buf, TIMESTAMP_MAX, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02uZ", year, month, day,
-                             (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60));
-        return n < 0 ? 0 : (size_t)n;
+        char *p = buf;
+        if (year < 0 || year > 9999) /* outside RFC 3339; only reachable from window arithmetic */
+                return (size_t)snprintf(buf, TIMESTAMP_MAX, "%+" PRId64 "-%02u-%02uT%02u:%02u:%02uZ", year, month,
+                                        day, (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60));
+        p = format_u64_padded(p, (uint64_t)year, 4);
+        *p++ = '-';
+        p = format_u64_padded(p, month, 2);
+        *p++ = '-';
+        p = format_u64_padded(p, day, 2);
+        *p++ = 'T';
+        p = format_u64_padded(p, (uint64_t)(sod / 3600), 2);
+        *p++ = ':';
+        p = format_u64_padded(p, (uint64_t)(sod / 60 % 60), 2);
+        *p++ = ':';
+        p = format_u64_padded(p, (uint64_t)(sod % 60), 2);
+        if (millis) {
+                *p++ = '.';
+                p = format_u64_padded(p, (uint64_t)millis, 3);
+        }
+        *p++ = 'Z';
+        *p = '\0';
+        return (size_t)(p - buf);
 }

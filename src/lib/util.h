@@ -1,6 +1,7 @@
 /* Small helpers shared by every module: cleanup attributes, array sizes. */
 #pragma once
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -25,8 +26,27 @@ static inline void closep(int *fd) {
 }
 #define _cleanup_close_ _cleanup_(closep)
 
+/* Writes v in decimal at p (no NUL) and returns the end: printf's machinery
+ * is most of the cost of formatting a row. */
+static inline char *format_u64(char *p, uint64_t v) {
+        char tmp[20];
+        int n = 0;
+        do
+                tmp[n++] = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        while (n > 0)
+                *p++ = tmp[--n];
+        return p;
+}
+
+/* Writes v zero-padded to width digits. */
+static inline char *format_u64_padded(char *p, uint64_t v, int width) {
+        for (int i = width - 1; i >= 0; i--, v /= 10)
+                p[i] = (char)('0' + v % 10);
+        return p + width;
+}
+
 /* Monotonic clock in microseconds (the same clock sd-event timers use). */
-#include <stdint.h>
 #include <time.h>
 static inline uint64_t now_usec(clockid_t clock) {
         struct timespec ts;

@@ -39,6 +39,12 @@ typedef struct Window {
         Block *strings;
 } Window;
 
+/* Orders windows by start, for the list of windows a batch touched. */
+static int compare_windows(const void *a, const void *b) {
+        int64_t x = (*(Window *const *)a)->start, y = (*(Window *const *)b)->start;
+        return (x > y) - (x < y);
+}
+
 struct WindowState {
         WindowSpec spec;
         uint64_t max_keys;
@@ -46,6 +52,8 @@ struct WindowState {
         size_t n_windows, cap_windows;
         uint32_t *scratch; /* entry indices to sort for append/complete */
         size_t cap_scratch;
+        Window **touched; /* windows with dirty entries: a batch touches few of many */
+        size_t n_touched, cap_touched;
         WindowStats stats;
 };
 
@@ -167,9 +175,20 @@ static Entry *window_insert_entry(Window *w, uint32_t *slot, uint64_t hash, cons
         return e;
 }
 
-static int window_mark_dirty(Window *w, Entry *e) {
+static int window_mark_dirty(WindowState *s, Window *w, Entry *e) {
         if (e->dirty)
                 return 0;
+        if (w->n_dirty == 0) {
+                if (s->n_touched == s->cap_touched) {
+                        size_t cap = s->cap_touched ? s->cap_touched * 2 : 8;
+                        Window **touched = realloc(s->touched, cap * sizeof(*touched));
+                        if (!touched)
+                                return -ENOMEM;
+                        s->touched = touched;
+                        s->cap_touched = cap;
+                }
+                s->touched[s->n_touched++] = w;
+        }
         if (w->n_dirty == w->cap_dirty) {
                 uint32_t cap = w->cap_dirty ? w->cap_dirty * 2 : 8;
                 uint32_t *dirty = realloc(w->dirty, cap * sizeof(*dirty));
@@ -202,6 +221,7 @@ WindowState *window_state_free(WindowState *s) {
                 window_free(s->windows[i]);
         free(s->windows);
         free(s->scratch);
+        free(s->touched);
         free(s);
         return NULL;
 }
@@ -295,7 +315,7 @@ int window_state_add(WindowState *s, const char *sensor, size_t len, double valu
                         e->max = value;
                 e->count++;
                 e->sum += value;
-                if (window_mark_dirty(w, e) < 0)
+                if (window_mark_dirty(s, w, e) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -373,17 +393,24 @@ int window_state_finish_batch(WindowState *s, OutputMode mode, WindowRowFn fn, v
         int result = 0, r;
         int64_t wm;
 
-        for (size_t i = 0; i < s->n_windows; i++) {
-                Window *w = s->windows[i];
-                r = 0;
-                if (mode == OUTPUT_UPDATE && w->n_dirty)
+        if (mode == OUTPUT_COMPLETE) {
+                for (size_t i = 0; i < s->n_windows; i++) {
+                        r = emit_all(s, s->windows[i], fn, userdata);
+                        if (r < 0 && result == 0)
+                                result = r;
+                }
+        }
+        qsort(s->touched, s->n_touched, sizeof(*s->touched), compare_windows);
+        for (size_t i = 0; i < s->n_touched; i++) {
+                Window *w = s->touched[i];
+                if (mode == OUTPUT_UPDATE) {
                         r = emit_entries(s, w, w->dirty, w->n_dirty, fn, userdata);
-                else if (mode == OUTPUT_COMPLETE)
-                        r = emit_all(s, w, fn, userdata);
-                if (r < 0 && result == 0)
-                        result = r;
+                        if (r < 0 && result == 0)
+                                result = r;
+                }
                 clear_dirty(w);
         }
+        s->n_touched = 0;
 
         if (next_watermark(s, &wm)) {
                 s->stats.watermark_ms = wm;

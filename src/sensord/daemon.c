@@ -183,7 +183,7 @@ static void arm_timer(sd_event_source *s, uint64_t usec) {
         sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
-static void handle_message(Daemon *d, const rd_kafka_message_t *m) {
+static void handle_message(Daemon *d, const rd_kafka_message_t *m, uint64_t now) {
         PartitionEnd *end = NULL;
 
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -201,7 +201,6 @@ static void handle_message(Daemon *d, const rd_kafka_message_t *m) {
                         return; /* arrived after start: left for the next run */
         }
 
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
         if (batcher_must_close_before(&d->batcher, m->len))
                 close_batch(d);
         if (d->stopping)
@@ -239,13 +238,16 @@ static void handle_message(Daemon *d, const rd_kafka_message_t *m) {
 }
 
 static int drain_consumer(Daemon *d) {
+        /* One clock reading per drain: a drain takes milliseconds at most,
+         * far below the batch deadline's resolution. */
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
         for (unsigned i = 0; i < DRAIN_MAX && !d->stopping; i++) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(d->rk, 0);
                 if (!m) {
                         check_available_now_done(d);
                         return 0;
                 }
-                handle_message(d, m);
+                handle_message(d, m, now);
                 rd_kafka_message_destroy(m);
         }
         check_available_now_done(d);

@@ -25,11 +25,28 @@ static void test_format_double(void **state) {
                 assert_string_equal(buf, cases[i].text);
                 assert_true(strtod(buf, NULL) == cases[i].v);
         }
-        /* round trip for awkward values */
+        /* round trip for awkward values, and the fast decimal path agrees
+         * with the shortest %g form wherever both apply */
         for (double v = 0.001; v < 1e6; v *= 1.37) {
                 format_double(v, buf);
                 assert_true(strtod(buf, NULL) == v);
         }
+        char slow[40];
+        for (int i = -200000; i <= 200000; i += 7) {
+                double v = i / 100.0;
+                format_double(v, buf);
+                assert_true(strtod(buf, NULL) == v);
+                snprintf(slow, sizeof(slow), "%.15g", v);
+                if (!strchr(slow, '.'))
+                        strcat(slow, ".0");
+                assert_string_equal(buf, slow);
+        }
+        format_double(-0.5, buf);
+        assert_string_equal(buf, "-0.5");
+        format_double(1e-5, buf);
+        assert_string_equal(buf, "1e-05");
+        format_double(123456.000001, buf);
+        assert_string_equal(buf, "123456.000001");
 }
 
 static void test_json_row(void **state) {
