@@ -323,7 +323,6 @@ static void apply_log_level(const Daemon *d, const Config *c) {
 static void reload(Daemon *d) {
         Config *next = NULL;
         ConfigErrors errors;
-        char ready[64];
 
         sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec(CLOCK_MONOTONIC));
         log_info("reloading %s", d->options.config_path);
@@ -364,8 +363,7 @@ static void reload(Daemon *d) {
         if (batcher_is_full(&d->batcher))
                 close_batch(d);
 done:
-        snprintf(ready, sizeof(ready), "READY=1");
-        sd_notify(0, ready);
+        sd_notify(0, "READY=1");
         update_status(d);
 }
 
@@ -382,21 +380,24 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 static void track_partition_ends(Daemon *d, rd_kafka_topic_partition_list_t *parts) {
         rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
-        rd_kafka_resp_err_t err = rd_kafka_committed(d->rk, committed, 10000);
-        if (err)
-                log_warning("reading committed offsets failed: %s", rd_kafka_err2str(err));
+        rd_kafka_resp_err_t committed_err = rd_kafka_committed(d->rk, committed, 10000);
+        if (committed_err)
+                log_warning("reading committed offsets failed: %s", rd_kafka_err2str(committed_err));
 
         for (int i = 0; i < parts->cnt; i++) {
                 const rd_kafka_topic_partition_t *p = &parts->elems[i];
                 int64_t low = 0, high = 0, start;
-                err = rd_kafka_query_watermark_offsets(d->rk, p->topic, p->partition, &low, &high, 10000);
+                rd_kafka_resp_err_t err =
+                        rd_kafka_query_watermark_offsets(d->rk, p->topic, p->partition, &low, &high, 10000);
                 if (err) {
                         log_error("cannot read the end offset of %s/%" PRId32 ": %s", p->topic, p->partition,
                                   rd_kafka_err2str(err));
                         daemon_stop(d, EX_UNAVAILABLE, NULL);
                         break;
                 }
-                int64_t c = err ? RD_KAFKA_OFFSET_INVALID : committed->elems[i].offset;
+                /* Without the committed offset, assume the group starts afresh:
+                 * at worst the run stops early, never past the end. */
+                int64_t c = committed_err ? RD_KAFKA_OFFSET_INVALID : committed->elems[i].offset;
                 if (c >= 0)
                         start = c;
                 else

@@ -161,14 +161,24 @@ def cmd_reference(args):
                 agg[2] = min(agg[2], val)
                 agg[3] = max(agg[3], val)
                 dirty.add((start, sid))
-        for start, sid in sorted(dirty, key=lambda k: (k[0], k[1].encode())):
-            c, total, lo, hi = state[(start, sid)]
-            print(json.dumps({"batch": n, "window": {"start": fmt_time(start), "end": fmt_time(start + args.window)},
-                              "sensor_id": sid, "avg_value": total / c, "max_value": hi, "min_value": lo, "count": c}))
+        def emit(keys):
+            for start, sid in sorted(keys, key=lambda k: (k[0], k[1].encode())):
+                c, total, lo, hi = state[(start, sid)]
+                print(json.dumps({"batch": n, "window": {"start": fmt_time(start), "end": fmt_time(start + args.window)},
+                                  "sensor_id": sid, "avg_value": total / c, "max_value": hi, "min_value": lo,
+                                  "count": c}))
+        if args.mode == "update":
+            emit(dirty)
+        elif args.mode == "complete":
+            emit(state)
         if max_t is not None:
             wm = max_t - args.watermark if wm is None else max(wm, max_t - args.watermark)
-            for key in [k for k in state if k[0] + args.window <= wm]:
-                del state[key]
+            final = [k for k in state if k[0] + args.window <= wm]
+            if args.mode == "append":
+                emit(final)
+            if args.mode != "complete":
+                for key in final:
+                    del state[key]
     print(f"late_pairs={late} batches={len(batches)}", file=sys.stderr)
 
 
@@ -211,6 +221,7 @@ def main():
     r.add_argument("--slide", type=duration, default="5 min")
     r.add_argument("--offset", type=duration, default="0 ms")
     r.add_argument("--watermark", type=duration, default="5 min")
+    r.add_argument("--mode", choices=("update", "append", "complete"), default="update")
     r.add_argument("values")
     f = sub.add_parser("final-equal")
     f.add_argument("--window", type=duration, default="10 min")
