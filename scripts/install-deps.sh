@@ -7,6 +7,7 @@ packages=(
         gcc meson ninja-build pkg-config
         librdkafka-dev libyajl-dev libconfig-dev libsystemd-dev libcmocka-dev
         python3 python3-kafka kcat
+        debootstrap systemd-container util-linux procps
 )
 missing=()
 for p in "${packages[@]}"; do

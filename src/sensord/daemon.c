@@ -73,6 +73,7 @@ typedef struct Daemon {
         int64_t idle_base_event_ms;
         uint64_t status_messages, status_us;
 
+        bool notify; /* started with a notify socket (by systemd) */
         bool stopping;
         int exit_code;
 } Daemon;
@@ -287,19 +288,45 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Messages between the consumer's fetch positions and the partitions' high
+ * watermarks, from what librdkafka already knows (no broker round trip);
+ * -1 while unknown (no assignment, or no fetch response yet). */
+static int64_t consumer_lag(Daemon *d) {
+        rd_kafka_topic_partition_list_t *assigned = NULL;
+        int64_t lag = -1;
+        if (rd_kafka_assignment(d->rk, &assigned) || !assigned)
+                return -1;
+        rd_kafka_position(d->rk, assigned);
+        for (int i = 0; i < assigned->cnt; i++) {
+                const rd_kafka_topic_partition_t *p = &assigned->elems[i];
+                int64_t low, high;
+                if (p->offset < 0 ||
+                    rd_kafka_get_watermark_offsets(d->rk, p->topic, p->partition, &low, &high) != 0 || high < 0)
+                        continue;
+                lag = (lag < 0 ? 0 : lag) + (high > p->offset ? high - p->offset : 0);
+        }
+        rd_kafka_topic_partition_list_destroy(assigned);
+        return lag;
+}
+
 static void update_status(Daemon *d) {
+        if (!d->notify)
+                return;
         const WindowStats *st = window_state_stats(d->state);
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         double rate = d->status_us && now > d->status_us
                               ? (double)(d->messages - d->status_messages) * 1e6 / (double)(now - d->status_us)
                               : 0.0;
-        char wm[TIMESTAMP_MAX] = "unset";
+        char wm[TIMESTAMP_MAX] = "unset", lag[32] = "";
         if (st->has_watermark)
                 timestamp_format(st->watermark_ms, wm);
+        int64_t l = consumer_lag(d);
+        if (l >= 0)
+                snprintf(lag, sizeof(lag), ", lag %" PRId64, l);
         sd_notifyf(0,
                    "STATUS=%" PRIu64 " records (%.0f/s), %" PRIu64 " batches, %" PRIu64 " late pairs, %" PRIu64
-                   " invalid, %" PRIu64 " keys, watermark %s",
-                   d->messages, rate, d->batcher.number, st->late_pairs, d->invalid, st->live_keys, wm);
+                   " invalid, %" PRIu64 " keys, watermark %s%s",
+                   d->messages, rate, d->batcher.number, st->late_pairs, d->invalid, st->live_keys, wm, lag);
         d->status_messages = d->messages;
         d->status_us = now;
 }
@@ -560,6 +587,8 @@ static int wait_for_topic(Daemon *d) {
                 if (now_usec(CLOCK_MONOTONIC) >= deadline)
                         break;
                 log_notice("waiting for topic %s on %s (attempt %u): %s", c->topic, c->brokers, attempt, problem);
+                /* Not hung, only waiting: the event loop's watchdog pings start later. */
+                sd_notify(0, "WATCHDOG=1");
                 usleep(500000);
         }
         log_error("topic %s is not available on %s after %" PRId64 " ms: %s", c->topic, c->brokers,
@@ -609,9 +638,14 @@ static int setup_event_loop(Daemon *d) {
         if (r < 0)
                 return r;
         sd_event_source_set_enabled(d->idle, SD_EVENT_OFF);
-        r = sd_event_add_time_relative(d->event, &d->status, CLOCK_MONOTONIC, STATUS_INTERVAL_US, 100000, on_status, d);
-        if (r < 0)
-                return r;
+        /* STATUS= is for systemctl status: without a notify socket, stay
+         * asleep between messages. */
+        if (d->notify) {
+                r = sd_event_add_time_relative(d->event, &d->status, CLOCK_MONOTONIC, STATUS_INTERVAL_US, 100000,
+                                               on_status, d);
+                if (r < 0)
+                        return r;
+        }
         return sd_event_set_watchdog(d->event, true);
 }
 
@@ -657,6 +691,7 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 .config = config,
                 .pipe_fds = { -1, -1 },
                 .invalid_limit = { .interval_us = 10 * 1000000ull, .burst = 10 },
+                .notify = getenv("NOTIFY_SOCKET") != NULL,
         };
         sigset_t mask;
         int r;

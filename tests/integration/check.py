@@ -143,7 +143,7 @@ def cmd_reference(args):
     if cur:
         batches.append(cur)
     state, wm, max_t, late = {}, None, None, 0
-    for n, batch in enumerate(batches):
+    for n, batch in enumerate(batches, args.first_batch):
         dirty = set()
         for raw in batch:
             rec = parse_record(raw)
@@ -222,6 +222,7 @@ def main():
     r.add_argument("--offset", type=duration, default="0 ms")
     r.add_argument("--watermark", type=duration, default="5 min")
     r.add_argument("--mode", choices=("update", "append", "complete"), default="update")
+    r.add_argument("--first-batch", type=int, default=0, help="number of the first batch (after a restart or reload)")
     r.add_argument("values")
     f = sub.add_parser("final-equal")
     f.add_argument("--window", type=duration, default="10 min")

@@ -1,0 +1,306 @@
+#!/bin/bash
+# System test: sensord under a real systemd. As root: a Debian 12 rootfs made
+# by debootstrap (cached in build/system-cache), sensord installed into a
+# fresh copy of it, booted with systemd-nspawn, driven with nsenter into the
+# container's PID 1. A sensor-devbroker runs on the host's loopback (the
+# container shares the host's network).
+# Each check prints "PASS: name" or "FAIL: name: why"; the last line is
+# "N passed, N failed". A machine that cannot run it prints one SKIP line.
+set -uo pipefail
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+SHARED_DATA=${SHARED_DATA:-$SRC/../shared/data}
+CACHE=${SYSTEM_CACHE:-$SRC/build/system-cache}
+BUILD=$SRC/build-system
+PY=/usr/bin/python3
+CHECK="$PY $SRC/tests/integration/check.py"
+ROWS="$PY $SRC/tests/system/journal_rows.py"
+MESSAGE_ID=3f5d0e2a8c6b4e1f9a7d2c4b6e8f0a13
+
+skip() {
+        echo "SKIP: system test: $*"
+        exit 77
+}
+[ "$(id -u)" = 0 ] || skip "needs root (debootstrap, systemd-nspawn)"
+for tool in debootstrap systemd-nspawn nsenter; do
+        command -v "$tool" >/dev/null || skip "$tool is not installed"
+done
+
+passed=0
+failed=0
+pass() {
+        echo "PASS: $1"
+        passed=$((passed + 1))
+}
+fail() {
+        echo "FAIL: $1: $2"
+        failed=$((failed + 1))
+}
+die() {
+        echo "FAIL: setup: $*"
+        echo "$passed passed, $((failed + 1)) failed"
+        exit 1
+}
+
+WORK=$(mktemp -d /var/tmp/sensord-system.XXXXXX)
+NSPAWN_PID=
+DEVBROKER_PID=
+cleanup() {
+        if [ -n "${CPID:-}" ]; then
+                nsenter -t "$CPID" -m -u -i -n -p systemctl poweroff >/dev/null 2>&1
+        fi
+        if [ -n "$NSPAWN_PID" ]; then
+                for _ in $(seq 100); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
+                kill -KILL "$NSPAWN_PID" 2>/dev/null
+                wait "$NSPAWN_PID" 2>/dev/null
+        fi
+        [ -z "$DEVBROKER_PID" ] || { kill "$DEVBROKER_PID" 2>/dev/null; wait "$DEVBROKER_PID" 2>/dev/null; }
+        rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# --- the rootfs, sensord in it, a broker beside it ----------------------------
+
+echo "== building sensord with prefix /usr"
+{ [ -d "$BUILD" ] || meson setup "$BUILD" "$SRC" --prefix=/usr -Dtests=disabled; } >"$WORK/build.log" 2>&1 &&
+        ninja -C "$BUILD" >>"$WORK/build.log" 2>&1 || die "build failed: $(tail -5 "$WORK/build.log")"
+
+# systemd to boot, procps for /bin/kill (the unit's ExecReload), and
+# sensord's run-time libraries; the cache is keyed by this list
+PACKAGES=systemd,systemd-sysv,dbus,procps,librdkafka1,libyajl2,libconfig9,libsystemd0
+BASE=$CACHE/base-$(echo "$PACKAGES" | md5sum | cut -c1-8)
+if [ ! -e "$BASE/.complete" ]; then
+        echo "== debootstrap of a Debian 12 rootfs into $CACHE (once)"
+        # the mirror this machine's apt already uses
+        mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null)
+        [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2>/dev/null)
+        [ -n "$mirror" ] || die "no Debian mirror in the apt configuration"
+        rm -rf "$BASE.tmp"
+        mkdir -p "$CACHE"
+        debootstrap --variant=minbase --include="$PACKAGES" bookworm "$BASE.tmp" "$mirror" \
+                >"$CACHE/debootstrap.log" 2>&1 || die "debootstrap failed: $(tail -3 "$CACHE/debootstrap.log")"
+        touch "$BASE.tmp/.complete"
+        mv "$BASE.tmp" "$BASE"
+fi
+ROOT=$WORK/root
+cp -a "$BASE" "$ROOT" || die "cannot copy the rootfs"
+DESTDIR=$ROOT meson install -C "$BUILD" --no-rebuild >"$WORK/install.log" 2>&1 || die "meson install failed"
+[ -x "$ROOT/usr/sbin/sensord" ] && [ -f "$ROOT/lib/systemd/system/sensord.service" ] || die "sensord not installed"
+
+"$BUILD/src/sensor-devbroker" --topic sensor-data:1 --address-file "$WORK/broker" >/dev/null 2>"$WORK/devbroker.err" &
+DEVBROKER_PID=$!
+for _ in $(seq 100); do [ -s "$WORK/broker" ] && break; sleep 0.1; done
+BROKER=$(cat "$WORK/broker") || die "no devbroker"
+
+CONF=$ROOT/etc/sensord/sensord.conf
+sed -i -e "s/brokers = \"localhost:9092\"/brokers = \"$BROKER\"/" \
+        -e 's/properties = ( );/properties = ( ("session.timeout.ms", "6000") );/' "$CONF"
+grep -q "$BROKER" "$CONF" || die "config not edited"
+# A short watchdog for check 6 (the shipped unit says 30 s).
+mkdir -p "$ROOT/etc/systemd/system/sensord.service.d"
+printf '[Service]\nWatchdogSec=3s\nTimeoutAbortSec=2s\n' >"$ROOT/etc/systemd/system/sensord.service.d/test.conf"
+
+# --- boot ------------------------------------------------------------------------
+
+echo "== booting the container"
+systemd-nspawn -D "$ROOT" -b --register=no --keep-unit --console=passive -q >"$WORK/nspawn.log" 2>&1 </dev/null &
+NSPAWN_PID=$!
+CPID=
+for _ in $(seq 100); do
+        # the container's PID 1: the first systemd below nspawn
+        CPID=$(ps -o pid= --ppid "$NSPAWN_PID" 2>/dev/null | head -n 1 | tr -d ' ')
+        [ -n "$CPID" ] && [ "$(ps -o comm= -p "$CPID")" != systemd ] &&
+                CPID=$(ps -o pid= --ppid "$CPID" | head -n 1 | tr -d ' ')
+        [ -n "$CPID" ] && [ "$(ps -o comm= -p "$CPID" 2>/dev/null)" = systemd ] && break
+        CPID=
+        sleep 0.1
+done
+[ -n "$CPID" ] || die "the container did not start: $(tail -3 "$WORK/nspawn.log")"
+in_ct() { nsenter -t "$CPID" -m -u -i -n -p -- "$@"; }
+# is-system-running --wait fails at once while PID 1 has no private socket yet: poll
+state=
+for _ in $(seq 300); do
+        state=$(in_ct systemctl is-system-running 2>/dev/null)
+        case "$state" in running | degraded) break ;; esac
+        sleep 0.2
+done
+case "$state" in running | degraded) ;; *) die "the container's systemd did not come up: ${state:-no answer}" ;; esac
+
+unit_prop() { in_ct systemctl show -P "$1" sensord; }
+journal_json() { in_ct journalctl -u sensord -o json --no-pager "$@"; }
+# wait_journal PATTERN SECONDS: until a line of sensord's journal matches
+wait_journal() {
+        for _ in $(seq $(($2 * 5))); do
+                in_ct journalctl -u sensord -o cat --no-pager | grep -q -- "$1" && return 0
+                sleep 0.2
+        done
+        return 1
+}
+# wait_rows MIN_BATCH COUNT SECONDS: until that many result rows from that batch on
+wait_rows() {
+        for _ in $(seq $(($3 * 5))); do
+                [ "$(journal_json MESSAGE_ID=$MESSAGE_ID | $ROWS --min-batch "$1" | wc -l)" -ge "$2" ] && return 0
+                sleep 0.2
+        done
+        return 1
+}
+# shifted HOURS: the sample data as JSON lines, HOURS later
+shifted() {
+        $PY -c '
+import datetime as dt, json, sys
+for r in json.load(open(sys.argv[1])):
+    t = dt.datetime.fromisoformat(r["timestamp"]) + dt.timedelta(hours=int(sys.argv[2]))
+    r["timestamp"] = t.isoformat()
+    print(json.dumps(r, separators=(",", ":")))' "$SHARED_DATA/seed.json" "$1" >"$WORK/shifted-$1.jsonl"
+        echo "$WORK/shifted-$1.jsonl"
+}
+replay() { "$BUILD/src/sensor-replay" -b "$BROKER" --interval 0 "$@" 2>>"$WORK/replay.err"; }
+max_batch() { journal_json MESSAGE_ID=$MESSAGE_ID | $ROWS | $PY -c 'import json,sys; print(max([json.loads(l)["batch"] for l in sys.stdin] or [-1]))'; }
+
+# --- 1. start: active only after READY, STATUS shown --------------------------------
+if ! in_ct systemctl start sensord; then
+        fail "1 start" "systemctl start failed: $(in_ct systemctl status sensord --no-pager | tail -5)"
+else
+        active="$(unit_prop ActiveState)/$(unit_prop SubState)"
+        status=$(unit_prop StatusText)
+        # sensord logs "started" just before READY=1; systemd logs "Started" when it receives it
+        order=$(in_ct journalctl -u sensord -o cat --no-pager | grep -n -e "sensord .* started:" -e "^Started sensord.service" |
+                cut -d: -f1 | tr '\n' ' ')
+        set -- $order
+        if [ "$active" != active/running ]; then
+                fail "1 start" "unit is $active"
+        elif [[ "$status" != *records*batches*watermark* ]]; then
+                fail "1 start" "no STATUS line: '$status'"
+        elif [ $# -ne 2 ] || [ "$1" -ge "$2" ]; then
+                fail "1 start" "READY order in the journal wrong: lines $order"
+        elif ! in_ct systemctl status sensord --no-pager | grep -q "Status: \".*records"; then
+                fail "1 start" "systemctl status shows no Status line"
+        else
+                pass "1 start: active (running) after READY; Status: $status"
+        fi
+fi
+
+# --- 2. the sample data: 24 rows with structured fields --------------------------------
+replay "$SHARED_DATA/seed.json"
+if ! wait_rows 0 24 30; then
+        fail "2 results" "only $(journal_json MESSAGE_ID=$MESSAGE_ID | wc -l) result rows in the journal"
+else
+        journal_json MESSAGE_ID=$MESSAGE_ID | $ROWS >"$WORK/rows.jsonl"
+        if ! out=$($CHECK compare "$SHARED_DATA/seed-update.expected.jsonl" "$WORK/rows.jsonl" 2>&1); then
+                fail "2 results" "$out"
+        elif [ "$(in_ct journalctl -u sensord SENSOR_ID=sensor_001 -o json --no-pager | wc -l)" != 4 ]; then
+                fail "2 results" "journalctl SENSOR_ID=sensor_001 does not find that sensor's 4 rows"
+        elif [ "$(in_ct journalctl -u sensord MESSAGE_ID=$MESSAGE_ID PRIORITY=6 -o cat --no-pager | wc -l)" != 24 ]; then
+                fail "2 results" "rows are not PRIORITY=6"
+        else
+                pass "2 results: 24 rows in the journal match the reference; SENSOR_ID=sensor_001 finds 4"
+        fi
+fi
+
+# --- 3. reload with a new batch limit: applied, nothing lost or doubled ---------------
+sed -i 's/max_messages = 5;/max_messages = 2;/' "$CONF"
+first=$(($(max_batch) + 1))
+if ! in_ct systemctl reload sensord || ! wait_journal "configuration reloaded: batch.max_messages=2" 10; then
+        fail "3 reload" "reload not applied or not logged"
+else
+        data=$(shifted 1)
+        replay "$data"
+        if ! wait_rows "$first" 24 30; then
+                fail "3 reload" "no rows for the data sent after the reload"
+        else
+                journal_json MESSAGE_ID=$MESSAGE_ID | $ROWS --min-batch "$first" >"$WORK/rows3.jsonl"
+                $CHECK reference --max-messages 2 --first-batch "$first" "$data" >"$WORK/expected3.jsonl" 2>/dev/null
+                if ! out=$($CHECK compare "$WORK/expected3.jsonl" "$WORK/rows3.jsonl" 2>&1); then
+                        fail "3 reload" "$out"
+                elif ! out=$($CHECK final-equal "$WORK/rows3.jsonl" "$data" 2>&1); then
+                        fail "3 reload" "$out"
+                else
+                        pass "3 reload: max_messages=2 in effect (6 batches of 2 from batch $first), every record counted once"
+                fi
+        fi
+fi
+
+# --- 4. a broken file: the unit stays active, the error has file:line ------------------
+cp "$CONF" "$WORK/good.conf"
+sed -i 's/max_messages = 2;/max_messages = ;/' "$CONF"
+in_ct systemctl reload sensord
+if ! wait_journal "reload failed: /etc/sensord/sensord.conf:[0-9]*: syntax error" 10; then
+        fail "4 broken config" "no error with file:line in the journal"
+elif [ "$(unit_prop ActiveState)" != active ]; then
+        fail "4 broken config" "unit is $(unit_prop ActiveState)"
+else
+        first=$(($(max_batch) + 1))
+        replay "$(shifted 2)"
+        if wait_rows "$first" 24 30; then
+                pass "4 broken config: refused with file:line, unit active, results keep flowing"
+        else
+                fail "4 broken config" "no results after the failed reload"
+        fi
+fi
+cp "$WORK/good.conf" "$CONF"
+
+# --- 5. a changed window: refused, naming the setting -------------------------------
+sed -i 's/duration = "10 minutes";/duration = "20 minutes";/' "$CONF"
+in_ct systemctl reload sensord
+if ! wait_journal "reload refused: window.duration changed" 10; then
+        fail "5 window change" "no refusal naming window.duration"
+else
+        first=$(($(max_batch) + 1))
+        replay "$(shifted 3)"
+        if wait_rows "$first" 24 30 && [ "$(unit_prop ActiveState)" = active ]; then
+                pass "5 window change: refused naming window.duration, results keep flowing"
+        else
+                fail "5 window change" "results stopped after the refused reload"
+        fi
+fi
+cp "$WORK/good.conf" "$CONF"
+
+# --- 6. the watchdog: a sensord that stops answering is restarted --------------------
+old_pid=$(unit_prop MainPID)
+old_restarts=$(unit_prop NRestarts)
+in_ct kill -STOP "$old_pid"
+restarted=
+for _ in $(seq 150); do
+        pid=$(unit_prop MainPID)
+        if [ "$(unit_prop NRestarts)" -gt "$old_restarts" ] && [ "$pid" != 0 ] && [ "$pid" != "$old_pid" ] &&
+                [ "$(unit_prop ActiveState)" = active ]; then
+                restarted=yes
+                break
+        fi
+        sleep 0.2
+done
+if [ -z "$restarted" ]; then
+        fail "6 watchdog" "not restarted: $(in_ct systemctl status sensord --no-pager | sed -n 3p)"
+elif ! in_ct journalctl -u sensord -o cat --no-pager | grep -q "Watchdog timeout"; then
+        fail "6 watchdog" "restarted, but not by the watchdog"
+else
+        pass "6 watchdog: a stopped sensord was restarted by systemd (watchdog timeout)"
+fi
+
+# --- 7. stop: exit 0 within the bound, offsets committed to the end ------------------
+wait_journal "assigned 1 partition" 30 # the restarted sensord has rejoined
+sleep 1
+start=$(date +%s%N)
+in_ct systemctl stop sensord
+took_ms=$((($(date +%s%N) - start) / 1000000))
+committed=$($PY - "$BROKER" <<'PY' 2>"$WORK/offsets.err"
+import sys
+from kafka import KafkaConsumer, TopicPartition
+c = KafkaConsumer(bootstrap_servers=sys.argv[1], group_id="sensord", enable_auto_commit=False)
+tp = TopicPartition("sensor-data", 0)
+print(c.committed(tp), c.end_offsets([tp])[tp])
+c.close()
+PY
+)
+set -- $committed
+if [ "$(unit_prop Result)" != success ] || [ "$(unit_prop ExecMainStatus)" != 0 ]; then
+        fail "7 stop" "Result=$(unit_prop Result) ExecMainStatus=$(unit_prop ExecMainStatus)"
+elif [ "$took_ms" -gt 10000 ]; then
+        fail "7 stop" "stop took ${took_ms} ms"
+elif [ $# -ne 2 ] || [ "$1" != "$2" ]; then
+        fail "7 stop" "committed offset / end offset: ${committed:-none} $(tail -2 "$WORK/offsets.err")"
+else
+        pass "7 stop: exit 0 in ${took_ms} ms; committed offset $1 = end offset $2"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
