@@ -277,8 +277,15 @@ else
 fi
 
 # --- 7. stop: exit 0 within the bound, offsets committed to the end ------------------
-wait_journal "assigned 1 partition" 30 # the restarted sensord has rejoined
-sleep 1
+# The restarted sensord rejoins the group (after the killed member's
+# session expires) and reads on from the last commit; wait until it has
+# caught up (its own journal entries, its STATUS lag) before stopping it.
+new_pid=$(unit_prop MainPID)
+for _ in $(seq 150); do
+        in_ct journalctl -u sensord _PID="$new_pid" -o cat --no-pager | grep -q "assigned 1 partition" &&
+                [[ "$(unit_prop StatusText)" == *"lag 0" ]] && break
+        sleep 0.2
+done
 start=$(date +%s%N)
 in_ct systemctl stop sensord
 took_ms=$((($(date +%s%N) - start) / 1000000))
