@@ -8,6 +8,7 @@ packages=(
         librdkafka-dev libyajl-dev libconfig-dev libsystemd-dev libcmocka-dev
         python3 python3-kafka kcat
         debootstrap systemd-container util-linux procps
+        scdoc man-db
 )
 missing=()
 for p in "${packages[@]}"; do
