@@ -1,9 +1,10 @@
 #!/bin/bash
 # System test: sensord under a real systemd. As root: a Debian 12 rootfs made
-# by debootstrap (cached in build/system-cache), sensord installed into a
-# fresh copy of it, booted with systemd-nspawn, driven with nsenter into the
-# container's PID 1. A sensor-devbroker runs on the host's loopback (the
-# container shares the host's network).
+# by debootstrap (cached in build/system-cache), booted with systemd-nspawn
+# from a fresh copy, driven with nsenter into the container's PID 1; sensord
+# is installed in it from the .deb (scripts/build-deb.sh) with apt-get. A
+# sensor-devbroker runs on the host's loopback (the container shares the
+# host's network).
 # Each check prints "PASS: name" or "FAIL: name: why"; the last line is
 # "N passed, N failed". A machine that cannot run it prints one SKIP line.
 set -uo pipefail
@@ -60,9 +61,11 @@ trap cleanup EXIT
 
 # --- the rootfs, sensord in it, a broker beside it ----------------------------
 
-echo "== building sensord with prefix /usr"
+echo "== building sensord (for the host's devbroker and replay) and its .deb"
 { [ -d "$BUILD" ] || meson setup "$BUILD" "$SRC" --prefix=/usr -Dtests=disabled; } >"$WORK/build.log" 2>&1 &&
         ninja -C "$BUILD" >>"$WORK/build.log" 2>&1 || die "build failed: $(tail -5 "$WORK/build.log")"
+"$SRC/scripts/build-deb.sh" "$WORK/packages" >"$WORK/deb.log" 2>&1 || die "building the .deb failed: $(tail -5 "$WORK/deb.log")"
+DEB=$(ls "$WORK"/packages/sensord_*_*.deb | grep -v dbgsym)
 
 # systemd to boot, procps for /bin/kill (the unit's ExecReload), and
 # sensord's run-time libraries; the cache is keyed by this list
@@ -83,8 +86,8 @@ if [ ! -e "$BASE/.complete" ]; then
 fi
 ROOT=$WORK/root
 cp -a "$BASE" "$ROOT" || die "cannot copy the rootfs"
-DESTDIR=$ROOT meson install -C "$BUILD" --no-rebuild >"$WORK/install.log" 2>&1 || die "meson install failed"
-[ -x "$ROOT/usr/sbin/sensord" ] && [ -f "$ROOT/lib/systemd/system/sensord.service" ] || die "sensord not installed"
+cp "$DEB" "$ROOT/root/" || die "cannot copy the .deb"
+CT_DEB=/root/$(basename "$DEB")
 
 "$BUILD/src/sensor-devbroker" --topic sensor-data:1 --address-file "$WORK/broker" >/dev/null 2>"$WORK/devbroker.err" &
 DEVBROKER_PID=$!
@@ -92,12 +95,6 @@ for _ in $(seq 100); do [ -s "$WORK/broker" ] && break; sleep 0.1; done
 BROKER=$(cat "$WORK/broker") || die "no devbroker"
 
 CONF=$ROOT/etc/sensord/sensord.conf
-sed -i -e "s/brokers = \"localhost:9092\"/brokers = \"$BROKER\"/" \
-        -e 's/properties = ( );/properties = ( ("session.timeout.ms", "6000") );/' "$CONF"
-grep -q "$BROKER" "$CONF" || die "config not edited"
-# A short watchdog for check 6 (the shipped unit says 30 s).
-mkdir -p "$ROOT/etc/systemd/system/sensord.service.d"
-printf '[Service]\nWatchdogSec=3s\nTimeoutAbortSec=2s\n' >"$ROOT/etc/systemd/system/sensord.service.d/test.conf"
 
 # --- boot ------------------------------------------------------------------------
 
@@ -124,6 +121,20 @@ for _ in $(seq 300); do
         sleep 0.2
 done
 case "$state" in running | degraded) ;; *) die "the container's systemd did not come up: ${state:-no answer}" ;; esac
+
+# --- the package ------------------------------------------------------------------
+if ! in_ct apt-get install -y -q "$CT_DEB" >"$WORK/apt.log" 2>&1; then
+        die "apt-get install of the .deb failed: $(tail -5 "$WORK/apt.log")"
+fi
+[ -f "$CONF" ] || die "the package installed no $CONF"
+sed -i -e "s/brokers = \"localhost:9092\"/brokers = \"$BROKER\"/" \
+        -e 's/properties = ( );/properties = ( ("session.timeout.ms", "6000") );/' "$CONF"
+grep -q "$BROKER" "$CONF" || die "config not edited"
+# A short watchdog for check 6 (the shipped unit says 30 s), as a runtime
+# drop-in so that /etc holds only what the package put there.
+in_ct mkdir -p /run/systemd/system/sensord.service.d
+printf '[Service]\nWatchdogSec=3s\nTimeoutAbortSec=2s\n' | in_ct tee /run/systemd/system/sensord.service.d/test.conf >/dev/null
+in_ct systemctl daemon-reload
 
 unit_prop() { in_ct systemctl show -P "$1" sensord; }
 journal_json() { in_ct journalctl -u sensord -o json --no-pager "$@"; }
@@ -307,6 +318,35 @@ elif [ $# -ne 2 ] || [ "$1" != "$2" ]; then
         fail "7 stop" "committed offset / end offset: ${committed:-none} $(tail -2 "$WORK/offsets.err")"
 else
         pass "7 stop: exit 0 in ${took_ms} ms; committed offset $1 = end offset $2"
+fi
+
+# --- 8. the edited configuration survives reinstalling the package ------------------
+if ! in_ct apt-get install -y -q --reinstall "$CT_DEB" >"$WORK/reinstall.log" 2>&1; then
+        fail "8 reinstall" "apt-get install --reinstall failed: $(tail -3 "$WORK/reinstall.log")"
+elif ! grep -q "$BROKER" "$CONF" || ! grep -q 'session.timeout.ms' "$CONF"; then
+        fail "8 reinstall" "the edited /etc/sensord/sensord.conf was replaced"
+else
+        pass "8 reinstall: the edited /etc/sensord/sensord.conf is kept (a conffile)"
+fi
+
+# --- 9. purge leaves no unit, user or state behind ---------------------------------
+in_ct rm -rf /run/systemd/system/sensord.service.d # the test's own drop-in
+left=
+if ! in_ct apt-get purge -y -q sensord >"$WORK/purge.log" 2>&1; then
+        fail "9 purge" "apt-get purge failed: $(tail -3 "$WORK/purge.log")"
+else
+        in_ct systemctl daemon-reload
+        for path in /lib/systemd/system/sensord.service /usr/lib/systemd/system/sensord.service /etc/sensord \
+                /var/lib/sensord /var/lib/private/sensord /usr/sbin/sensord; do
+                in_ct test -e "$path" && left="$left $path"
+        done
+        in_ct getent passwd sensord >/dev/null && left="$left user:sensord"
+        [ "$(in_ct systemctl show -P LoadState sensord)" = not-found ] || left="$left unit:$(in_ct systemctl show -P LoadState sensord)"
+        if [ -n "$left" ]; then
+                fail "9 purge" "left behind:$left"
+        else
+                pass "9 purge: no unit, user, configuration or state left"
+        fi
 fi
 
 echo "$passed passed, $failed failed"
