@@ -1,9 +1,10 @@
 #!/bin/bash
 # The whole test suite: installs missing packages, builds twice (a normal
 # -Werror build and an AddressSanitizer + UndefinedBehaviorSanitizer build),
-# runs the unit and integration suites in both and the system test (a real
-# systemd in systemd-nspawn) once, and ends with one line "N passed, N
-# failed" over every test run.
+# runs the unit and integration suites in both, then the packaging test
+# (.deb and .rpm built and checked) and the system test (a real systemd in
+# systemd-nspawn, sensord from the .deb and the .rpm) once, and ends with
+# one line "N passed, N failed" over every test run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,17 +55,18 @@ build_and_test() {
         count_results "$dir"
 }
 
-# run_system_test: sensord under a real systemd in systemd-nspawn; one
-# PASS/FAIL line per check, or one SKIP line where nspawn cannot run
-run_system_test() {
-        echo "=== system test (systemd-nspawn)"
-        tests/system/system.sh | tee "$1"
-        local p f
-        p=$(grep -c '^PASS: ' "$1")
-        f=$(grep -c '^FAIL: ' "$1")
+# run_checks NAME LOG COMMAND...: a script that prints one PASS/FAIL line
+# per check (or one SKIP line where it cannot run)
+run_checks() {
+        local name=$1 log=$2 p f
+        shift 2
+        echo "=== $name"
+        "$@" | tee "$log"
+        p=$(grep -c '^PASS: ' "$log")
+        f=$(grep -c '^FAIL: ' "$log")
         passed=$((passed + p))
         failed=$((failed + f))
-        if grep -q '^SKIP: ' "$1"; then
+        if grep -q '^SKIP: ' "$log"; then
                 skipped=$((skipped + 1))
         elif [ $((p + f)) -eq 0 ]; then
                 failed=$((failed + 1)) # ran no check at all
@@ -72,7 +74,8 @@ run_system_test() {
 }
 
 build_and_test build -Dwerror_ci=true -Dtests=enabled
-run_system_test build/system-test.log
+run_checks "packaging test (.deb, .rpm)" build/packaging-test.log tests/packaging/packaging.sh build/packages
+run_checks "system test (systemd-nspawn)" build/system-test.log env PACKAGES=build/packages tests/system/system.sh
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \

@@ -61,11 +61,21 @@ trap cleanup EXIT
 
 # --- the rootfs, sensord in it, a broker beside it ----------------------------
 
-echo "== building sensord (for the host's devbroker and replay) and its .deb"
+echo "== building sensord (for the host's devbroker and replay) and the packages"
 { [ -d "$BUILD" ] || meson setup "$BUILD" "$SRC" --prefix=/usr -Dtests=disabled; } >"$WORK/build.log" 2>&1 &&
         ninja -C "$BUILD" >>"$WORK/build.log" 2>&1 || die "build failed: $(tail -5 "$WORK/build.log")"
-"$SRC/scripts/build-deb.sh" "$WORK/packages" >"$WORK/deb.log" 2>&1 || die "building the .deb failed: $(tail -5 "$WORK/deb.log")"
-DEB=$(ls "$WORK"/packages/sensord_*_*.deb | grep -v dbgsym)
+# the packages tests/packaging/packaging.sh built, or build them now
+PACKAGES=$(realpath -m "${PACKAGES:-$SRC/build/packages}")
+version=$(sed -n "s/^  version: '\(.*\)',$/\1/p" "$SRC/meson.build")
+DEB=$PACKAGES/sensord_${version}_$(dpkg --print-architecture).deb
+RPM=$(ls "$PACKAGES"/sensord-"$version"-*.rpm 2>/dev/null | head -n 1)
+if [ ! -f "$DEB" ] || [ -z "$RPM" ]; then
+        PACKAGES=$WORK/packages
+        "$SRC/scripts/build-deb.sh" "$PACKAGES" >"$WORK/deb.log" 2>&1 || die "building the .deb failed: $(tail -5 "$WORK/deb.log")"
+        "$SRC/scripts/build-rpm.sh" "$PACKAGES" >"$WORK/rpm.log" 2>&1 || die "building the .rpm failed: $(tail -5 "$WORK/rpm.log")"
+        DEB=$PACKAGES/sensord_${version}_$(dpkg --print-architecture).deb
+        RPM=$(ls "$PACKAGES"/sensord-"$version"-*.rpm | head -n 1)
+fi
 
 # systemd to boot, procps for /bin/kill (the unit's ExecReload), and
 # sensord's run-time libraries; the cache is keyed by this list
@@ -98,29 +108,45 @@ CONF=$ROOT/etc/sensord/sensord.conf
 
 # --- boot ------------------------------------------------------------------------
 
-echo "== booting the container"
-systemd-nspawn -D "$ROOT" -b --register=no --keep-unit --console=passive -q >"$WORK/nspawn.log" 2>&1 </dev/null &
-NSPAWN_PID=$!
-CPID=
-for _ in $(seq 100); do
-        # the container's PID 1: the first systemd below nspawn
-        CPID=$(ps -o pid= --ppid "$NSPAWN_PID" 2>/dev/null | head -n 1 | tr -d ' ')
-        [ -n "$CPID" ] && [ "$(ps -o comm= -p "$CPID")" != systemd ] &&
-                CPID=$(ps -o pid= --ppid "$CPID" | head -n 1 | tr -d ' ')
-        [ -n "$CPID" ] && [ "$(ps -o comm= -p "$CPID" 2>/dev/null)" = systemd ] && break
-        CPID=
-        sleep 0.1
-done
-[ -n "$CPID" ] || die "the container did not start: $(tail -3 "$WORK/nspawn.log")"
 in_ct() { nsenter -t "$CPID" -m -u -i -n -p -- "$@"; }
-# is-system-running --wait fails at once while PID 1 has no private socket yet: poll
-state=
-for _ in $(seq 300); do
-        state=$(in_ct systemctl is-system-running 2>/dev/null)
-        case "$state" in running | degraded) break ;; esac
-        sleep 0.2
-done
-case "$state" in running | degraded) ;; *) die "the container's systemd did not come up: ${state:-no answer}" ;; esac
+
+# boot ROOTDIR: starts systemd-nspawn on it and waits for its systemd
+boot() {
+        echo "== booting $1"
+        systemd-nspawn -D "$1" -b --register=no --keep-unit --console=passive -q >"$WORK/nspawn.log" 2>&1 </dev/null &
+        NSPAWN_PID=$!
+        CPID=
+        for _ in $(seq 100); do
+                # the container's PID 1: the first systemd below nspawn
+                CPID=$(ps -o pid= --ppid "$NSPAWN_PID" 2>/dev/null | head -n 1 | tr -d ' ')
+                [ -n "$CPID" ] && [ "$(ps -o comm= -p "$CPID")" != systemd ] &&
+                        CPID=$(ps -o pid= --ppid "$CPID" | head -n 1 | tr -d ' ')
+                [ -n "$CPID" ] && [ "$(ps -o comm= -p "$CPID" 2>/dev/null)" = systemd ] && break
+                CPID=
+                sleep 0.1
+        done
+        [ -n "$CPID" ] || die "the container did not start: $(tail -3 "$WORK/nspawn.log")"
+        # is-system-running --wait fails at once while PID 1 has no private socket yet: poll
+        local state=
+        for _ in $(seq 300); do
+                state=$(in_ct systemctl is-system-running 2>/dev/null)
+                case "$state" in running | degraded) return 0 ;; esac
+                sleep 0.2
+        done
+        die "the container's systemd did not come up: ${state:-no answer}"
+}
+
+# halt: powers the container off and waits for nspawn to end
+halt() {
+        in_ct systemctl poweroff >/dev/null 2>&1
+        for _ in $(seq 150); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$NSPAWN_PID" 2>/dev/null
+        wait "$NSPAWN_PID" 2>/dev/null
+        NSPAWN_PID=
+        CPID=
+}
+
+boot "$ROOT"
 
 # --- the package ------------------------------------------------------------------
 if ! in_ct apt-get install -y -q "$CT_DEB" >"$WORK/apt.log" 2>&1; then
@@ -346,6 +372,29 @@ else
                 fail "9 purge" "left behind:$left"
         else
                 pass "9 purge: no unit, user, configuration or state left"
+        fi
+fi
+
+# --- 10. the .rpm's layout works too: rpm -i into a fresh rootfs, then start -------
+halt
+ROOT2=$WORK/root-rpm
+cp -a "$BASE" "$ROOT2" || die "cannot copy the rootfs"
+if ! rpm -i --nodeps --root "$ROOT2" "$RPM" >"$WORK/rpm-install.log" 2>&1; then
+        fail "10 rpm" "rpm -i --root failed: $(tail -3 "$WORK/rpm-install.log")"
+else
+        CONF=$ROOT2/etc/sensord/sensord.conf
+        sed -i -e "s/brokers = \"localhost:9092\"/brokers = \"$BROKER\"/" -e 's/group_id = "sensord"/group_id = "sensord-rpm"/' \
+                -e 's/properties = ( );/properties = ( ("session.timeout.ms", "6000") );/' "$CONF"
+        boot "$ROOT2"
+        if ! in_ct systemctl start sensord; then
+                fail "10 rpm" "systemctl start failed: $(in_ct systemctl status sensord --no-pager | tail -3)"
+        elif [ "$(in_ct realpath "$(unit_prop FragmentPath)")" != /usr/lib/systemd/system/sensord.service ]; then
+                # (on a usrmerged rootfs systemd may name it by /lib, a link to /usr/lib)
+                fail "10 rpm" "the unit was loaded from $(unit_prop FragmentPath)"
+        elif ! wait_rows 0 24 30; then
+                fail "10 rpm" "no results from the rpm-installed sensord"
+        else
+                pass "10 rpm: rpm -i --root on a fresh rootfs; sensord starts from /usr/lib/systemd/system and emits its rows"
         fi
 fi
 
