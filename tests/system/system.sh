@@ -79,8 +79,8 @@ fi
 
 # systemd to boot, procps for /bin/kill (the unit's ExecReload), and
 # sensord's run-time libraries; the cache is keyed by this list
-PACKAGES=systemd,systemd-sysv,dbus,procps,librdkafka1,libyajl2,libconfig9,libsystemd0
-BASE=$CACHE/base-$(echo "$PACKAGES" | md5sum | cut -c1-8)
+ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,procps,librdkafka1,libyajl2,libconfig9,libsystemd0
+BASE=$CACHE/base-$(echo "$ROOTFS_PACKAGES" | md5sum | cut -c1-8)
 if [ ! -e "$BASE/.complete" ]; then
         echo "== debootstrap of a Debian 12 rootfs into $CACHE (once)"
         # the mirror this machine's apt already uses
@@ -89,7 +89,7 @@ if [ ! -e "$BASE/.complete" ]; then
         [ -n "$mirror" ] || die "no Debian mirror in the apt configuration"
         rm -rf "$BASE.tmp"
         mkdir -p "$CACHE"
-        debootstrap --variant=minbase --include="$PACKAGES" bookworm "$BASE.tmp" "$mirror" \
+        debootstrap --variant=minbase --include="$ROOTFS_PACKAGES" bookworm "$BASE.tmp" "$mirror" \
                 >"$CACHE/debootstrap.log" 2>&1 || die "debootstrap failed: $(tail -3 "$CACHE/debootstrap.log")"
         touch "$BASE.tmp/.complete"
         mv "$BASE.tmp" "$BASE"
