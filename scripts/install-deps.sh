@@ -9,7 +9,7 @@ packages=(
         python3 python3-kafka kcat
         debootstrap systemd-container util-linux procps
         scdoc man-db
-        debhelper dpkg-dev fakeroot lintian rpm rpmlint
+        debhelper dpkg-dev fakeroot lintian rpm rpmlint elfutils
 )
 missing=()
 for p in "${packages[@]}"; do

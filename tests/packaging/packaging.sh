@@ -22,9 +22,9 @@ else
 fi
 DEB=$OUT/sensord_${version}_$(dpkg --print-architecture).deb
 
-# 2. the .rpm builds and rpmlint reports no error
-if scripts/build-rpm.sh "$OUT" >"$log" 2>&1 && grep -q " 0 errors" "$log"; then
-        pass "rpm: rpmbuild and rpmlint with 0 errors ($(grep -o '[0-9]* warnings' "$log"))"
+# 2. the .rpm builds and rpmlint reports no error and no warning
+if scripts/build-rpm.sh "$OUT" >"$log" 2>&1 && grep -q " 0 errors, 0 warnings" "$log"; then
+        pass "rpm: rpmbuild, rpmlint with 0 errors and 0 warnings"
 else
         fail "rpm" "$(tail -5 "$log")"
 fi
