@@ -82,15 +82,6 @@ size_t format_double(double v, char buf[32]) {
         return (size_t)n;
 }
 
-static bool fd_is_journal_stream(int fd) {
-        const char *e = getenv("JOURNAL_STREAM");
-        struct stat st;
-        unsigned long long dev, ino;
-        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(fd, &st) < 0)
-                return false;
-        return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
-}
-
 SinkKind sink_resolve(SinkKind sink) {
         if (sink != SINK_AUTO)
                 return sink;

@@ -1,5 +1,6 @@
 /* log: stderr lines, "<N>"-prefixed when stderr is the journal. */
 #include "log.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,19 +14,10 @@ static const char *log_ident = "sensord";
 static int log_max = LOG_INFO;
 static bool log_to_journal;
 
-static bool stderr_is_journal(void) {
-        const char *e = getenv("JOURNAL_STREAM");
-        struct stat st;
-        unsigned long long dev, ino;
-        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
-                return false;
-        return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
-}
-
 void log_setup(const char *ident, int max_priority) {
         log_ident = ident;
         log_max = max_priority;
-        log_to_journal = stderr_is_journal();
+        log_to_journal = fd_is_journal_stream(STDERR_FILENO);
 }
 
 void log_set_max_priority(int max_priority) {

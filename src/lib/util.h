@@ -46,6 +46,19 @@ static inline char *format_u64_padded(char *p, uint64_t v, int width) {
         return p + width;
 }
 
+/* True when fd is the stream systemd connected to the journal: systemd sets
+ * JOURNAL_STREAM to that stream's "device:inode". */
+#include <stdbool.h>
+#include <sys/stat.h>
+static inline bool fd_is_journal_stream(int fd) {
+        const char *e = getenv("JOURNAL_STREAM");
+        struct stat st;
+        unsigned long long dev, ino;
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(fd, &st) < 0)
+                return false;
+        return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 /* Monotonic clock in microseconds (the same clock sd-event timers use). */
 #include <time.h>
 static inline uint64_t now_usec(clockid_t clock) {
