@@ -73,13 +73,13 @@ run_checks() {
         fi
 }
 
-build_and_test build -Dwerror_ci=true -Dtests=enabled
+build_and_test build -Dwerror=true -Dtests=enabled
 run_checks "packaging test (.deb, .rpm)" build/packaging-test.log tests/packaging/packaging.sh build/packages
 run_checks "system test (systemd-nspawn)" build/system-test.log env PACKAGES=build/packages tests/system/system.sh
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
-        -Dwerror_ci=true -Dtests=enabled
+        -Dwerror=true -Dtests=enabled
 
 echo
 if [ "$skipped" -gt 0 ]; then
