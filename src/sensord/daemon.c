@@ -34,6 +34,10 @@
 /* Messages handled per loop iteration before yielding to timers and signals. */
 #define DRAIN_MAX 4096
 #define STATUS_INTERVAL_US (2 * 1000000ull)
+/* Bounds of the last commit and of leaving the group, so that a stop ends
+ * even when the brokers are gone (the unit's TimeoutStopSec is 30 s). */
+#define COMMIT_TIMEOUT_MS 5000
+#define CLOSE_TIMEOUT_MS 5000
 
 typedef struct PartitionEnd {
         int32_t partition;
@@ -73,7 +77,8 @@ typedef struct Daemon {
         int64_t idle_base_event_ms;
         uint64_t status_messages, status_us;
 
-        bool notify; /* started with a notify socket (by systemd) */
+        bool notify;          /* started with a notify socket (by systemd) */
+        bool consumer_closed; /* left the group; else destroy without closing */
         bool stopping;
         int exit_code;
 } Daemon;
@@ -446,6 +451,26 @@ static void track_partition_ends(Daemon *d, rd_kafka_topic_partition_list_t *par
         rd_kafka_topic_partition_list_destroy(committed);
 }
 
+/* Commits the stored offsets, waiting at most timeout_ms for the answer: a
+ * synchronous commit waits for as long as the coordinator is unreachable. */
+static void commit_bounded(rd_kafka_t *rk, int timeout_ms) {
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk, NULL, q, NULL, NULL);
+        if (!err) {
+                rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms);
+                if (!ev) {
+                        log_warning("offset commit not confirmed within %d ms; those records will be read again",
+                                    timeout_ms);
+                } else {
+                        err = rd_kafka_event_error(ev);
+                        rd_kafka_event_destroy(ev);
+                }
+        }
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                log_warning("offset commit failed: %s", rd_kafka_err2str(err));
+        rd_kafka_queue_destroy(q);
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
                          void *opaque) {
         Daemon *d = opaque;
@@ -469,7 +494,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                 /* Finish what was read from them and commit, so that the next
                  * owner starts where these results end. */
                 close_batch(d);
-                rd_kafka_commit(rk, NULL, 0);
+                commit_bounded(rk, COMMIT_TIMEOUT_MS);
                 if (cooperative)
                         error = rd_kafka_incremental_unassign(rk, parts);
                 else
@@ -664,6 +689,26 @@ static void log_summary(const Daemon *d) {
                  emitter_rows(d->emitter), busy_ms, classes);
 }
 
+/* Leaves the consumer group (revoking, committing), for at most
+ * CLOSE_TIMEOUT_MS; after that the handle is destroyed without it. */
+static void leave_group(Daemon *d) {
+        rd_kafka_queue_t *q = rd_kafka_queue_new(d->rk);
+        rd_kafka_error_t *error = rd_kafka_consumer_close_queue(d->rk, q);
+        if (error) {
+                log_warning("leaving the consumer group failed: %s", rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        } else {
+                uint64_t deadline = now_usec(CLOCK_MONOTONIC) + CLOSE_TIMEOUT_MS * 1000ull;
+                while (!rd_kafka_consumer_closed(d->rk) && now_usec(CLOCK_MONOTONIC) < deadline)
+                        rd_kafka_queue_poll_callback(q, 100); /* serves the revoke */
+        }
+        d->consumer_closed = rd_kafka_consumer_closed(d->rk);
+        if (!d->consumer_closed)
+                log_warning("could not leave the consumer group within %d ms; the brokers will time the member out",
+                            CLOSE_TIMEOUT_MS);
+        rd_kafka_queue_destroy(q);
+}
+
 static void daemon_free(Daemon *d) {
         sd_event_source_unref(d->kafka_io);
         sd_event_source_unref(d->kafka_more);
@@ -674,7 +719,7 @@ static void daemon_free(Daemon *d) {
         if (d->queue)
                 rd_kafka_queue_destroy(d->queue);
         if (d->rk)
-                rd_kafka_destroy(d->rk);
+                rd_kafka_destroy_flags(d->rk, d->consumer_closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         for (int i = 0; i < 2; i++)
                 if (d->pipe_fds[i] >= 0)
                         close(d->pipe_fds[i]);
@@ -748,14 +793,12 @@ int daemon_run(const DaemonOptions *options, Config *config) {
         }
         if (r == EX_OK) {
                 close_batch(&d); /* the batch in flight */
-                rd_kafka_resp_err_t err = rd_kafka_commit(d.rk, NULL, 0);
-                if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-                        log_warning("final offset commit failed: %s", rd_kafka_err2str(err));
+                commit_bounded(d.rk, COMMIT_TIMEOUT_MS);
                 if (d.exit_code != EX_OK)
                         r = d.exit_code;
         }
         log_summary(&d);
-        rd_kafka_consumer_close(d.rk);
+        leave_group(&d);
 out:
         daemon_free(&d);
         return r;
