@@ -34,8 +34,8 @@
 /* Messages handled per loop iteration before yielding to timers and signals. */
 #define DRAIN_MAX 4096
 #define STATUS_INTERVAL_US (2 * 1000000ull)
-/* Bounds of the last commit and of leaving the group, so that a stop ends
- * even when the brokers are gone (the unit's TimeoutStopSec is 30 s). */
+/* Bounds of the commit on revoke and of leaving the group, so that a stop
+ * ends even when the brokers are gone (the unit's TimeoutStopSec is 30 s). */
 #define COMMIT_TIMEOUT_MS 5000
 #define CLOSE_TIMEOUT_MS 5000
 
@@ -793,12 +793,11 @@ int daemon_run(const DaemonOptions *options, Config *config) {
         }
         if (r == EX_OK) {
                 close_batch(&d); /* the batch in flight */
-                commit_bounded(d.rk, COMMIT_TIMEOUT_MS);
                 if (d.exit_code != EX_OK)
                         r = d.exit_code;
         }
         log_summary(&d);
-        leave_group(&d);
+        leave_group(&d); /* the revoke commits what close_batch stored */
 out:
         daemon_free(&d);
         return r;
