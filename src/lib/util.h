@@ -1,9 +1,13 @@
-/* Small helpers shared by every module: cleanup attributes, array sizes. */
+/* Small helpers shared by every module: cleanup attributes, array sizes,
+ * integer formatting, the journal-stream check, the monotonic clock. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -48,8 +52,6 @@ static inline char *format_u64_padded(char *p, uint64_t v, int width) {
 
 /* True when fd is the stream systemd connected to the journal: systemd sets
  * JOURNAL_STREAM to that stream's "device:inode". */
-#include <stdbool.h>
-#include <sys/stat.h>
 static inline bool fd_is_journal_stream(int fd) {
         const char *e = getenv("JOURNAL_STREAM");
         struct stat st;
@@ -60,7 +62,6 @@ static inline bool fd_is_journal_stream(int fd) {
 }
 
 /* Monotonic clock in microseconds (the same clock sd-event timers use). */
-#include <time.h>
 static inline uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
         clock_gettime(clock, &ts);
