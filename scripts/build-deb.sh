@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(realpath -m "${1:-build/packages}")
-version=$(sed -n "s/^  version: '\(.*\)',$/\1/p" meson.build)
+version=$(scripts/version.sh)
 [ -n "$version" ] || { echo "no version in meson.build" >&2; exit 1; }
 
 work=$(mktemp -d)

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(realpath -m "${1:-build/packages}")
-version=$(sed -n "s/^  version: '\(.*\)',$/\1/p" meson.build)
+version=$(scripts/version.sh)
 spec_version=$(sed -n 's/^Version: *//p' packaging/rpm/sensord.spec)
 [ "$version" = "$spec_version" ] || { echo "sensord.spec has Version $spec_version, meson.build $version" >&2; exit 1; }
 

@@ -10,7 +10,7 @@ expect_exit() { # CODE COMMAND... : run, capture output in $WORK/cmd.out/.err
         [ "$rc" = "$want" ] || fail "$* exited $rc, expected $want: $(head -c 300 "$WORK/cmd.err")"
 }
 
-version=$(sed -n "s/^ *version: '\(.*\)',$/\1/p" "$HERE/../../meson.build")
+version=$("$HERE/../../scripts/version.sh")
 for prog in "$SENSORD" "$SENSOR_REPLAY" "$SENSOR_DEVBROKER"; do
         expect_exit 0 "$prog" --version
         grep -qx "$(basename "$prog") $version" "$WORK/cmd.out" || fail "$prog --version does not print $version"

@@ -10,7 +10,7 @@ passed=0
 failed=0
 pass() { echo "PASS: $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $1: $2"; failed=$((failed + 1)); }
-version=$(sed -n "s/^  version: '\(.*\)',$/\1/p" meson.build)
+version=$(scripts/version.sh)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 

@@ -46,14 +46,7 @@ WORK=$(mktemp -d /var/tmp/sensord-system.XXXXXX)
 NSPAWN_PID=
 DEVBROKER_PID=
 cleanup() {
-        if [ -n "${CPID:-}" ]; then
-                nsenter -t "$CPID" -m -u -i -n -p systemctl poweroff >/dev/null 2>&1
-        fi
-        if [ -n "$NSPAWN_PID" ]; then
-                for _ in $(seq 100); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
-                kill -KILL "$NSPAWN_PID" 2>/dev/null
-                wait "$NSPAWN_PID" 2>/dev/null
-        fi
+        [ -z "$NSPAWN_PID" ] || halt
         [ -z "$DEVBROKER_PID" ] || { kill "$DEVBROKER_PID" 2>/dev/null; wait "$DEVBROKER_PID" 2>/dev/null; }
         rm -rf "$WORK"
 }
@@ -66,7 +59,7 @@ echo "== building sensord (for the host's devbroker and replay) and the packages
         ninja -C "$BUILD" >>"$WORK/build.log" 2>&1 || die "build failed: $(tail -5 "$WORK/build.log")"
 # the packages tests/packaging/packaging.sh built, or build them now
 PACKAGES=$(realpath -m "${PACKAGES:-$SRC/build/packages}")
-version=$(sed -n "s/^  version: '\(.*\)',$/\1/p" "$SRC/meson.build")
+version=$("$SRC/scripts/version.sh")
 DEB=$PACKAGES/sensord_${version}_$(dpkg --print-architecture).deb
 RPM=$(ls "$PACKAGES"/sensord-"$version"-*.rpm 2>/dev/null | head -n 1)
 if [ ! -f "$DEB" ] || [ -z "$RPM" ]; then
