@@ -12,6 +12,7 @@
 #include <systemd/sd-journal.h>
 #include <yajl/yajl_gen.h>
 
+#include "alloc.h"
 #include "timestamp.h"
 #include "util.h"
 
@@ -88,20 +89,15 @@ SinkKind sink_resolve(SinkKind sink) {
         return getenv("INVOCATION_ID") || fd_is_journal_stream(STDOUT_FILENO) ? SINK_JOURNAL : SINK_STDOUT;
 }
 
-int emitter_new(Emitter **out, SinkKind sink, OutputFormat format, FILE *stream) {
-        Emitter *e = calloc(1, sizeof(*e));
-        if (!e)
-                return -ENOMEM;
+Emitter *emitter_new(SinkKind sink, OutputFormat format, FILE *stream) {
+        Emitter *e = xcalloc(1, sizeof(*e));
         e->sink = sink_resolve(sink);
         e->format = format;
         e->stream = stream;
         e->gen = yajl_gen_alloc(NULL);
-        if (!e->gen) {
-                free(e);
-                return -ENOMEM;
-        }
-        *out = e;
-        return 0;
+        if (!e->gen)
+                oom();
+        return e;
 }
 
 static void table_clear(Emitter *e) {
@@ -190,22 +186,13 @@ static int write_journal(Emitter *e, const WindowRow *row) {
 }
 
 static int buffer_table_row(Emitter *e, const WindowRow *row) {
-        if (e->n_table == e->cap_table) {
-                size_t cap = e->cap_table ? e->cap_table * 2 : 16;
-                TableRow *t = realloc(e->table, cap * sizeof(*t));
-                if (!t)
-                        return -ENOMEM;
-                e->table = t;
-                e->cap_table = cap;
-        }
+        ARRAY_RESERVE(e->table, e->cap_table, e->n_table + 1);
         TableRow *t = &e->table[e->n_table];
         char start[TIMESTAMP_MAX], end[TIMESTAMP_MAX];
         timestamp_format(row->start_ms, start);
         timestamp_format(row->end_ms, end);
         snprintf(t->window, sizeof(t->window), "{%s, %s}", start, end);
-        t->sensor = strndup(row->sensor_id, row->sensor_id_len);
-        if (!t->sensor)
-                return -ENOMEM;
+        t->sensor = xstrndup(row->sensor_id, row->sensor_id_len);
         format_double(row->avg, t->avg);
         format_double(row->max, t->max);
         format_double(row->min, t->min);
@@ -223,8 +210,7 @@ int emitter_row(const WindowRow *row, void *userdata) {
                 r = buffer_table_row(e, row);
         else
                 r = write_json(e, row);
-        if (r < 0 && e->error == 0)
-                e->error = r;
+        keep_first_error(&e->error, r);
         if (r == 0)
                 e->rows++;
         return r;
@@ -278,8 +264,8 @@ int emitter_end_batch(Emitter *e) {
                 if (e->format == FORMAT_TABLE && e->n_table > 0)
                         write_table(e);
                 table_clear(e);
-                if (fflush(e->stream) == EOF && e->error == 0)
-                        e->error = -errno;
+                if (fflush(e->stream) == EOF)
+                        keep_first_error(&e->error, -errno);
         }
         return e->error;
 }

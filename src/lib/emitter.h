@@ -24,8 +24,8 @@ size_t format_double(double v, char buf[32]);
  * or stdout connected to the journal), stdout otherwise. */
 SinkKind sink_resolve(SinkKind sink);
 
-/* out is the stream for the stdout sink (normally stdout). */
-int emitter_new(Emitter **out, SinkKind sink, OutputFormat format, FILE *stream);
+/* stream is where the stdout sink writes (normally stdout). */
+Emitter *emitter_new(SinkKind sink, OutputFormat format, FILE *stream);
 Emitter *emitter_free(Emitter *e);
 
 void emitter_begin_batch(Emitter *e, uint64_t batch);

@@ -24,10 +24,6 @@ void log_set_max_priority(int max_priority) {
         log_max = max_priority;
 }
 
-int log_get_max_priority(void) {
-        return log_max;
-}
-
 int log_level_from_string(const char *s) {
         static const struct {
                 const char *name;

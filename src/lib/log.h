@@ -9,7 +9,6 @@
 /* ident prefixes lines on a terminal; max_priority is LOG_INFO by default. */
 void log_setup(const char *ident, int max_priority);
 void log_set_max_priority(int max_priority);
-int log_get_max_priority(void);
 
 /* Parses "debug", "info", "notice", "warning", "err"/"error"; -1 if unknown. */
 int log_level_from_string(const char *s);

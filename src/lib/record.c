@@ -11,6 +11,7 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "alloc.h"
 #include "timestamp.h"
 
 enum field { FIELD_OTHER = -1, FIELD_SENSOR_ID = 0, FIELD_VALUE, FIELD_TIMESTAMP, _FIELD_MAX };
@@ -83,9 +84,7 @@ static int on_number(void *ctx, const char *text, size_t len) {
                 return type_mismatch(p, "a number");
 
         char stack[64];
-        char *copy = len < sizeof(stack) ? stack : malloc(len + 1);
-        if (!copy)
-                return fail(p, RECORD_NOT_FINITE, "out of memory reading value");
+        char *copy = len < sizeof(stack) ? stack : xmalloc(len + 1);
         memcpy(copy, text, len);
         copy[len] = '\0';
         double v = strtod(copy, NULL);
@@ -216,9 +215,7 @@ static void *arena_malloc(void *ctx, size_t size) {
                 a->used += need;
                 b->heap = false;
         } else {
-                b = malloc(sizeof(ArenaBlock) + size);
-                if (!b)
-                        return NULL;
+                b = xmalloc(sizeof(ArenaBlock) + size);
                 b->heap = true;
         }
         b->size = size;
@@ -240,8 +237,6 @@ static void *arena_realloc(void *ctx, void *ptr, size_t size) {
         if (size <= b->size)
                 return ptr;
         void *bigger = arena_malloc(ctx, size);
-        if (!bigger)
-                return NULL;
         memcpy(bigger, ptr, b->size);
         arena_free(ctx, ptr);
         return bigger;

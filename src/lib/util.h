@@ -1,5 +1,5 @@
-/* Small helpers shared by every module: cleanup attributes, array sizes,
- * integer formatting, the journal-stream check, the monotonic clock. */
+/* Small helpers shared by every module: array sizes, the first error of a
+ * sequence, integer formatting, the journal-stream check, the monotonic clock. */
 #pragma once
 
 #include <stdbool.h>
@@ -10,25 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static inline void freep(void *p) {
-        free(*(void **)p);
+/* For a sequence of calls that must all run even when one fails: keeps the
+ * first error in *result. */
+static inline void keep_first_error(int *result, int r) {
+        if (r < 0 && *result == 0)
+                *result = r;
 }
-#define _cleanup_free_ _cleanup_(freep)
-
-static inline void fclosep(FILE **f) {
-        if (*f)
-                fclose(*f);
-}
-#define _cleanup_fclose_ _cleanup_(fclosep)
-
-static inline void closep(int *fd) {
-        if (*fd >= 0)
-                close(*fd);
-}
-#define _cleanup_close_ _cleanup_(closep)
 
 /* Writes v in decimal at p (no NUL) and returns the end: printf's machinery
  * is most of the cost of formatting a row. */

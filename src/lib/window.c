@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "util.h"
 
 typedef struct Entry {
@@ -31,11 +32,13 @@ typedef struct Block {
 typedef struct Window {
         int64_t start;
         Entry *entries;
-        uint32_t n_entries, cap_entries;
+        uint32_t n_entries;
+        size_t cap_entries;
         uint32_t *slots; /* entry index + 1; 0 = empty */
         uint32_t slot_mask;
         uint32_t *dirty; /* entry indices changed in the open batch */
-        uint32_t n_dirty, cap_dirty;
+        uint32_t n_dirty;
+        size_t cap_dirty;
         Block *strings;
 } Window;
 
@@ -112,9 +115,7 @@ static const char *window_store_string(Window *w, const char *s, size_t len) {
         Block *b = w->strings;
         if (!b || b->size - b->used < len) {
                 size_t size = len > 4096 ? len : 4096;
-                b = malloc(sizeof(Block) + size);
-                if (!b)
-                        return NULL;
+                b = xmalloc(sizeof(Block) + size);
                 b->next = w->strings;
                 b->used = 0;
                 b->size = size;
@@ -126,11 +127,9 @@ static const char *window_store_string(Window *w, const char *s, size_t len) {
         return dst;
 }
 
-static int window_grow_slots(Window *w) {
+static void window_grow_slots(Window *w) {
         uint32_t n_slots = w->slots ? (w->slot_mask + 1) * 2 : 16;
-        uint32_t *slots = calloc(n_slots, sizeof(*slots));
-        if (!slots)
-                return -ENOMEM;
+        uint32_t *slots = xcalloc(n_slots, sizeof(*slots));
         for (uint32_t i = 0; i < w->n_entries; i++) {
                 uint32_t pos = (uint32_t)w->entries[i].hash & (n_slots - 1);
                 while (slots[pos])
@@ -140,7 +139,6 @@ static int window_grow_slots(Window *w) {
         free(w->slots);
         w->slots = slots;
         w->slot_mask = n_slots - 1;
-        return 0;
 }
 
 /* Finds the entry for a sensor, or the empty slot where it would go. */
@@ -158,56 +156,30 @@ static uint32_t *window_find_slot(Window *w, uint64_t hash, const char *sensor, 
 }
 
 static Entry *window_insert_entry(Window *w, uint32_t *slot, uint64_t hash, const char *sensor, size_t len) {
-        if (w->n_entries == w->cap_entries) {
-                uint32_t cap = w->cap_entries ? w->cap_entries * 2 : 8;
-                Entry *entries = realloc(w->entries, cap * sizeof(*entries));
-                if (!entries)
-                        return NULL;
-                w->entries = entries;
-                w->cap_entries = cap;
-        }
+        ARRAY_RESERVE(w->entries, w->cap_entries, (size_t)w->n_entries + 1);
         const char *copy = window_store_string(w, sensor, len);
-        if (!copy)
-                return NULL;
         Entry *e = &w->entries[w->n_entries];
         *e = (Entry){ .hash = hash, .sensor = copy, .len = (uint32_t)len };
         *slot = ++w->n_entries;
         return e;
 }
 
-static int window_mark_dirty(WindowState *s, Window *w, Entry *e) {
+static void window_mark_dirty(WindowState *s, Window *w, Entry *e) {
         if (e->dirty)
-                return 0;
+                return;
         if (w->n_dirty == 0) {
-                if (s->n_touched == s->cap_touched) {
-                        size_t cap = s->cap_touched ? s->cap_touched * 2 : 8;
-                        Window **touched = realloc(s->touched, cap * sizeof(*touched));
-                        if (!touched)
-                                return -ENOMEM;
-                        s->touched = touched;
-                        s->cap_touched = cap;
-                }
+                ARRAY_RESERVE(s->touched, s->cap_touched, s->n_touched + 1);
                 s->touched[s->n_touched++] = w;
         }
-        if (w->n_dirty == w->cap_dirty) {
-                uint32_t cap = w->cap_dirty ? w->cap_dirty * 2 : 8;
-                uint32_t *dirty = realloc(w->dirty, cap * sizeof(*dirty));
-                if (!dirty)
-                        return -ENOMEM;
-                w->dirty = dirty;
-                w->cap_dirty = cap;
-        }
+        ARRAY_RESERVE(w->dirty, w->cap_dirty, (size_t)w->n_dirty + 1);
         w->dirty[w->n_dirty++] = (uint32_t)(e - w->entries);
         e->dirty = true;
-        return 0;
 }
 
 int window_state_new(WindowState **out, const WindowSpec *spec, uint64_t max_keys) {
         if (window_spec_check(spec))
                 return -EINVAL;
-        WindowState *s = calloc(1, sizeof(*s));
-        if (!s)
-                return -ENOMEM;
+        WindowState *s = xcalloc(1, sizeof(*s));
         s->spec = *spec;
         s->max_keys = max_keys;
         *out = s;
@@ -246,19 +218,9 @@ static Window *find_window(WindowState *s, int64_t start, size_t *index) {
 }
 
 static Window *insert_window(WindowState *s, int64_t start, size_t index) {
-        if (s->n_windows == s->cap_windows) {
-                size_t cap = s->cap_windows ? s->cap_windows * 2 : 8;
-                Window **windows = realloc(s->windows, cap * sizeof(*windows));
-                if (!windows)
-                        return NULL;
-                s->windows = windows;
-                s->cap_windows = cap;
-        }
-        Window *w = calloc(1, sizeof(*w));
-        if (!w || window_grow_slots(w) < 0) {
-                free(w);
-                return NULL;
-        }
+        ARRAY_RESERVE(s->windows, s->cap_windows, s->n_windows + 1);
+        Window *w = xcalloc(1, sizeof(*w));
+        window_grow_slots(w);
         w->start = start;
         memmove(&s->windows[index + 1], &s->windows[index], (s->n_windows - index) * sizeof(*s->windows));
         s->windows[index] = w;
@@ -274,7 +236,7 @@ void window_state_observe_event_time(WindowState *s, int64_t t) {
         }
 }
 
-int window_state_add(WindowState *s, const char *sensor, size_t len, double value, int64_t t) {
+void window_state_add(WindowState *s, const char *sensor, size_t len, double value, int64_t t) {
         const int64_t W = s->spec.size_ms, S = s->spec.slide_ms;
         const uint64_t hash = hash_bytes(sensor, len);
 
@@ -297,16 +259,12 @@ int window_state_add(WindowState *s, const char *sensor, size_t len, double valu
                         }
                         if (!w) {
                                 w = insert_window(s, start, index);
-                                if (!w)
-                                        return -ENOMEM;
                                 slot = window_find_slot(w, hash, sensor, len);
                         }
                         e = window_insert_entry(w, slot, hash, sensor, len);
-                        if (!e)
-                                return -ENOMEM;
                         s->stats.live_keys++;
-                        if (w->n_entries * 2 > w->slot_mask + 1 && window_grow_slots(w) < 0)
-                                return -ENOMEM;
+                        if (w->n_entries * 2 > w->slot_mask + 1)
+                                window_grow_slots(w);
                         e = &w->entries[w->n_entries - 1];
                 }
                 if (e->count == 0 || value < e->min)
@@ -315,10 +273,8 @@ int window_state_add(WindowState *s, const char *sensor, size_t len, double valu
                         e->max = value;
                 e->count++;
                 e->sum += value;
-                if (window_mark_dirty(s, w, e) < 0)
-                        return -ENOMEM;
+                window_mark_dirty(s, w, e);
         }
-        return 0;
 }
 
 static int compare_entries(const void *a, const void *b, void *userdata) {
@@ -348,21 +304,13 @@ static int emit_entries(const WindowState *s, const Window *w, uint32_t *indices
                         .max = e->max,
                         .avg = e->sum / (double)e->count,
                 };
-                int r = fn(&row, userdata);
-                if (r < 0 && result == 0)
-                        result = r;
+                keep_first_error(&result, fn(&row, userdata));
         }
         return result;
 }
 
 static int emit_all(WindowState *s, const Window *w, WindowRowFn fn, void *userdata) {
-        if (w->n_entries > s->cap_scratch) {
-                uint32_t *scratch = realloc(s->scratch, w->n_entries * sizeof(*scratch));
-                if (!scratch)
-                        return -ENOMEM;
-                s->scratch = scratch;
-                s->cap_scratch = w->n_entries;
-        }
+        ARRAY_RESERVE(s->scratch, s->cap_scratch, w->n_entries);
         for (uint32_t i = 0; i < w->n_entries; i++)
                 s->scratch[i] = i;
         return emit_entries(s, w, s->scratch, w->n_entries, fn, userdata);
@@ -390,24 +338,18 @@ bool window_state_watermark_would_advance(const WindowState *s) {
 }
 
 int window_state_finish_batch(WindowState *s, OutputMode mode, WindowRowFn fn, void *userdata) {
-        int result = 0, r;
+        int result = 0;
         int64_t wm;
 
         if (mode == OUTPUT_COMPLETE) {
-                for (size_t i = 0; i < s->n_windows; i++) {
-                        r = emit_all(s, s->windows[i], fn, userdata);
-                        if (r < 0 && result == 0)
-                                result = r;
-                }
+                for (size_t i = 0; i < s->n_windows; i++)
+                        keep_first_error(&result, emit_all(s, s->windows[i], fn, userdata));
         }
         qsort(s->touched, s->n_touched, sizeof(*s->touched), compare_windows);
         for (size_t i = 0; i < s->n_touched; i++) {
                 Window *w = s->touched[i];
-                if (mode == OUTPUT_UPDATE) {
-                        r = emit_entries(s, w, w->dirty, w->n_dirty, fn, userdata);
-                        if (r < 0 && result == 0)
-                                result = r;
-                }
+                if (mode == OUTPUT_UPDATE)
+                        keep_first_error(&result, emit_entries(s, w, w->dirty, w->n_dirty, fn, userdata));
                 clear_dirty(w);
         }
         s->n_touched = 0;
@@ -422,11 +364,8 @@ int window_state_finish_batch(WindowState *s, OutputMode mode, WindowRowFn fn, v
         size_t n_final = 0;
         while (n_final < s->n_windows && s->windows[n_final]->start + s->spec.size_ms <= s->stats.watermark_ms) {
                 Window *w = s->windows[n_final++];
-                if (mode == OUTPUT_APPEND) {
-                        r = emit_all(s, w, fn, userdata);
-                        if (r < 0 && result == 0)
-                                result = r;
-                }
+                if (mode == OUTPUT_APPEND)
+                        keep_first_error(&result, emit_all(s, w, fn, userdata));
                 s->stats.live_keys -= w->n_entries;
                 s->stats.live_windows--;
                 s->stats.evicted_windows++;

@@ -65,8 +65,9 @@ WindowState *window_state_free(WindowState *s);
 void window_state_set_max_keys(WindowState *s, uint64_t max_keys);
 
 /* Adds one valid record to the open batch: every window containing t that is
- * not late gets the value; late pairs are dropped and counted. -ENOMEM. */
-int window_state_add(WindowState *s, const char *sensor_id, size_t len, double value, int64_t t_ms);
+ * not late gets the value; late pairs, and new pairs beyond max_keys, are
+ * dropped and counted. */
+void window_state_add(WindowState *s, const char *sensor_id, size_t len, double value, int64_t t_ms);
 
 /* Raises the maximum event time as if a record at t had arrived (idle input
  * advancing the watermark); never lowers it. */

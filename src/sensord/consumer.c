@@ -1,0 +1,363 @@
+/* consumer: librdkafka's high-level consumer on sd-event. */
+#include "consumer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "end_offsets.h"
+#include "log.h"
+#include "util.h"
+
+/* Messages handled per drain before yielding to timers and signals. */
+#define DRAIN_MAX 4096
+
+struct Consumer {
+        ConsumerEvents events;
+        bool available_now;
+        char *brokers, *topic;
+        int64_t startup_timeout_ms;
+
+        rd_kafka_t *rk;
+        rd_kafka_queue_t *queue;
+        int pipe_fds[2]; /* librdkafka writes to [1] when the queue becomes non-empty */
+        sd_event_source *readable, *more;
+        EndOffsets *ends;
+        bool closed; /* left the group; else destroy without closing */
+};
+
+/* "0, 1, 3" for a log line. */
+static void format_partitions(const rd_kafka_topic_partition_list_t *parts, char *buf, size_t size) {
+        size_t n = 0;
+        buf[0] = '\0';
+        for (int i = 0; i < parts->cnt && n < size; i++)
+                n += (size_t)snprintf(buf + n, size - n, "%s%" PRId32, i ? ", " : "", parts->elems[i].partition);
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque) {
+        Consumer *c = opaque;
+        bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+        rd_kafka_error_t *error = NULL;
+        rd_kafka_resp_err_t r = 0;
+        int32_t *ids = xmalloc((size_t)parts->cnt * sizeof(*ids));
+        char list[512];
+
+        for (int i = 0; i < parts->cnt; i++)
+                ids[i] = parts->elems[i].partition;
+        format_partitions(parts, list, sizeof(list));
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                log_info("assigned %d partition(s) of %s: [%s]", parts->cnt, c->topic, list);
+                c->events.assigned(c->events.userdata, ids, (size_t)parts->cnt);
+                if (cooperative)
+                        error = rd_kafka_incremental_assign(rk, parts);
+                else
+                        r = rd_kafka_assign(rk, parts);
+                /* Paused until the end offset is known, so that nothing past
+                 * it is read; resumed by on_end_offset(). */
+                if (c->available_now && !error && !r && parts->cnt > 0) {
+                        rd_kafka_pause_partitions(rk, parts);
+                        for (int i = 0; i < parts->cnt; i++)
+                                end_offsets_request(c->ends, ids[i]);
+                }
+        } else {
+                bool lost = rd_kafka_assignment_lost(rk);
+                if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+                        log_warning("rebalance error: %s", rd_kafka_err2str(err));
+                log_info("revoked %d partition(s) of %s: [%s]%s", parts->cnt, c->topic, list,
+                         lost ? "; the assignment was lost: another member owns them now, so their offsets are "
+                                "neither stored nor committed"
+                              : "");
+                c->events.revoked(c->events.userdata, ids, (size_t)parts->cnt, lost);
+                if (cooperative)
+                        error = rd_kafka_incremental_unassign(rk, parts);
+                else
+                        r = rd_kafka_assign(rk, NULL);
+        }
+        if (error) {
+                log_error("partition assignment failed: %s", rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        } else if (r) {
+                log_error("partition assignment failed: %s", rd_kafka_err2str(r));
+        }
+        free(ids);
+}
+
+static void on_end_offset(void *userdata, int32_t partition, int64_t end, const char *error) {
+        Consumer *c = userdata;
+        if (error) {
+                log_error("cannot read the end offset of %s/%" PRId32 ": %s", c->topic, partition, error);
+                c->events.failed(c->events.userdata, EX_UNAVAILABLE);
+                return;
+        }
+        log_info("%s/%" PRId32 ": this run reads up to offset %" PRId64, c->topic, partition, end);
+        c->events.end_offset(c->events.userdata, partition, end);
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(list, c->topic, partition);
+        rd_kafka_resume_partitions(c->rk, list); /* a partition revoked meanwhile just fails */
+        rd_kafka_topic_partition_list_destroy(list);
+}
+
+static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+        Consumer *c = opaque;
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                char buf[256];
+                rd_kafka_fatal_error(rk, buf, sizeof(buf));
+                log_error("fatal Kafka error: %s", buf);
+                c->events.failed(c->events.userdata, EX_UNAVAILABLE);
+                return;
+        }
+        log_warning("kafka: %s", reason);
+}
+
+static void on_kafka_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
+        log_msg(level > LOG_DEBUG ? LOG_DEBUG : level, "kafka %s: %s", facility, message);
+}
+
+/* Hands one queued message or event to the caller; false to stop. */
+static bool dispatch(Consumer *c, const rd_kafka_message_t *m) {
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                c->events.partition_eof(c->events.userdata, m->partition, m->offset);
+                return true;
+        }
+        if (m->err) {
+                log_warning("consumer: %s", rd_kafka_message_errstr(m));
+                return true;
+        }
+        PipelineMessage pm = { .partition = m->partition, .offset = m->offset, .payload = m->payload, .len = m->len };
+        return c->events.message(c->events.userdata, &pm);
+}
+
+static int drain(Consumer *c) {
+        for (unsigned i = 0; i < DRAIN_MAX; i++) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
+                if (!m) {
+                        c->events.drained(c->events.userdata);
+                        return 0;
+                }
+                bool go_on = dispatch(c, m);
+                rd_kafka_message_destroy(m);
+                if (!go_on)
+                        return 0;
+        }
+        c->events.drained(c->events.userdata);
+        /* more may be queued: come back after timers and signals had a turn */
+        return sd_event_source_set_enabled(c->more, SD_EVENT_ONESHOT);
+}
+
+static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        char buf[64];
+        while (read(fd, buf, sizeof(buf)) > 0)
+                ;
+        return drain(userdata);
+}
+
+static int on_more(sd_event_source *s, void *userdata) {
+        return drain(userdata);
+}
+
+static int set_conf(rd_kafka_conf_t *conf, const char *name, const char *value) {
+        char errstr[256];
+        if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                log_error("kafka property %s=%s: %s", name, value, errstr);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static rd_kafka_conf_t *make_conf(Consumer *c, const Config *config) {
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        int r = 0;
+        for (size_t i = 0; i < config->n_properties && r == 0; i++)
+                r = set_conf(conf, config->properties[i].name, config->properties[i].value);
+        if (r < 0 || set_conf(conf, "bootstrap.servers", config->brokers) < 0 ||
+            set_conf(conf, "group.id", config->group_id) < 0 || set_conf(conf, "client.id", "sensord") < 0 ||
+            set_conf(conf, "auto.offset.reset",
+                     config->starting_offsets == STARTING_EARLIEST ? "earliest" : "latest") < 0 ||
+            set_conf(conf, "enable.auto.commit", "true") < 0 ||
+            set_conf(conf, "enable.auto.offset.store", "false") < 0 ||
+            set_conf(conf, "enable.partition.eof", c->available_now ? "true" : "false") < 0) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        rd_kafka_conf_set_opaque(conf, c);
+        rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+        rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+        rd_kafka_conf_set_log_cb(conf, on_kafka_log);
+        return conf;
+}
+
+int consumer_new(Consumer **out, const Config *config, bool available_now, sd_event *event,
+                 const ConsumerEvents *events) {
+        Consumer *c = xcalloc(1, sizeof(*c));
+        char errstr[512];
+        int r;
+
+        *c = (Consumer){ .events = *events, .available_now = available_now, .pipe_fds = { -1, -1 } };
+        c->brokers = xstrdup(config->brokers);
+        c->topic = xstrdup(config->topic);
+        c->startup_timeout_ms = config->startup_timeout_ms;
+        rd_kafka_conf_t *conf = make_conf(c, config);
+        if (!conf) {
+                r = -EINVAL;
+                goto fail;
+        }
+        c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+        if (!c->rk) {
+                log_error("cannot create the Kafka consumer: %s", errstr);
+                rd_kafka_conf_destroy(conf);
+                r = -EINVAL;
+                goto fail;
+        }
+        rd_kafka_poll_set_consumer(c->rk);
+        c->queue = rd_kafka_queue_get_consumer(c->rk);
+        if (pipe2(c->pipe_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        rd_kafka_queue_io_event_enable(c->queue, c->pipe_fds[1], "1", 1);
+        if ((r = sd_event_add_io(event, &c->readable, c->pipe_fds[0], EPOLLIN, on_readable, c)) < 0 ||
+            (r = sd_event_add_defer(event, &c->more, on_more, c)) < 0 ||
+            (r = sd_event_source_set_enabled(c->more, SD_EVENT_OFF)) < 0)
+                goto fail;
+        if (available_now && (r = end_offsets_new(&c->ends, c->rk, c->topic, event, on_end_offset, c)) < 0)
+                goto fail;
+        *out = c;
+        return 0;
+fail:
+        consumer_free(c);
+        return r;
+}
+
+Consumer *consumer_free(Consumer *c) {
+        if (!c)
+                return NULL;
+        end_offsets_free(c->ends); /* before the handle it queries */
+        sd_event_source_disable_unref(c->readable);
+        sd_event_source_disable_unref(c->more);
+        if (c->queue)
+                rd_kafka_queue_destroy(c->queue);
+        if (c->rk)
+                rd_kafka_destroy_flags(c->rk, c->closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        for (int i = 0; i < 2; i++)
+                if (c->pipe_fds[i] >= 0)
+                        close(c->pipe_fds[i]);
+        free(c->brokers);
+        free(c->topic);
+        free(c);
+        return NULL;
+}
+
+/* Looks the topic up in the cluster's full topic list: asking for it by
+ * name would make brokers with auto-creation (the devbroker among them)
+ * create it. Returns its partition count, 0 if absent, or -1 with *problem. */
+static int topic_partitions(Consumer *c, const char **problem) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(c->rk, 1, NULL, &md, 2000);
+        if (err) {
+                *problem = rd_kafka_err2str(err);
+                return -1;
+        }
+        int partitions = 0;
+        *problem = "no such topic";
+        for (int i = 0; i < md->topic_cnt; i++)
+                if (strcmp(md->topics[i].topic, c->topic) == 0) {
+                        partitions = md->topics[i].err ? 0 : md->topics[i].partition_cnt;
+                        if (md->topics[i].err)
+                                *problem = rd_kafka_err2str(md->topics[i].err);
+                }
+        rd_kafka_metadata_destroy(md);
+        return partitions;
+}
+
+/* Before the event loop runs, so a wrong address or topic name is an exit
+ * 69, not a silent hang; it pings the watchdog itself meanwhile. */
+static int wait_for_topic(Consumer *c) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t)c->startup_timeout_ms * 1000;
+        const char *problem = "no answer";
+
+        for (unsigned attempt = 1;; attempt++) {
+                int partitions = topic_partitions(c, &problem);
+                if (partitions > 0) {
+                        log_info("topic %s has %d partition(s) on %s", c->topic, partitions, c->brokers);
+                        return 0;
+                }
+                if (now_usec(CLOCK_MONOTONIC) >= deadline)
+                        break;
+                log_notice("waiting for topic %s on %s (attempt %u): %s", c->topic, c->brokers, attempt, problem);
+                sd_notify(0, "WATCHDOG=1");
+                usleep(500000);
+        }
+        log_error("topic %s is not available on %s after %" PRId64 " ms: %s", c->topic, c->brokers,
+                  c->startup_timeout_ms, problem);
+        return -EHOSTUNREACH;
+}
+
+int consumer_start(Consumer *c) {
+        int r = wait_for_topic(c);
+        if (r < 0)
+                return r;
+        rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(topics, c->topic, RD_KAFKA_PARTITION_UA);
+        rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, topics);
+        rd_kafka_topic_partition_list_destroy(topics);
+        if (err) {
+                log_error("cannot subscribe to %s: %s", c->topic, rd_kafka_err2str(err));
+                return -EHOSTUNREACH;
+        }
+        return 0;
+}
+
+void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t n) {
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
+        for (size_t i = 0; i < n; i++)
+                rd_kafka_topic_partition_list_add(list, c->topic, offsets[i].partition)->offset = offsets[i].offset;
+        rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, list);
+        if (err && err != RD_KAFKA_RESP_ERR__STATE) /* __STATE: revoked meanwhile */
+                log_warning("storing offsets failed: %s", rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(list);
+}
+
+int64_t consumer_lag(Consumer *c) {
+        rd_kafka_topic_partition_list_t *assigned = NULL;
+        int64_t lag = -1;
+        if (rd_kafka_assignment(c->rk, &assigned) || !assigned)
+                return -1;
+        rd_kafka_position(c->rk, assigned);
+        for (int i = 0; i < assigned->cnt; i++) {
+                const rd_kafka_topic_partition_t *p = &assigned->elems[i];
+                int64_t low, high;
+                if (p->offset < 0 ||
+                    rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &low, &high) != 0 || high < 0)
+                        continue;
+                lag = (lag < 0 ? 0 : lag) + (high > p->offset ? high - p->offset : 0);
+        }
+        rd_kafka_topic_partition_list_destroy(assigned);
+        return lag;
+}
+
+void consumer_close(Consumer *c) {
+        rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+        rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, q);
+        if (error) {
+                log_warning("leaving the consumer group failed: %s", rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        } else {
+                uint64_t deadline = now_usec(CLOCK_MONOTONIC) + CONSUMER_CLOSE_TIMEOUT_MS * 1000ull;
+                while (!rd_kafka_consumer_closed(c->rk) && now_usec(CLOCK_MONOTONIC) < deadline)
+                        rd_kafka_queue_poll_callback(q, 100); /* serves the revoke */
+        }
+        c->closed = rd_kafka_consumer_closed(c->rk);
+        if (!c->closed)
+                log_warning("could not leave the consumer group within %d ms; the brokers will time the member out",
+                            CONSUMER_CLOSE_TIMEOUT_MS);
+        rd_kafka_queue_destroy(q);
+}

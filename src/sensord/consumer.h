@@ -1,0 +1,59 @@
+/* consumer: the librdkafka consumer's life, from creation to leaving the
+ * group. Turns librdkafka's rebalance callback into assigned() and
+ * revoked(lost) calls (as kcat's rebalance_cb does), wakes the event loop
+ * when messages are queued and drains them without blocking, stores the
+ * offsets the pipeline releases, and in available-now mode holds each newly
+ * assigned partition paused until its end offset is known. It makes no
+ * blocking broker call on the loop's thread once started. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "pipeline.h"
+
+typedef struct ConsumerEvents {
+        void *userdata;
+        void (*assigned)(void *userdata, const int32_t *partitions, size_t n);
+        void (*revoked)(void *userdata, const int32_t *partitions, size_t n, bool lost);
+        /* A message; returns false to stop draining (sensord is stopping). */
+        bool (*message)(void *userdata, const PipelineMessage *m);
+        /* Available-now: the consumer reached next_offset, the partition's end for now. */
+        void (*partition_eof)(void *userdata, int32_t partition, int64_t next_offset);
+        /* Available-now: the partition's end offset at assignment. */
+        void (*end_offset)(void *userdata, int32_t partition, int64_t end);
+        /* A drain ended (the queue is empty, or it yields to timers and signals). */
+        void (*drained)(void *userdata);
+        /* sensord cannot go on: stop with this exit code. */
+        void (*failed)(void *userdata, int exit_code);
+} ConsumerEvents;
+
+typedef struct Consumer Consumer;
+
+/* Creates the consumer from the configuration. -EINVAL for a property
+ * librdkafka refuses (logged). */
+int consumer_new(Consumer **out, const Config *config, bool available_now, sd_event *event,
+                 const ConsumerEvents *events);
+
+/* Frees; leaves the group first only if consumer_close() did. */
+Consumer *consumer_free(Consumer *c);
+
+/* Waits (bounded by kafka.startup_timeout) until the brokers answer and know
+ * the topic, then subscribes. -EHOSTUNREACH when they did not in time. */
+int consumer_start(Consumer *c);
+
+/* Hands the offsets to librdkafka, which commits them on its auto-commit
+ * interval, when the partitions are revoked and at close. */
+void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t n);
+
+/* Messages between the fetch positions and the high watermarks, from what
+ * librdkafka already knows (no broker round trip); -1 while unknown. */
+int64_t consumer_lag(Consumer *c);
+
+/* Leaves the group (the revoke commits the stored offsets), waiting at most
+ * CONSUMER_CLOSE_TIMEOUT_MS: brokers that are gone must not block a stop. */
+#define CONSUMER_CLOSE_TIMEOUT_MS 5000
+void consumer_close(Consumer *c);

@@ -1,0 +1,24 @@
+/* end_offsets: available-now's end offsets, asked of the brokers on a thread
+ * of their own. The query waits for a broker round trip, which with slow
+ * brokers lasts longer than the watchdog interval, so the event loop never
+ * makes it: the answers come back through an eventfd that the loop watches. */
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+typedef struct EndOffsets EndOffsets;
+
+/* Called on the loop's thread with the partition's high watermark, or with
+ * error set (and end -1) when the brokers did not answer in time. */
+typedef void (*EndOffsetFn)(void *userdata, int32_t partition, int64_t end, const char *error);
+
+int end_offsets_new(EndOffsets **out, rd_kafka_t *rk, const char *topic, sd_event *event, EndOffsetFn fn,
+                    void *userdata);
+
+/* Waits for a query in progress (at most its timeout) and frees. */
+EndOffsets *end_offsets_free(EndOffsets *q);
+
+/* Queues a query for the partition's end offset. */
+void end_offsets_request(EndOffsets *q, int32_t partition);

@@ -1,0 +1,55 @@
+/* partitions: what sensord knows of each partition it has been assigned,
+ * with no I/O. For each partition: whether it is held now, the next offset
+ * after the open batch's last message from it (released for storing when
+ * that batch's output is confirmed), and in available-now mode the end
+ * offset the run stops at. The consumer's rebalance callback drives
+ * assignment and revocation. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct PartitionOffset {
+        int32_t partition;
+        int64_t offset; /* the next offset to read */
+} PartitionOffset;
+
+typedef struct Partition {
+        int32_t id;
+        bool held;       /* assigned and not revoked since */
+        int64_t pending; /* next offset after the open batch's messages from it; -1: none */
+        int64_t end;     /* available-now: first offset not to process; -1 until known */
+        bool done;       /* available-now: everything before end was read */
+} Partition;
+
+typedef struct Partitions {
+        Partition *items; /* sorted by id; revoked partitions stay, with held false */
+        size_t n, cap;
+        bool settled; /* the last rebalance event was an assignment */
+} Partitions;
+
+void partitions_free(Partitions *ps);
+
+/* An assignment (the full list for eager rebalancing, the added partitions
+ * for cooperative): the partitions are held from now on. */
+void partitions_assign(Partitions *ps, const int32_t *ids, size_t n);
+
+/* A revocation: the partitions are no longer held and their pending offset
+ * is dropped. Until the next assignment the set is not settled. */
+void partitions_revoke(Partitions *ps, const int32_t *ids, size_t n);
+
+/* The held partition id, or NULL. */
+Partition *partitions_held(Partitions *ps, int32_t id);
+
+/* Appends the held partitions' pending offsets to *out (capacity *cap) and
+ * clears them. Returns how many were appended. */
+size_t partitions_take_pending(Partitions *ps, PartitionOffset **out, size_t *n, size_t *cap);
+
+/* Available-now: the end offset of a partition, kept from the first answer
+ * for the whole run (a reassigned partition keeps its end). */
+void partitions_set_end(Partitions *ps, int32_t id, int64_t end);
+
+/* Available-now: the set is settled and every held partition has reached
+ * its end. True for a settled empty set: another member holds the rest. */
+bool partitions_all_done(const Partitions *ps);

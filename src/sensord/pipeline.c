@@ -1,0 +1,217 @@
+/* pipeline: batch -> parse -> window state -> output, and offsets released
+ * only for confirmed batches, in batch order. */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "util.h"
+
+/* A closed batch whose output is not confirmed yet, with the offsets it
+ * will release. */
+typedef struct InFlight {
+        uint64_t batch;
+        bool confirmed;
+        PartitionOffset *offsets;
+        size_t n, cap;
+} InFlight;
+
+struct Pipeline {
+        PipelineSettings settings;
+        PipelineOutput output;
+        PipelineHooks hooks;
+        Batcher batcher;
+        WindowState *state;
+        Partitions partitions;
+        InFlight *in_flight; /* oldest first */
+        size_t n_in_flight, cap_in_flight;
+        bool failed; /* a batch's rows were not written: release nothing more */
+        int64_t idle_base_event_ms; /* max event time at the last message */
+        PipelineStats stats;
+};
+
+int pipeline_new(Pipeline **out, const WindowSpec *spec, const PipelineSettings *settings,
+                 const PipelineOutput *output, const PipelineHooks *hooks) {
+        Pipeline *p = xcalloc(1, sizeof(*p));
+        int r = window_state_new(&p->state, spec, settings->max_keys);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        p->settings = *settings;
+        p->output = *output;
+        p->hooks = *hooks;
+        batcher_init(&p->batcher, &settings->batch, 0);
+        *out = p;
+        return 0;
+}
+
+Pipeline *pipeline_free(Pipeline *p) {
+        if (!p)
+                return NULL;
+        for (size_t i = 0; i < p->n_in_flight; i++)
+                free(p->in_flight[i].offsets);
+        free(p->in_flight);
+        partitions_free(&p->partitions);
+        window_state_free(p->state);
+        free(p);
+        return NULL;
+}
+
+int pipeline_set_settings(Pipeline *p, const PipelineSettings *settings) {
+        p->settings.batch = settings->batch;
+        p->settings.max_keys = settings->max_keys;
+        p->settings.max_message_bytes = settings->max_message_bytes;
+        batcher_set_limits(&p->batcher, &settings->batch);
+        window_state_set_max_keys(p->state, settings->max_keys);
+        return batcher_is_full(&p->batcher) ? pipeline_close_batch(p) : 0;
+}
+
+/* Releases the offsets of the confirmed batches at the head of the queue,
+ * for the partitions still held: a partition revoked meanwhile has a new
+ * owner, which reads from the last offset committed before the revoke. */
+static void release_confirmed(Pipeline *p) {
+        size_t done = 0;
+        while (done < p->n_in_flight && p->in_flight[done].confirmed) {
+                InFlight *b = &p->in_flight[done++];
+                size_t kept = 0;
+                for (size_t i = 0; i < b->n; i++)
+                        if (partitions_held(&p->partitions, b->offsets[i].partition))
+                                b->offsets[kept++] = b->offsets[i];
+                if (kept > 0 && !p->failed)
+                        p->hooks.store_offsets(p->hooks.userdata, b->offsets, kept);
+                free(b->offsets);
+        }
+        memmove(p->in_flight, p->in_flight + done, (p->n_in_flight - done) * sizeof(*p->in_flight));
+        p->n_in_flight -= done;
+}
+
+void pipeline_batch_done(Pipeline *p, uint64_t batch) {
+        for (size_t i = 0; i < p->n_in_flight; i++)
+                if (p->in_flight[i].batch == batch)
+                        p->in_flight[i].confirmed = true;
+        release_confirmed(p);
+}
+
+int pipeline_close_batch(Pipeline *p) {
+        if (batcher_is_empty(&p->batcher) && !window_state_watermark_would_advance(p->state))
+                return 0;
+        uint64_t batch = batcher_close(&p->batcher);
+
+        ARRAY_RESERVE(p->in_flight, p->cap_in_flight, p->n_in_flight + 1);
+        InFlight *b = &p->in_flight[p->n_in_flight++];
+        *b = (InFlight){ .batch = batch };
+        partitions_take_pending(&p->partitions, &b->offsets, &b->n, &b->cap);
+
+        p->output.begin_batch(p->output.userdata, batch);
+        int result = window_state_finish_batch(p->state, p->settings.mode, p->output.row, p->output.userdata);
+        int end = p->output.end_batch(p->output.userdata, batch);
+        keep_first_error(&result, end);
+        if (result < 0) {
+                /* Phase 1 failed: this batch and every later one keep their
+                 * offsets unstored, so the records are read again. */
+                p->failed = true;
+                free(b->offsets);
+                p->n_in_flight--;
+                return result;
+        }
+        if (end != PIPELINE_PENDING)
+                pipeline_batch_done(p, batch);
+        return 0;
+}
+
+/* Available-now: the message lies past what was in the partition at start. */
+static bool past_end(const Partition *part, int64_t offset) {
+        return part->done || (part->end >= 0 && offset >= part->end);
+}
+
+int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us) {
+        Partition *part = partitions_held(&p->partitions, m->partition);
+        int result = 0;
+
+        if (!part || (p->settings.available_now && past_end(part, m->offset)))
+                return 0;
+        if (batcher_must_close_before(&p->batcher, m->len)) {
+                result = pipeline_close_batch(p);
+                if (result < 0)
+                        return result;
+        }
+        batcher_add(&p->batcher, m->len, now_us);
+        if (p->stats.messages++ == 0)
+                p->stats.first_message_us = now_us;
+        p->stats.bytes += m->len;
+        p->stats.last_message_us = now_us;
+
+        Record record;
+        char reason[RECORD_REASON_MAX];
+        RecordError err = record_parse(m->payload, m->len, p->settings.max_message_bytes, &record, reason);
+        if (err == RECORD_OK) {
+                window_state_add(p->state, record.sensor_id, record.sensor_id_len, record.value,
+                                 record.event_time_ms);
+        } else {
+                p->stats.invalid++;
+                p->stats.invalid_by_class[err]++;
+                p->hooks.invalid(p->hooks.userdata, m, err, reason);
+        }
+        p->idle_base_event_ms = window_state_stats(p->state)->max_event_time_ms;
+        part->pending = m->offset + 1;
+        if (part->end >= 0 && m->offset + 1 >= part->end)
+                part->done = true;
+
+        if (batcher_is_full(&p->batcher))
+                result = pipeline_close_batch(p);
+        return result;
+}
+
+void pipeline_partition_eof(Pipeline *p, int32_t partition, int64_t next_offset) {
+        Partition *part = partitions_held(&p->partitions, partition);
+        if (part && part->end >= 0 && next_offset >= part->end)
+                part->done = true;
+}
+
+int pipeline_advance_idle(Pipeline *p, uint64_t now_us) {
+        if (!window_state_stats(p->state)->has_event_time)
+                return 0;
+        window_state_observe_event_time(p->state,
+                                        p->idle_base_event_ms + (int64_t)((now_us - p->stats.last_message_us) / 1000));
+        return batcher_is_empty(&p->batcher) ? pipeline_close_batch(p) : 0;
+}
+
+void pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n) {
+        partitions_assign(&p->partitions, partitions, n);
+}
+
+int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost) {
+        if (lost)
+                partitions_revoke(&p->partitions, partitions, n);
+        int r = pipeline_close_batch(p);
+        if (!lost)
+                partitions_revoke(&p->partitions, partitions, n);
+        return r;
+}
+
+void pipeline_set_end(Pipeline *p, int32_t partition, int64_t end) {
+        partitions_set_end(&p->partitions, partition, end);
+}
+
+bool pipeline_available_now_done(const Pipeline *p) {
+        return partitions_all_done(&p->partitions);
+}
+
+uint64_t pipeline_deadline(const Pipeline *p) {
+        return p->settings.available_now ? UINT64_MAX : batcher_deadline(&p->batcher);
+}
+
+uint64_t pipeline_batch_number(const Pipeline *p) {
+        return p->batcher.number;
+}
+
+const PipelineStats *pipeline_stats(const Pipeline *p) {
+        return &p->stats;
+}
+
+const WindowStats *pipeline_window_stats(const Pipeline *p) {
+        return window_state_stats(p->state);
+}

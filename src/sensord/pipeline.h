@@ -1,0 +1,124 @@
+/* pipeline: messages in, result rows out, offsets released, with no I/O.
+ *
+ * Cuts the consumer's messages into batches (batcher), parses each value
+ * (record), updates the window state (window) and, when a batch closes,
+ * hands its rows to the output. Closing a batch has two phases:
+ *
+ *   1. the rows are written (the output's end_batch returns);
+ *   2. the output is confirmed, and only then are the batch's offsets
+ *      released for storing, in batch order.
+ *
+ * A stdout or journal output confirms at once (end_batch returns 0); an
+ * output that confirms later (a Kafka producer's delivery report) returns
+ * PIPELINE_PENDING and calls pipeline_batch_done(). A batch whose rows could
+ * not be written releases no offsets, nor does any batch after it: the
+ * records are read again after a restart. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batcher.h"
+#include "partitions.h"
+#include "record.h"
+#include "window.h"
+
+/* end_batch's answer when the output confirms the batch later. */
+#define PIPELINE_PENDING 1
+
+typedef struct PipelineMessage {
+        int32_t partition;
+        int64_t offset;
+        const void *payload;
+        size_t len;
+} PipelineMessage;
+
+typedef struct PipelineOutput {
+        void *userdata;
+        void (*begin_batch)(void *userdata, uint64_t batch);
+        WindowRowFn row; /* userdata as above */
+        /* 0: written and confirmed; PIPELINE_PENDING: written, confirmed by a
+         * later pipeline_batch_done(); negative errno: not written. */
+        int (*end_batch)(void *userdata, uint64_t batch);
+} PipelineOutput;
+
+typedef struct PipelineHooks {
+        void *userdata;
+        /* Offsets of confirmed batches, for the consumer to store and commit. */
+        void (*store_offsets)(void *userdata, const PartitionOffset *offsets, size_t n);
+        /* An invalid record: counted in its batch, reported by the caller. */
+        void (*invalid)(void *userdata, const PipelineMessage *m, RecordError error, const char *reason);
+} PipelineHooks;
+
+typedef struct PipelineSettings {
+        BatchLimits batch;
+        OutputMode mode;
+        uint64_t max_keys;
+        uint64_t max_message_bytes;
+        bool available_now; /* no time bound; stop at each partition's end */
+} PipelineSettings;
+
+typedef struct PipelineStats {
+        uint64_t messages, bytes, invalid;
+        uint64_t invalid_by_class[_RECORD_ERROR_MAX];
+        uint64_t first_message_us, last_message_us;
+} PipelineStats;
+
+typedef struct Pipeline Pipeline;
+
+/* -EINVAL for an invalid window specification. */
+int pipeline_new(Pipeline **out, const WindowSpec *spec, const PipelineSettings *settings,
+                 const PipelineOutput *output, const PipelineHooks *hooks);
+Pipeline *pipeline_free(Pipeline *p);
+
+/* Batch limits, max_keys and max_message_bytes apply from the next message
+ * (an open batch that the new limits make full is closed now); the mode and
+ * available_now are fixed for the pipeline's life. Returns as close_batch. */
+int pipeline_set_settings(Pipeline *p, const PipelineSettings *settings);
+
+/* Adds one message at clock reading now_us, closing batches as the limits
+ * say. Messages of partitions not held, and in available-now mode those at
+ * or past their partition's end, are skipped. Returns 0, or the negative
+ * errno of a batch whose rows could not be written. */
+int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us);
+
+/* The consumer reached next_offset, the end of a partition for now. */
+void pipeline_partition_eof(Pipeline *p, int32_t partition, int64_t next_offset);
+
+/* Closes the open batch (and runs an empty one when the watermark would move,
+ * as Spark's no-data batches do). Returns 0 or the output's negative errno. */
+int pipeline_close_batch(Pipeline *p);
+
+/* The output confirmed batch `batch`: release its offsets and those of the
+ * confirmed batches before it. */
+void pipeline_batch_done(Pipeline *p, uint64_t batch);
+
+/* Idle input: moves event time on by the time since the last message, as
+ * if a record had arrived that much later, and closes an empty batch so that
+ * windows the watermark passes are finalized. Returns as close_batch. */
+int pipeline_advance_idle(Pipeline *p, uint64_t now_us);
+
+void pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n);
+
+/* Revocation. The open batch is closed first, so that what was read from
+ * the partitions is emitted and, when they were not lost, its offsets are
+ * stored before they are given up. A lost assignment already belongs to
+ * another member: its offsets are dropped, never stored. Returns as
+ * close_batch. */
+int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost);
+
+/* Available-now: the end offset of a partition at assignment. */
+void pipeline_set_end(Pipeline *p, int32_t partition, int64_t end);
+
+/* Available-now: every partition still held has reached its end. */
+bool pipeline_available_now_done(const Pipeline *p);
+
+/* Clock reading at which the open batch must close; UINT64_MAX for none. */
+uint64_t pipeline_deadline(const Pipeline *p);
+
+/* Number of the open (or next) batch: the count of batches closed so far. */
+uint64_t pipeline_batch_number(const Pipeline *p);
+
+const PipelineStats *pipeline_stats(const Pipeline *p);
+const WindowStats *pipeline_window_stats(const Pipeline *p);

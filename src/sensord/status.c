@@ -1,0 +1,65 @@
+/* status: STATUS=, invalid-record reports and the exit summary. */
+#include "status.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <systemd/sd-daemon.h>
+
+#include "timestamp.h"
+#include "util.h"
+
+void status_init(Status *st) {
+        *st = (Status){
+                .notify = getenv("NOTIFY_SOCKET") != NULL,
+                .invalid_limit = { .interval_us = 10 * 1000000ull, .burst = 10 },
+        };
+}
+
+void status_report_invalid(Status *st, const char *topic, const PipelineMessage *m, const char *reason) {
+        uint64_t suppressed = 0;
+        if (!ratelimit_allow(&st->invalid_limit, now_usec(CLOCK_MONOTONIC), &suppressed))
+                return;
+        if (suppressed)
+                log_warning("%" PRIu64 " more invalid records were not reported", suppressed);
+        log_warning("invalid record at %s/%" PRId32 "@%" PRId64 ": %s", topic, m->partition, m->offset, reason);
+}
+
+void status_notify(Status *st, const Pipeline *p, int64_t lag) {
+        if (!st->notify)
+                return;
+        const PipelineStats *ps = pipeline_stats(p);
+        const WindowStats *ws = pipeline_window_stats(p);
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        double rate = st->last_us && now > st->last_us
+                              ? (double)(ps->messages - st->last_messages) * 1e6 / (double)(now - st->last_us)
+                              : 0.0;
+        char wm[TIMESTAMP_MAX] = "unset", lag_text[32] = "";
+        if (ws->has_watermark)
+                timestamp_format(ws->watermark_ms, wm);
+        if (lag >= 0)
+                snprintf(lag_text, sizeof(lag_text), ", lag %" PRId64, lag);
+        sd_notifyf(0,
+                   "STATUS=%" PRIu64 " records (%.0f/s), %" PRIu64 " batches, %" PRIu64 " late pairs, %" PRIu64
+                   " invalid, %" PRIu64 " keys, watermark %s%s",
+                   ps->messages, rate, pipeline_batch_number(p), ws->late_pairs, ps->invalid, ws->live_keys, wm,
+                   lag_text);
+        st->last_messages = ps->messages;
+        st->last_us = now;
+}
+
+void status_log_summary(const Pipeline *p, uint64_t rows) {
+        const PipelineStats *ps = pipeline_stats(p);
+        const WindowStats *ws = pipeline_window_stats(p);
+        char classes[512] = "";
+        size_t n = 0;
+        for (int i = 1; i < _RECORD_ERROR_MAX; i++)
+                if (ps->invalid_by_class[i] && n < sizeof(classes))
+                        n += (size_t)snprintf(classes + n, sizeof(classes) - n, " invalid_%s=%" PRIu64,
+                                              record_error_name((RecordError)i), ps->invalid_by_class[i]);
+        uint64_t busy_ms = ps->messages ? (now_usec(CLOCK_MONOTONIC) - ps->first_message_us) / 1000 : 0;
+        log_info("summary: messages=%" PRIu64 " bytes=%" PRIu64 " invalid=%" PRIu64 " late_pairs=%" PRIu64
+                 " dropped_pairs=%" PRIu64 " batches=%" PRIu64 " rows=%" PRIu64 " ms_since_first_message=%" PRIu64 "%s",
+                 ps->messages, ps->bytes, ps->invalid, ws->late_pairs, ws->dropped_pairs, pipeline_batch_number(p),
+                 rows, busy_ms, classes);
+}

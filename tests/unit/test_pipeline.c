@@ -1,0 +1,273 @@
+/* The pipeline's two-phase batch close: offsets are released for storing
+ * only when a batch's output is confirmed, in batch order, never for a batch
+ * whose rows were not written, never for a lost partition; and available-now
+ * completion over the partitions still held. No Kafka: messages are plain
+ * structs and the output and offset store are recorders. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pipeline.h"
+
+typedef struct Recorder {
+        int end_result;          /* what end_batch answers */
+        int row_result;          /* what each row answers */
+        uint64_t batches_begun, rows;
+        uint64_t last_batch;
+        PartitionOffset stored[64]; /* every offset stored, in order */
+        size_t n_stored;
+        size_t store_calls;
+        uint64_t invalid;
+} Recorder;
+
+static void rec_begin(void *userdata, uint64_t batch) {
+        Recorder *r = userdata;
+        r->batches_begun++;
+        r->last_batch = batch;
+}
+
+static int rec_row(const WindowRow *row, void *userdata) {
+        Recorder *r = userdata;
+        r->rows++;
+        return r->row_result;
+}
+
+static int rec_end(void *userdata, uint64_t batch) {
+        return ((Recorder *)userdata)->end_result;
+}
+
+static void rec_store(void *userdata, const PartitionOffset *offsets, size_t n) {
+        Recorder *r = userdata;
+        r->store_calls++;
+        for (size_t i = 0; i < n; i++) {
+                assert_true(r->n_stored < 64);
+                r->stored[r->n_stored++] = offsets[i];
+        }
+}
+
+static void rec_invalid(void *userdata, const PipelineMessage *m, RecordError error, const char *reason) {
+        ((Recorder *)userdata)->invalid++;
+}
+
+static Pipeline *new_pipeline(Recorder *r, uint64_t max_messages, bool available_now) {
+        WindowSpec spec = { .size_ms = 600000, .slide_ms = 300000, .watermark_delay_ms = 300000 };
+        PipelineSettings settings = {
+                .batch = { .max_messages = max_messages, .max_bytes = 1 << 20 },
+                .mode = OUTPUT_UPDATE,
+                .max_keys = 1000,
+                .max_message_bytes = 65536,
+                .available_now = available_now,
+        };
+        PipelineOutput output = { r, rec_begin, rec_row, rec_end };
+        PipelineHooks hooks = { r, rec_store, rec_invalid };
+        Pipeline *p = NULL;
+        assert_int_equal(pipeline_new(&p, &spec, &settings, &output, &hooks), 0);
+        return p;
+}
+
+/* One reading of sensor s at 10:40 + minute. */
+static int add(Pipeline *p, int32_t partition, int64_t offset, int s, int minute) {
+        char text[128];
+        snprintf(text, sizeof(text), "{\"sensor_id\": \"sensor_%03d\", \"value\": %d.5, \"timestamp\": \"2024-10-22T10:%02d:00\"}",
+                 s, s + minute, 40 + minute);
+        PipelineMessage m = { .partition = partition, .offset = offset, .payload = text, .len = strlen(text) };
+        return pipeline_add(p, &m, 1000 + (uint64_t)offset);
+}
+
+static void assert_stored(const Recorder *r, size_t i, int32_t partition, int64_t offset) {
+        assert_true(i < r->n_stored);
+        assert_int_equal(r->stored[i].partition, partition);
+        assert_int_equal(r->stored[i].offset, offset);
+}
+
+static const int32_t P01[] = { 0, 1 };
+
+/* Synchronous output (stdout, journal): written is confirmed. */
+static void test_confirmed_at_once(void **state) {
+        Recorder r = { 0 };
+        Pipeline *p = new_pipeline(&r, 3, false);
+        pipeline_assign(p, P01, 2);
+        assert_int_equal(add(p, 0, 10, 1, 0), 0);
+        assert_int_equal(add(p, 1, 20, 2, 0), 0);
+        assert_int_equal(r.n_stored, 0); /* batch open: nothing written, nothing stored */
+        assert_int_equal(add(p, 0, 11, 3, 0), 0); /* full: closes */
+        assert_int_equal(r.batches_begun, 1);
+        assert_int_equal(r.n_stored, 2);
+        assert_stored(&r, 0, 0, 12); /* next offset to read */
+        assert_stored(&r, 1, 1, 21);
+        assert_int_equal(pipeline_batch_number(p), 1);
+        pipeline_free(p);
+}
+
+/* Output that confirms later (a producer's delivery report): nothing is
+ * stored before the confirmation, and confirmations out of order release
+ * offsets in batch order. */
+static void test_stored_only_when_confirmed(void **state) {
+        Recorder r = { .end_result = PIPELINE_PENDING };
+        Pipeline *p = new_pipeline(&r, 2, false);
+        pipeline_assign(p, P01, 2);
+        add(p, 0, 0, 1, 0);
+        add(p, 0, 1, 2, 0); /* batch 0 written */
+        add(p, 1, 0, 3, 0);
+        add(p, 1, 1, 4, 0); /* batch 1 written */
+        assert_int_equal(r.batches_begun, 2);
+        assert_true(r.rows > 0);
+        assert_int_equal(r.n_stored, 0);
+
+        pipeline_batch_done(p, 1); /* batch 0 still unconfirmed: hold batch 1 */
+        assert_int_equal(r.n_stored, 0);
+        pipeline_batch_done(p, 0);
+        assert_int_equal(r.n_stored, 2);
+        assert_stored(&r, 0, 0, 2);
+        assert_stored(&r, 1, 1, 2);
+        assert_int_equal(r.store_calls, 2); /* one per batch, in order */
+        pipeline_free(p);
+}
+
+/* A batch whose rows could not be written stores no offset, nor does any
+ * later batch: everything from it on is read again after a restart. */
+static void test_failed_write_stores_nothing(void **state) {
+        Recorder r = { 0 };
+        Pipeline *p = new_pipeline(&r, 2, false);
+        pipeline_assign(p, P01, 2);
+        add(p, 0, 0, 1, 0);
+        add(p, 0, 1, 1, 0);
+        assert_int_equal(r.n_stored, 1); /* batch 0 fine */
+
+        r.end_result = -EIO;
+        add(p, 0, 2, 1, 1);
+        assert_int_equal(add(p, 0, 3, 1, 1), -EIO);
+        assert_int_equal(r.n_stored, 1);
+
+        r.end_result = 0; /* even if the sink recovers, batch 1 must not be skipped over */
+        add(p, 0, 4, 1, 2);
+        assert_int_equal(add(p, 0, 5, 1, 2), 0);
+        assert_int_equal(r.n_stored, 1);
+        assert_stored(&r, 0, 0, 2);
+        pipeline_free(p);
+}
+
+/* A row the sink refuses fails the batch as a whole. */
+static void test_failed_row_stores_nothing(void **state) {
+        Recorder r = { .row_result = -ENOSPC };
+        Pipeline *p = new_pipeline(&r, 5, false);
+        pipeline_assign(p, P01, 2);
+        add(p, 1, 7, 1, 0);
+        assert_int_equal(pipeline_close_batch(p), -ENOSPC);
+        assert_int_equal(r.n_stored, 0);
+        pipeline_free(p);
+}
+
+/* On revoke the open batch is closed first, and its offsets are stored
+ * while the partitions are still held (the revoke then commits them). */
+static void test_revoke_closes_batch_first(void **state) {
+        Recorder r = { 0 };
+        Pipeline *p = new_pipeline(&r, 100, false);
+        pipeline_assign(p, P01, 2);
+        add(p, 0, 5, 1, 0);
+        add(p, 1, 9, 2, 0);
+        const int32_t revoked[] = { 1 };
+        assert_int_equal(pipeline_revoke(p, revoked, 1, false), 0);
+        assert_int_equal(r.batches_begun, 1);
+        assert_int_equal(r.n_stored, 2);
+        assert_stored(&r, 0, 0, 6);
+        assert_stored(&r, 1, 1, 10);
+        /* later messages of the revoked partition (queued before the revoke) are not ours */
+        add(p, 1, 10, 2, 1);
+        assert_int_equal(pipeline_stats(p)->messages, 2);
+        pipeline_free(p);
+}
+
+/* A lost assignment belongs to another member already: its rows are still
+ * emitted with the batch, but its offsets are never stored. */
+static void test_lost_stores_nothing_for_lost(void **state) {
+        Recorder r = { .end_result = PIPELINE_PENDING };
+        Pipeline *p = new_pipeline(&r, 2, false);
+        pipeline_assign(p, P01, 2);
+        add(p, 0, 0, 1, 0);
+        add(p, 1, 0, 2, 0); /* batch 0 written, unconfirmed */
+        add(p, 0, 1, 3, 0); /* open batch */
+        assert_int_equal(pipeline_revoke(p, P01, 2, true), 0);
+        assert_int_equal(r.batches_begun, 2); /* the open batch was closed */
+        pipeline_batch_done(p, 0);
+        pipeline_batch_done(p, 1);
+        assert_int_equal(r.n_stored, 0);
+
+        pipeline_assign(p, P01, 2); /* assigned again later: from the committed offsets */
+        r.end_result = 0;
+        add(p, 0, 1, 3, 0);
+        add(p, 0, 2, 3, 1);
+        assert_int_equal(r.n_stored, 1);
+        assert_stored(&r, 0, 0, 3);
+        pipeline_free(p);
+}
+
+/* Available-now: each held partition is done at its end; a revoked one no
+ * longer counts; an unsettled set (revoked, not yet reassigned) is not done. */
+static void test_available_now_done(void **state) {
+        Recorder r = { 0 };
+        Pipeline *p = new_pipeline(&r, 100, true);
+        const int32_t all[] = { 0, 1, 2 };
+        assert_false(pipeline_available_now_done(p)); /* nothing assigned yet */
+        pipeline_assign(p, all, 3);
+        assert_false(pipeline_available_now_done(p)); /* ends unknown */
+        pipeline_set_end(p, 0, 3);
+        pipeline_set_end(p, 1, 0);
+        pipeline_set_end(p, 2, 100);
+        for (int64_t o = 0; o < 5; o++)
+                add(p, 0, o, 1, (int)o);
+        assert_int_equal(pipeline_stats(p)->messages, 3); /* 3 and 4 came after the start */
+        pipeline_partition_eof(p, 1, 0);                  /* empty partition */
+        assert_false(pipeline_available_now_done(p));     /* partition 2 is far from its end */
+
+        pipeline_revoke(p, all, 3, false); /* eager rebalance: everything revoked ... */
+        assert_false(pipeline_available_now_done(p));
+        pipeline_assign(p, P01, 2); /* ... and 0, 1 assigned back: 2 went to another member */
+        pipeline_set_end(p, 0, 50); /* a second answer does not move the run's end */
+        assert_false(pipeline_available_now_done(p)); /* done flags restart with the assignment */
+        add(p, 0, 2, 1, 2);
+        pipeline_partition_eof(p, 1, 0);
+        assert_true(pipeline_available_now_done(p));
+        pipeline_free(p);
+}
+
+/* The seed's shape: 12 records, batches of 5, invalid records counted in
+ * their batch. */
+static void test_batches_and_invalid(void **state) {
+        Recorder r = { 0 };
+        Pipeline *p = new_pipeline(&r, 5, false);
+        const int32_t one[] = { 0 };
+        pipeline_assign(p, one, 1);
+        for (int i = 0; i < 11; i++)
+                add(p, 0, i, i % 2, i / 2);
+        PipelineMessage bad = { .partition = 0, .offset = 11, .payload = "{\"value\": 1}", .len = 12 };
+        assert_int_equal(pipeline_add(p, &bad, 2000), 0);
+        assert_int_equal(pipeline_close_batch(p), 0);
+        assert_int_equal(r.batches_begun, 3);
+        assert_int_equal(r.invalid, 1);
+        assert_int_equal(pipeline_stats(p)->invalid, 1);
+        assert_int_equal(pipeline_stats(p)->messages, 12);
+        assert_stored(&r, r.n_stored - 1, 0, 12);
+        assert_int_equal(pipeline_close_batch(p), 0); /* nothing open: no batch */
+        assert_int_equal(r.batches_begun, 3);
+        pipeline_free(p);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_confirmed_at_once),
+                cmocka_unit_test(test_stored_only_when_confirmed),
+                cmocka_unit_test(test_failed_write_stores_nothing),
+                cmocka_unit_test(test_failed_row_stores_nothing),
+                cmocka_unit_test(test_revoke_closes_batch_first),
+                cmocka_unit_test(test_lost_stores_nothing_for_lost),
+                cmocka_unit_test(test_available_now_done),
+                cmocka_unit_test(test_batches_and_invalid),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
