@@ -11,18 +11,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "log.h"
 #include "units.h"
 #include "util.h"
 
 typedef enum Kind { KIND_STRING, KIND_DURATION, KIND_DURATION_US, KIND_SIZE, KIND_COUNT, KIND_ENUM, KIND_PROPERTIES } Kind;
 
+/* One row per setting: how it is read, where it goes, and whether a reload
+ * (SIGHUP) may apply a change to it. A setting is restart-only when a change
+ * would alter the meaning of state or output that already exists: the
+ * consumer's identity, the window geometry, the output mode (switching to
+ * complete after windows were evicted would print an incomplete table), the
+ * state directory, the producer topics. */
 typedef struct Setting {
-        const char *group;
-        const char *name;
+        const char *path; /* "group.name" */
         Kind kind;
         size_t offset;
         const char *const *choices; /* KIND_ENUM: values in enum order */
+        ConfigReload reload;
 } Setting;
 
 static const char *const starting_choices[] = { "earliest", "latest", NULL };
@@ -32,33 +39,45 @@ static const char *const format_choices[] = { "json", "table", NULL };
 static const char *const level_choices[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL };
 
 #define AT(field) offsetof(Config, field)
+#define LIVE CONFIG_RELOAD_LIVE
+#define RESTART CONFIG_RELOAD_RESTART
 
 static const Setting settings[] = {
-        { "kafka", "brokers", KIND_STRING, AT(brokers), NULL },
-        { "kafka", "topic", KIND_STRING, AT(topic), NULL },
-        { "kafka", "group_id", KIND_STRING, AT(group_id), NULL },
-        { "kafka", "starting_offsets", KIND_ENUM, AT(starting_offsets), starting_choices },
-        { "kafka", "startup_timeout", KIND_DURATION, AT(startup_timeout_ms), NULL },
-        { "kafka", "properties", KIND_PROPERTIES, 0, NULL },
-        { "batch", "max_messages", KIND_COUNT, AT(batch.max_messages), NULL },
-        { "batch", "max_bytes", KIND_SIZE, AT(batch.max_bytes), NULL },
-        { "batch", "max_delay", KIND_DURATION_US, AT(batch.max_delay_us), NULL },
-        { "window", "duration", KIND_DURATION, AT(window.size_ms), NULL },
-        { "window", "slide", KIND_DURATION, AT(window.slide_ms), NULL },
-        { "window", "start_offset", KIND_DURATION, AT(window.offset_ms), NULL },
-        { "window", "watermark", KIND_DURATION, AT(window.watermark_delay_ms), NULL },
-        { "window", "idle_timeout", KIND_DURATION, AT(idle_timeout_ms), NULL },
-        { "output", "mode", KIND_ENUM, AT(mode), mode_choices },
-        { "output", "sink", KIND_ENUM, AT(sink), sink_choices },
-        { "output", "format", KIND_ENUM, AT(format), format_choices },
-        { "output", "kafka_topic", KIND_STRING, AT(output_topic), NULL },
-        { "state", "directory", KIND_STRING, AT(state_directory), NULL },
-        { "state", "checkpoint_interval", KIND_DURATION, AT(checkpoint_interval_ms), NULL },
-        { "state", "max_keys", KIND_COUNT, AT(max_keys), NULL },
-        { "limits", "max_message_bytes", KIND_SIZE, AT(max_message_bytes), NULL },
-        { "dead_letter", "topic", KIND_STRING, AT(dead_letter_topic), NULL },
-        { "log", "level", KIND_ENUM, AT(log_level), level_choices },
+        { "kafka.brokers", KIND_STRING, AT(brokers), NULL, RESTART },
+        { "kafka.topic", KIND_STRING, AT(topic), NULL, RESTART },
+        { "kafka.group_id", KIND_STRING, AT(group_id), NULL, RESTART },
+        { "kafka.starting_offsets", KIND_ENUM, AT(starting_offsets), starting_choices, RESTART },
+        { "kafka.startup_timeout", KIND_DURATION, AT(startup_timeout_ms), NULL, LIVE },
+        { "kafka.properties", KIND_PROPERTIES, AT(properties), NULL, RESTART },
+        { "batch.max_messages", KIND_COUNT, AT(batch.max_messages), NULL, LIVE },
+        { "batch.max_bytes", KIND_SIZE, AT(batch.max_bytes), NULL, LIVE },
+        { "batch.max_delay", KIND_DURATION_US, AT(batch.max_delay_us), NULL, LIVE },
+        { "window.duration", KIND_DURATION, AT(window.size_ms), NULL, RESTART },
+        { "window.slide", KIND_DURATION, AT(window.slide_ms), NULL, RESTART },
+        { "window.start_offset", KIND_DURATION, AT(window.offset_ms), NULL, RESTART },
+        { "window.watermark", KIND_DURATION, AT(window.watermark_delay_ms), NULL, RESTART },
+        { "window.idle_timeout", KIND_DURATION, AT(idle_timeout_ms), NULL, LIVE },
+        { "output.mode", KIND_ENUM, AT(mode), mode_choices, RESTART },
+        { "output.sink", KIND_ENUM, AT(sink), sink_choices, LIVE },
+        { "output.format", KIND_ENUM, AT(format), format_choices, LIVE },
+        { "output.kafka_topic", KIND_STRING, AT(output_topic), NULL, RESTART },
+        { "state.directory", KIND_STRING, AT(state_directory), NULL, RESTART },
+        { "state.checkpoint_interval", KIND_DURATION, AT(checkpoint_interval_ms), NULL, LIVE },
+        { "state.max_keys", KIND_COUNT, AT(max_keys), NULL, LIVE },
+        { "limits.max_message_bytes", KIND_SIZE, AT(max_message_bytes), NULL, LIVE },
+        { "dead_letter.topic", KIND_STRING, AT(dead_letter_topic), NULL, RESTART },
+        { "log.level", KIND_ENUM, AT(log_level), level_choices, LIVE },
 };
+
+/* True when def belongs to the group named gname. */
+static bool in_group(const Setting *def, const char *gname) {
+        size_t n = strlen(gname);
+        return strncmp(def->path, gname, n) == 0 && def->path[n] == '.';
+}
+
+static const char *setting_name(const Setting *def) {
+        return strchr(def->path, '.') + 1;
+}
 
 /* librdkafka properties that sensord sets itself from its own settings or
  * needs fixed for its delivery guarantees. */
@@ -96,14 +115,9 @@ __attribute__((format(printf, 4, 5))) static void add_error(Loader *l, int line,
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
         if (asprintf(&msg, "%s:%d: %s%s%s", l->path, line, setting ? setting : "", setting ? ": " : "", text) < 0)
-                return;
-        char **m = realloc(l->errors->messages, (l->errors->n + 1) * sizeof(*m));
-        if (!m) {
-                free(msg);
-                return;
-        }
-        m[l->errors->n++] = msg;
-        l->errors->messages = m;
+                oom();
+        l->errors->messages = xrealloc(l->errors->messages, (l->errors->n + 1) * sizeof(*l->errors->messages));
+        l->errors->messages[l->errors->n++] = msg;
 }
 
 static int setting_line(const config_setting_t *s) {
@@ -132,13 +146,9 @@ static const char *type_name(int type) {
         }
 }
 
-static int set_string(Loader *l, char **field, const char *value) {
-        char *copy = strdup(value);
-        if (!copy)
-                return -ENOMEM;
+static void set_string(char **field, const char *value) {
         free(*field);
-        *field = copy;
-        return 0;
+        *field = xstrdup(value);
 }
 
 static void load_properties(Loader *l, const config_setting_t *list, const char *path) {
@@ -179,23 +189,17 @@ static void load_properties(Loader *l, const config_setting_t *list, const char 
                         add_error(l, line, path, "%s", errstr);
                         continue;
                 }
-                KafkaProperty *p = realloc(c->properties, (c->n_properties + 1) * sizeof(*p));
-                if (!p)
-                        break;
-                c->properties = p;
-                p[c->n_properties] = (KafkaProperty){ strdup(name), strdup(value) };
-                c->n_properties++;
+                c->properties = xrealloc(c->properties, (c->n_properties + 1) * sizeof(*c->properties));
+                c->properties[c->n_properties++] = (KafkaProperty){ xstrdup(name), xstrdup(value) };
         }
         rd_kafka_conf_destroy(probe);
 }
 
 static void load_setting(Loader *l, const Setting *def, const config_setting_t *s) {
-        char path[64];
+        const char *path = def->path;
         char *base = (char *)l->config;
         int line = setting_line(s), type = config_setting_type(s);
         const char *error = NULL;
-
-        snprintf(path, sizeof(path), "%s.%s", def->group, def->name);
 
         if (def->kind == KIND_PROPERTIES) {
                 load_properties(l, s, path);
@@ -229,8 +233,7 @@ static void load_setting(Loader *l, const Setting *def, const config_setting_t *
         const char *value = config_setting_get_string(s);
         switch (def->kind) {
         case KIND_STRING:
-                if (set_string(l, (char **)(base + def->offset), value) < 0)
-                        add_error(l, line, path, "out of memory");
+                set_string((char **)(base + def->offset), value);
                 break;
         case KIND_DURATION:
         case KIND_DURATION_US: {
@@ -265,9 +268,9 @@ static void load_setting(Loader *l, const Setting *def, const config_setting_t *
 }
 
 static void set_defaults(Config *c) {
-        c->brokers = strdup("localhost:9092");
-        c->topic = strdup("sensor-data");
-        c->group_id = strdup("sensord");
+        c->brokers = xstrdup("localhost:9092");
+        c->topic = xstrdup("sensor-data");
+        c->group_id = xstrdup("sensord");
         c->starting_offsets = STARTING_EARLIEST;
         c->startup_timeout_ms = 30000;
         c->batch = (BatchLimits){ .max_messages = 5, .max_bytes = 10240, .max_delay_us = 1000000 };
@@ -276,12 +279,12 @@ static void set_defaults(Config *c) {
         c->mode = OUTPUT_UPDATE;
         c->sink = SINK_AUTO;
         c->format = FORMAT_JSON;
-        c->output_topic = strdup("");
-        c->state_directory = strdup("/var/lib/sensord");
+        c->output_topic = xstrdup("");
+        c->state_directory = xstrdup("/var/lib/sensord");
         c->checkpoint_interval_ms = 5000;
         c->max_keys = 1000000;
         c->max_message_bytes = 65536;
-        c->dead_letter_topic = strdup("");
+        c->dead_letter_topic = xstrdup("");
         c->log_level = LOG_INFO;
 }
 
@@ -348,11 +351,9 @@ int config_load(const char *path, Config **out, ConfigErrors *errors) {
         int r = -EINVAL;
 
         *errors = (ConfigErrors){ 0 };
-        l.config = calloc(1, sizeof(Config));
-        if (!l.config)
-                return -ENOMEM;
+        l.config = xcalloc(1, sizeof(Config));
         set_defaults(l.config);
-        l.config->path = strdup(path);
+        l.config->path = xstrdup(path);
 
         config_init(&cf);
         if (config_read_file(&cf, path) != CONFIG_TRUE) {
@@ -369,7 +370,7 @@ int config_load(const char *path, Config **out, ConfigErrors *errors) {
                 const char *gname = config_setting_name(group);
                 bool known_group = false;
                 for (size_t i = 0; i < ARRAY_SIZE(settings); i++)
-                        known_group |= strcmp(settings[i].group, gname) == 0;
+                        known_group |= in_group(&settings[i], gname);
                 if (!known_group) {
                         add_error(&l, setting_line(group), gname,
                                   "unknown setting (groups are kafka, batch, window, output, state, limits, "
@@ -385,8 +386,8 @@ int config_load(const char *path, Config **out, ConfigErrors *errors) {
                         const config_setting_t *s = config_setting_get_elem(group, (unsigned)k);
                         const Setting *def = NULL;
                         for (size_t i = 0; i < ARRAY_SIZE(settings); i++)
-                                if (strcmp(settings[i].group, gname) == 0 &&
-                                    strcmp(settings[i].name, config_setting_name(s)) == 0)
+                                if (in_group(&settings[i], gname) &&
+                                    strcmp(setting_name(&settings[i]), config_setting_name(s)) == 0)
                                         def = &settings[i];
                         if (!def) {
                                 char spath[128];
@@ -429,32 +430,84 @@ Config *config_free(Config *c) {
         return NULL;
 }
 
-const char *config_restart_required(const Config *a, const Config *b) {
-        if (strcmp(a->brokers, b->brokers) != 0)
-                return "kafka.brokers";
-        if (strcmp(a->topic, b->topic) != 0)
-                return "kafka.topic";
-        if (strcmp(a->group_id, b->group_id) != 0)
-                return "kafka.group_id";
-        if (a->starting_offsets != b->starting_offsets)
-                return "kafka.starting_offsets";
+static bool properties_equal(const Config *a, const Config *b) {
         if (a->n_properties != b->n_properties)
-                return "kafka.properties";
+                return false;
         for (size_t i = 0; i < a->n_properties; i++)
                 if (strcmp(a->properties[i].name, b->properties[i].name) != 0 ||
                     strcmp(a->properties[i].value, b->properties[i].value) != 0)
-                        return "kafka.properties";
-        if (a->window.size_ms != b->window.size_ms)
-                return "window.duration";
-        if (a->window.slide_ms != b->window.slide_ms)
-                return "window.slide";
-        if (a->window.offset_ms != b->window.offset_ms)
-                return "window.start_offset";
-        if (a->window.watermark_delay_ms != b->window.watermark_delay_ms)
-                return "window.watermark";
-        if (strcmp(a->state_directory, b->state_directory) != 0)
-                return "state.directory";
+                        return false;
+        return true;
+}
+
+static bool setting_equal(const Setting *def, const Config *a, const Config *b) {
+        const char *x = (const char *)a + def->offset, *y = (const char *)b + def->offset;
+        switch (def->kind) {
+        case KIND_STRING:
+                return strcmp(*(char *const *)x, *(char *const *)y) == 0;
+        case KIND_DURATION:
+                return *(const int64_t *)x == *(const int64_t *)y;
+        case KIND_DURATION_US:
+        case KIND_SIZE:
+        case KIND_COUNT:
+                return *(const uint64_t *)x == *(const uint64_t *)y;
+        case KIND_ENUM:
+                return *(const int *)x == *(const int *)y;
+        case KIND_PROPERTIES:
+                return properties_equal(a, b);
+        }
+        return false;
+}
+
+const char *config_restart_required(const Config *a, const Config *b) {
+        for (size_t i = 0; i < ARRAY_SIZE(settings); i++)
+                if (settings[i].reload == CONFIG_RELOAD_RESTART && !setting_equal(&settings[i], a, b))
+                        return settings[i].path;
         return NULL;
+}
+
+size_t config_settings_count(void) {
+        return ARRAY_SIZE(settings);
+}
+
+const char *config_setting_path(size_t i) {
+        return i < ARRAY_SIZE(settings) ? settings[i].path : NULL;
+}
+
+ConfigReload config_setting_reload(size_t i) {
+        return settings[i].reload;
+}
+
+void config_format_setting(const Config *c, size_t i, char *buf, size_t size) {
+        const Setting *def = &settings[i];
+        const char *field = (const char *)c + def->offset;
+        switch (def->kind) {
+        case KIND_STRING:
+                snprintf(buf, size, "\"%s\"", *(char *const *)field);
+                break;
+        case KIND_DURATION:
+                snprintf(buf, size, "\"%" PRId64 " ms\"", *(const int64_t *)field);
+                break;
+        case KIND_DURATION_US:
+                snprintf(buf, size, "\"%" PRIu64 " ms\"", *(const uint64_t *)field / 1000);
+                break;
+        case KIND_SIZE:
+        case KIND_COUNT:
+                snprintf(buf, size, "%" PRIu64, *(const uint64_t *)field);
+                break;
+        case KIND_ENUM:
+                snprintf(buf, size, "\"%s\"", def->choices[*(const int *)field]);
+                break;
+        case KIND_PROPERTIES: {
+                size_t n = (size_t)snprintf(buf, size, "(");
+                for (size_t k = 0; k < c->n_properties && n < size; k++)
+                        n += (size_t)snprintf(buf + n, size - n, "%s(\"%s\", \"%s\")", k ? ", " : " ",
+                                              c->properties[k].name, c->properties[k].value);
+                if (n < size)
+                        snprintf(buf + n, size - n, " )");
+                break;
+        }
+        }
 }
 
 const char *output_mode_to_string(OutputMode mode) {

@@ -59,13 +59,24 @@ typedef struct ConfigErrors {
 void config_errors_clear(ConfigErrors *errors);
 
 /* Loads and validates path. Returns 0 and *out, or -EINVAL with errors filled
- * (or another negative errno when out of memory). */
+ */
 int config_load(const char *path, Config **out, ConfigErrors *errors);
 
 Config *config_free(Config *c);
 
-/* Names the first setting whose change would alter the meaning of existing
- * window state or of the consumer (topic, group, window), or NULL. */
+/* Whether a reload (SIGHUP) applies a changed setting or refuses it. */
+typedef enum ConfigReload { CONFIG_RELOAD_LIVE, CONFIG_RELOAD_RESTART } ConfigReload;
+
+/* Names the first restart-only setting that differs between old and new
+ * (the reload column of the settings table), or NULL. */
 const char *config_restart_required(const Config *old, const Config *new);
+
+/* The settings table, for --check-config and the documentation test:
+ * setting i's path ("batch.max_messages"), its reload rule, and its value
+ * in c as configuration-file text. */
+size_t config_settings_count(void);
+const char *config_setting_path(size_t i);
+ConfigReload config_setting_reload(size_t i);
+void config_format_setting(const Config *c, size_t i, char *buf, size_t size);
 
 const char *output_mode_to_string(OutputMode mode);

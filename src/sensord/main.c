@@ -18,6 +18,7 @@ static void usage(FILE *f) {
                 "  -c, --config FILE       configuration file (default %s)\n"
                 "      --available-now     process what the topic holds now, in bounded batches, then exit 0\n"
                 "      --check-config      validate the configuration, print OK or the errors\n"
+                "                          (with -v, then every setting, its value and live/restart)\n"
                 "      --sink SINK         override output.sink: stdout or journal\n"
                 "      --format FORMAT     override output.format: json or table\n"
                 "  -v, --verbose           log debug messages\n"
@@ -34,6 +35,17 @@ static int print_config_errors(const ConfigErrors *errors) {
         for (size_t i = 0; i < errors->n; i++)
                 fprintf(stderr, "%s\n", errors->messages[i]);
         return EX_CONFIG;
+}
+
+/* Every setting with its effective value and its reload rule: the same
+ * table that reload uses and sensord.conf(5) documents. */
+static void print_settings(const Config *config) {
+        char value[1024];
+        for (size_t i = 0; i < config_settings_count(); i++) {
+                config_format_setting(config, i, value, sizeof(value));
+                printf("%-28s %-8s %s\n", config_setting_path(i),
+                       config_setting_reload(i) == CONFIG_RELOAD_LIVE ? "live" : "restart", value);
+        }
 }
 
 int main(int argc, char **argv) {
@@ -119,8 +131,10 @@ int main(int argc, char **argv) {
                 return r;
         }
         if (check_only) {
-                config_free(config);
                 printf("OK\n");
+                if (opts.log_level == LOG_DEBUG)
+                        print_settings(config);
+                config_free(config);
                 return EX_OK;
         }
         return daemon_run(&opts, config);

@@ -152,10 +152,19 @@ static void test_restart_required(void **state) {
         Config *a = NULL, *b = NULL;
         ConfigErrors errors;
         assert_int_equal(load_text("batch = { max_messages = 5; };\n", &a, &errors), 0);
-        assert_int_equal(load_text("batch = { max_messages = 50; max_bytes = \"1 MiB\"; };\noutput = { mode = \"complete\"; };\n",
+        assert_int_equal(load_text("batch = { max_messages = 50; max_bytes = \"1 MiB\"; };\n"
+                                   "output = { sink = \"journal\"; };\nlog = { level = \"debug\"; };\n",
                                    &b, &errors),
                          0);
         assert_null(config_restart_required(a, b));
+        config_free(b);
+        /* complete mode after update-mode evictions would print an incomplete table */
+        assert_int_equal(load_text("output = { mode = \"complete\"; };\n", &b, &errors), 0);
+        assert_string_equal(config_restart_required(a, b), "output.mode");
+        config_free(b);
+        assert_int_equal(load_text("kafka = { properties = ( (\"fetch.wait.max.ms\", \"50\") ); };\n", &b, &errors),
+                         0);
+        assert_string_equal(config_restart_required(a, b), "kafka.properties");
         config_free(b);
         assert_int_equal(load_text("window = { duration = \"20 minutes\"; };\n", &b, &errors), 0);
         assert_string_equal(config_restart_required(a, b), "window.duration");
@@ -166,11 +175,79 @@ static void test_restart_required(void **state) {
         config_free(a);
 }
 
+static char *read_text(const char *file_path) {
+        FILE *f = fopen(file_path, "r");
+        assert_non_null(f);
+        static char text[1 << 17];
+        size_t n = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        return text;
+}
+
+/* The reload rule sensord.conf(5) gives a setting: the last word of its
+ * "*path* (type, default ..., live|restart)" header, which may wrap. */
+static void man_reload(const char *man, const char *setting, char *out, size_t size) {
+        char head[128];
+        snprintf(head, sizeof(head), "\n*%s* (", setting);
+        const char *p = strstr(man, head);
+        if (!p)
+                fail_msg("sensord.conf(5) does not document %s", setting);
+        const char *close = strstr(p, ")\n");
+        assert_non_null(close);
+        const char *word = close;
+        while (word > p && (word[-1] == '_' || (word[-1] >= 'a' && word[-1] <= 'z')))
+                word--;
+        snprintf(out, size, "%.*s", (int)(close - word), word);
+}
+
+/* The README's "on reload" cell for a setting: the row's last column. */
+static void readme_reload(const char *readme, const char *setting, char *out, size_t size) {
+        char head[128];
+        snprintf(head, sizeof(head), "\n| `%s` |", setting);
+        const char *p = strstr(readme, head);
+        if (!p)
+                fail_msg("the README's settings table lacks %s", setting);
+        const char *eol = strchr(p + 1, '\n');
+        const char *last = eol - 1; /* the closing '|' */
+        const char *cell = last - 1;
+        while (*cell != '|')
+                cell--;
+        snprintf(out, size, "%.*s", (int)(last - cell - 1), cell + 1);
+        char *trim = out;
+        while (*trim == ' ')
+                memmove(trim, trim + 1, strlen(trim));
+        for (size_t n = strlen(out); n > 0 && out[n - 1] == ' '; n--)
+                out[n - 1] = '\0';
+}
+
+/* The reload column of the settings table, which reload itself uses, is
+ * what the man page and the README tell operators. */
+static void test_reload_rules_documented(void **state) {
+        char *man = strdup(read_text(MAN_CONF_PAGE));
+        const char *readme = read_text(README);
+        char got[32];
+        assert_true(config_settings_count() >= 24);
+        for (size_t i = 0; i < config_settings_count(); i++) {
+                const char *setting = config_setting_path(i);
+                const char *want = config_setting_reload(i) == CONFIG_RELOAD_LIVE ? "live" : "restart";
+                man_reload(man, setting, got, sizeof(got));
+                if (strcmp(got, want) != 0)
+                        fail_msg("%s: sensord.conf(5) says %s, the settings table %s", setting, got, want);
+                readme_reload(readme, setting, got, sizeof(got));
+                if (strcmp(got, want) != 0)
+                        fail_msg("%s: the README says %s, the settings table %s", setting, got, want);
+        }
+        assert_null(config_setting_path(config_settings_count()));
+        free(man);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_shipped_file),     cmocka_unit_test(test_all_settings),
                 cmocka_unit_test(test_empty_file_gives_defaults), cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_missing_file),     cmocka_unit_test(test_restart_required),
+                cmocka_unit_test(test_reload_rules_documented),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
