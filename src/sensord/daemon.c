@@ -22,13 +22,11 @@
 #include "status.h"
 #include "util.h"
 
-#define STATUS_INTERVAL_US (2 * 1000000ull)
-
 typedef struct Daemon {
         DaemonOptions options;
         Config *config;
         sd_event *event;
-        sd_event_source *deadline, *idle, *status_timer;
+        sd_event_source *deadline, *idle;
         Consumer *consumer;
         Pipeline *pipeline;
         Output *output;
@@ -146,13 +144,6 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int on_status(sd_event_source *s, uint64_t usec, void *userdata) {
-        Daemon *d = userdata;
-        status_notify(&d->status, d->pipeline, consumer_lag(d->consumer));
-        arm_timer(s, usec + STATUS_INTERVAL_US);
-        return 0;
-}
-
 static PipelineSettings pipeline_settings(const Daemon *d, const Config *c) {
         return (PipelineSettings){ .batch = c->batch,
                                    .mode = c->mode,
@@ -161,16 +152,15 @@ static PipelineSettings pipeline_settings(const Daemon *d, const Config *c) {
                                    .available_now = d->options.available_now };
 }
 
-static SinkKind sink_of(const Daemon *d, const Config *c) {
-        return d->options.sink_override >= 0 ? (SinkKind)d->options.sink_override : c->sink;
-}
-
-static OutputFormat format_of(const Daemon *d, const Config *c) {
-        return d->options.format_override >= 0 ? (OutputFormat)d->options.format_override : c->format;
-}
-
-static void apply_log_level(const Daemon *d, const Config *c) {
-        log_set_max_priority(d->options.log_level >= 0 ? d->options.log_level : c->log_level);
+/* The command line wins over the file, at start and at every reload. */
+static void apply_options(const Daemon *d, Config *c) {
+        if (d->options.sink_override >= 0)
+                c->sink = (SinkKind)d->options.sink_override;
+        if (d->options.format_override >= 0)
+                c->format = (OutputFormat)d->options.format_override;
+        if (d->options.log_level >= 0)
+                c->log_level = d->options.log_level;
+        log_set_max_priority(c->log_level);
 }
 
 /* Parses into a fresh configuration and swaps it in only when it is valid
@@ -193,8 +183,8 @@ static void reload(Daemon *d) {
                           setting);
                 config_free(next);
         } else {
-                output_reconfigure(d->output, sink_of(d, next), format_of(d, next));
-                apply_log_level(d, next);
+                apply_options(d, next);
+                output_reconfigure(d->output, next->sink, next->format);
                 if (next->idle_timeout_ms == 0)
                         sd_event_source_set_enabled(d->idle, SD_EVENT_OFF);
                 PipelineSettings settings = pipeline_settings(d, next);
@@ -205,7 +195,7 @@ static void reload(Daemon *d) {
                 check_close(d, pipeline_set_settings(d->pipeline, &settings));
         }
         sd_notify(0, "READY=1");
-        status_notify(&d->status, d->pipeline, consumer_lag(d->consumer));
+        status_notify(&d->status);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -217,30 +207,28 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
+static const int loop_signals[] = { SIGHUP, SIGTERM, SIGINT };
+
 static int setup_event_loop(Daemon *d) {
         int r;
-        if ((r = sd_event_default(&d->event)) < 0 ||
-            (r = sd_event_add_signal(d->event, NULL, SIGHUP, on_signal, d)) < 0 ||
-            (r = sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d)) < 0 ||
-            (r = sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d)) < 0 ||
-            (r = sd_event_add_time(d->event, &d->deadline, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_deadline, d)) < 0 ||
+        if ((r = sd_event_default(&d->event)) < 0)
+                return r;
+        for (size_t i = 0; i < ARRAY_SIZE(loop_signals); i++)
+                if ((r = sd_event_add_signal(d->event, NULL, loop_signals[i], on_signal, d)) < 0)
+                        return r;
+        if ((r = sd_event_add_time(d->event, &d->deadline, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_deadline, d)) < 0 ||
             (r = sd_event_add_time(d->event, &d->idle, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_idle, d)) < 0)
                 return r;
         sd_event_source_set_enabled(d->deadline, SD_EVENT_OFF);
         sd_event_source_set_enabled(d->idle, SD_EVENT_OFF);
-        /* STATUS= is for systemctl status: without a notify socket, stay
-         * asleep between messages. */
-        if (d->status.notify && (r = sd_event_add_time_relative(d->event, &d->status_timer, CLOCK_MONOTONIC,
-                                                                STATUS_INTERVAL_US, 100000, on_status, d)) < 0)
-                return r;
         return sd_event_set_watchdog(d->event, true);
 }
 
 static void daemon_free(Daemon *d) {
         consumer_free(d->consumer);
+        status_free(&d->status);
         sd_event_source_unref(d->deadline);
         sd_event_source_unref(d->idle);
-        sd_event_source_unref(d->status_timer);
         sd_event_unref(d->event);
         pipeline_free(d->pipeline);
         output_free(d->output);
@@ -256,22 +244,24 @@ int daemon_run(const DaemonOptions *options, Config *config) {
         sigset_t mask;
         int r;
 
-        apply_log_level(&d, config);
-        status_init(&d.status);
+        apply_options(&d, config);
         signal(SIGPIPE, SIG_IGN);
         /* Blocked before librdkafka starts its threads, so only the loop sees them. */
         sigemptyset(&mask);
-        sigaddset(&mask, SIGHUP);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
+        for (size_t i = 0; i < ARRAY_SIZE(loop_signals); i++)
+                sigaddset(&mask, loop_signals[i]);
         sigprocmask(SIG_BLOCK, &mask, NULL);
 
-        d.output = output_new(sink_of(&d, config), format_of(&d, config));
-        if (output_sink(d.output) == SINK_JOURNAL && format_of(&d, config) == FORMAT_TABLE)
+        d.output = output_new(config->sink, config->format);
+        if (output_sink(d.output) == SINK_JOURNAL && config->format == FORMAT_TABLE)
                 log_notice("output.format=table applies to stdout only; the journal gets one entry per row");
         PipelineOutput output = output_for_pipeline(d.output);
-        if ((r = pipeline_new(&d.pipeline, &config->window, &settings, &output, &hooks)) < 0 ||
-            (r = setup_event_loop(&d)) < 0) {
+        r = pipeline_new(&d.pipeline, &config->window, &settings, &output, &hooks);
+        if (r >= 0) {
+                status_init(&d.status, d.pipeline);
+                r = setup_event_loop(&d);
+        }
+        if (r < 0) {
                 log_error("cannot set up sensord: %s", strerror(-r));
                 r = EX_SOFTWARE;
                 goto out;
@@ -289,20 +279,18 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                  output_sink(d.output) == SINK_JOURNAL ? "the journal" : "stdout",
                  options->available_now ? " (available-now)" : "");
         sd_notify(0, "READY=1");
-        status_notify(&d.status, d.pipeline, -1);
+        if ((r = status_start(&d.status, d.event, d.consumer)) < 0)
+                log_warning("STATUS= will not be refreshed: %s", strerror(-r));
 
         r = sd_event_loop(d.event);
         if (r < 0) {
                 log_error("event loop failed: %s", strerror(-r));
-                r = EX_SOFTWARE;
-        } else {
-                r = d.exit_code;
-        }
-        if (r == EX_OK) {
+                daemon_stop(&d, EX_SOFTWARE, NULL);
+        } else if (d.exit_code == EX_OK) {
                 check_close(&d, pipeline_close_batch(d.pipeline)); /* the batch in flight */
-                r = d.exit_code;
         }
-        status_log_summary(d.pipeline, output_rows(d.output));
+        r = d.exit_code;
+        status_log_summary(&d.status, output_rows(d.output));
         consumer_close(d.consumer); /* the revoke commits what the batches stored */
 out:
         daemon_free(&d);

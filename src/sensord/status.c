@@ -9,11 +9,33 @@
 #include "timestamp.h"
 #include "util.h"
 
-void status_init(Status *st) {
+#define STATUS_INTERVAL_US (2 * 1000000ull)
+
+void status_init(Status *st, const Pipeline *p) {
         *st = (Status){
                 .notify = getenv("NOTIFY_SOCKET") != NULL,
                 .invalid_limit = { .interval_us = 10 * 1000000ull, .burst = 10 },
+                .pipeline = p,
         };
+}
+
+void status_free(Status *st) {
+        st->timer = sd_event_source_disable_unref(st->timer);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        status_notify(userdata);
+        sd_event_source_set_time(s, usec + STATUS_INTERVAL_US);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+int status_start(Status *st, sd_event *event, Consumer *c) {
+        st->consumer = c;
+        status_notify(st);
+        if (!st->notify)
+                return 0;
+        return sd_event_add_time_relative(event, &st->timer, CLOCK_MONOTONIC, STATUS_INTERVAL_US, 100000, on_timer,
+                                          st);
 }
 
 void status_report_invalid(Status *st, const char *topic, const PipelineMessage *m, const char *reason) {
@@ -25,9 +47,11 @@ void status_report_invalid(Status *st, const char *topic, const PipelineMessage 
         log_warning("invalid record at %s/%" PRId32 "@%" PRId64 ": %s", topic, m->partition, m->offset, reason);
 }
 
-void status_notify(Status *st, const Pipeline *p, int64_t lag) {
+void status_notify(Status *st) {
         if (!st->notify)
                 return;
+        const Pipeline *p = st->pipeline;
+        int64_t lag = st->consumer ? consumer_lag(st->consumer) : -1;
         const PipelineStats *ps = pipeline_stats(p);
         const WindowStats *ws = pipeline_window_stats(p);
         uint64_t now = now_usec(CLOCK_MONOTONIC);
@@ -48,7 +72,8 @@ void status_notify(Status *st, const Pipeline *p, int64_t lag) {
         st->last_us = now;
 }
 
-void status_log_summary(const Pipeline *p, uint64_t rows) {
+void status_log_summary(const Status *st, uint64_t rows) {
+        const Pipeline *p = st->pipeline;
         const PipelineStats *ps = pipeline_stats(p);
         const WindowStats *ws = pipeline_window_stats(p);
         char classes[512] = "";

@@ -5,7 +5,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <systemd/sd-event.h>
 
+#include "consumer.h"
 #include "log.h"
 #include "pipeline.h"
 
@@ -13,16 +15,24 @@ typedef struct Status {
         bool notify; /* started with a notify socket (by systemd) */
         RateLimit invalid_limit;
         uint64_t last_messages, last_us; /* at the previous STATUS=, for the rate */
+        sd_event_source *timer;
+        const Pipeline *pipeline;
+        Consumer *consumer; /* for the lag; NULL until started */
 } Status;
 
-void status_init(Status *st);
+void status_init(Status *st, const Pipeline *p);
+void status_free(Status *st);
+
+/* Refreshes STATUS= every 2 s from now on. Without a notify socket there
+ * is nobody to tell, and no timer wakes the loop. */
+int status_start(Status *st, sd_event *event, Consumer *c);
 
 /* Logs an invalid record with its coordinates, at most 10 every 10 s; says
  * how many were not logged when logging resumes. */
 void status_report_invalid(Status *st, const char *topic, const PipelineMessage *m, const char *reason);
 
-/* Sends STATUS= (when there is a notify socket). lag is -1 when unknown. */
-void status_notify(Status *st, const Pipeline *p, int64_t lag);
+/* Sends STATUS= now (when there is a notify socket). */
+void status_notify(Status *st);
 
 /* Logs the "summary:" line with every counter; rows is the rows written. */
-void status_log_summary(const Pipeline *p, uint64_t rows);
+void status_log_summary(const Status *st, uint64_t rows);

@@ -10,13 +10,6 @@ write_config "$WORK/sensord.conf" max_messages=1000 max_delay="300ms"
 "$SENSORD" -c "$WORK/sensord.conf" >"$WORK/out.jsonl" 2>"$WORK/sensord.err" &
 SENSORD_PID=$!
 PIDS+=("$SENSORD_PID")
-wait_for() { # PATTERN FILE SECONDS
-        for _ in $(seq $(($3 * 10))); do
-                grep -q "$1" "$2" && return 0
-                sleep 0.1
-        done
-        fail "'$1' did not appear in $2 within $3 s"
-}
 wait_for "assigned 1 partition" "$WORK/sensord.err" 30
 
 # 12 records in well under max_messages: only the 300 ms deadline closes the batch

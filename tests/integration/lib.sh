@@ -37,7 +37,8 @@ fail() {
 start_devbroker() {
         local args=()
         for t in "$@"; do args+=(--topic "$t"); done
-        "$SENSOR_DEVBROKER" "${args[@]}" --address-file "$WORK/broker.addr" >"$WORK/devbroker.log" 2>"$WORK/devbroker.err" &
+        "$SENSOR_DEVBROKER" "${args[@]}" --address-file "$WORK/broker.addr" --control "$WORK/devbroker.ctl" \
+                >"$WORK/devbroker.log" 2>"$WORK/devbroker.err" &
         DEVBROKER_PID=$!
         PIDS+=("$DEVBROKER_PID")
         for _ in $(seq 100); do
@@ -49,7 +50,30 @@ start_devbroker() {
         case "$BROKER" in 127.0.0.1:*) ;; *) fail "devbroker address is not on loopback: $BROKER" ;; esac
 }
 
-# write_config FILE [name=value]... : the example's settings, overridable.
+# devbroker COMMAND : fault injection through the control FIFO ("rtt 2000",
+# "down", "up", "errors API COUNT ERR"); waits until the broker ran it.
+devbroker() {
+        local before
+        before=$(grep -c . "$WORK/devbroker.err" || true)
+        echo "$*" >"$WORK/devbroker.ctl"
+        for _ in $(seq 50); do
+                [ "$(grep -c . "$WORK/devbroker.err" || true)" -gt "$before" ] && return 0
+                sleep 0.1
+        done
+        fail "the devbroker did not answer '$*'"
+}
+
+# wait_for PATTERN FILE SECONDS : until a line matching PATTERN is in FILE
+wait_for() {
+        for _ in $(seq $(($3 * 10))); do
+                grep -q "$1" "$2" && return 0
+                sleep 0.1
+        done
+        fail "'$1' did not appear in $2 within $3 s"
+}
+
+# write_config FILE [name=value]... : the example's settings, overridable;
+# properties=', ("name", "value")...' adds librdkafka properties.
 # session.timeout.ms is lowered (through kafka.properties, the pass-through)
 # because the mock coordinator keeps a member that left until its session
 # expires, which would delay every restart of sensord in a group by 45 s.
@@ -58,7 +82,7 @@ write_config() {
         shift
         local brokers=$BROKER topic=sensor-data group_id=sensord-test max_messages=5 max_bytes=10240 \
                 max_delay="1 s" duration="10 minutes" slide="5 minutes" start_offset="0 s" \
-                watermark="5 minutes" mode=update max_keys=1000000 startup_timeout="20 s"
+                watermark="5 minutes" mode=update max_keys=1000000 startup_timeout="20 s" properties=""
         local kv
         for kv in "$@"; do local "$kv"; done
         cat >"$file" <<CONF
@@ -68,7 +92,7 @@ kafka = {
   group_id = "$group_id";
   starting_offsets = "earliest";
   startup_timeout = "$startup_timeout";
-  properties = ( ("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500") );
+  properties = ( ("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500")$properties );
 };
 batch = { max_messages = $max_messages; max_bytes = $max_bytes; max_delay = "$max_delay"; };
 window = { duration = "$duration"; slide = "$slide"; start_offset = "$start_offset"; watermark = "$watermark"; };
