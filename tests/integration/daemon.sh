@@ -53,8 +53,9 @@ grep -q "stopping: SIGTERM" "$WORK/sensord.err" || fail "stop not logged"
 run_available_now "$WORK/sensord.conf" after
 [ "$(summary_field after messages)" = 0 ] || fail "offsets were not committed at stop"
 
-# SIGTERM while every broker is down (devbroker fault injection): the commit
-# on revoke and the group leave are bounded (5 s each), so sensord still exits 0.
+# SIGTERM while every broker is down (devbroker fault injection): leaving
+# the group, with the commit on revoke, is bounded (5 s), so sensord still
+# exits 0.
 "$SENSORD" -c "$WORK/sensord.conf" >"$WORK/down.jsonl" 2>"$WORK/down.err" &
 SENSORD_PID=$!
 PIDS+=("$SENSORD_PID")
