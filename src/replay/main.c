@@ -15,6 +15,8 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "alloc.h"
+#include "log.h"
 #include "sensord-build.h"
 #include "timestamp.h"
 #include "units.h"
@@ -184,19 +186,13 @@ static int send_item(Replay *r, const Item *it, int64_t shift_ms) {
 }
 
 static char *read_all(FILE *f, size_t *len) {
-        size_t cap = 1 << 16, n = 0;
-        char *buf = malloc(cap);
-        while (buf) {
+        size_t cap = 0, n = 0;
+        char *buf = NULL;
+        do {
+                ARRAY_RESERVE(buf, cap, n + (1 << 16));
                 n += fread(buf + n, 1, cap - n - 1, f);
-                if (n < cap - 1)
-                        break;
-                char *bigger = realloc(buf, cap *= 2);
-                if (!bigger)
-                        free(buf);
-                buf = bigger;
-        }
-        if (buf)
-                buf[n] = '\0';
+        } while (n == cap - 1);
+        buf[n] = '\0';
         *len = n;
         return buf;
 }
@@ -208,8 +204,6 @@ static int load_items(FILE *f, const char *name, Item **out, size_t *n_out, yajl
         Item *items = NULL;
         size_t n = 0;
 
-        if (!text)
-                return -ENOMEM;
         const char *p = text;
         while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
                 p++;
@@ -222,9 +216,7 @@ static int load_items(FILE *f, const char *name, Item **out, size_t *n_out, yajl
                         yajl_tree_free(array);
                         return -EINVAL;
                 }
-                items = calloc(array->u.array.len ? array->u.array.len : 1, sizeof(*items));
-                if (!items)
-                        return -ENOMEM;
+                items = xcalloc(array->u.array.len, sizeof(*items));
                 for (size_t i = 0; i < array->u.array.len; i++)
                         item_init(&items[n++], NULL, array->u.array.values[i]);
                 *array_out = array;
@@ -233,13 +225,8 @@ static int load_items(FILE *f, const char *name, Item **out, size_t *n_out, yajl
                 for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
                         if (strspn(line, " \t\r") == strlen(line))
                                 continue;
-                        if (n == cap) {
-                                Item *bigger = realloc(items, (cap = cap ? cap * 2 : 64) * sizeof(*items));
-                                if (!bigger)
-                                        return -ENOMEM;
-                                items = bigger;
-                        }
-                        char *raw = strdup(line);
+                        ARRAY_RESERVE(items, cap, n + 1);
+                        char *raw = xstrdup(line);
                         item_init(&items[n++], raw, yajl_tree_parse(line, NULL, 0));
                 }
                 free(text);
@@ -351,6 +338,7 @@ int main(int argc, char **argv) {
         size_t n_properties = 0;
         int c;
 
+        log_setup("sensor-replay", LOG_INFO); /* names the program in the out-of-memory message */
         while ((c = getopt_long(argc, argv, "b:t:X:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'b':
