@@ -1,5 +1,11 @@
 /* window: sliding event-time windows keyed by (start, sensor_id).
  *
+ * Each Kafka partition has its own table (WindowState), so that its state
+ * can be checkpointed and moved with the partition; the watermark, the key
+ * budget and the counters are shared (Windows), one per process as in
+ * Spark. When a sensor's records arrive in several partitions, its
+ * aggregates are merged when the rows are emitted.
+ *
  * Live windows are few (about (W + D) / S), so they sit in an array sorted by
  * start: eviction pops from the front and lookups are a short binary search.
  * Each window has its own open-addressing table of sensors with entries in a
@@ -42,22 +48,26 @@ typedef struct Window {
         Block *strings;
 } Window;
 
-/* Orders windows by start, for the list of windows a batch touched. */
-static int compare_windows(const void *a, const void *b) {
-        int64_t x = (*(Window *const *)a)->start, y = (*(Window *const *)b)->start;
-        return (x > y) - (x < y);
-}
+/* One (window, sensor) entry of one partition, to be emitted. */
+typedef struct KeyRef {
+        int64_t start;
+        const Entry *entry;
+} KeyRef;
 
-struct WindowState {
+struct Windows {
         WindowSpec spec;
         uint64_t max_keys;
+        WindowStats stats;
+        KeyRef *refs; /* the rows of the batch being finished */
+        size_t n_refs, cap_refs;
+};
+
+struct WindowState {
+        Windows *all;
         Window **windows; /* sorted by start */
         size_t n_windows, cap_windows;
-        uint32_t *scratch; /* entry indices to sort for append/complete */
-        size_t cap_scratch;
         Window **touched; /* windows with dirty entries: a batch touches few of many */
         size_t n_touched, cap_touched;
-        WindowStats stats;
 };
 
 static int64_t floor_div(int64_t a, int64_t b) {
@@ -176,35 +186,51 @@ static void window_mark_dirty(WindowState *s, Window *w, Entry *e) {
         e->dirty = true;
 }
 
-int window_state_new(WindowState **out, const WindowSpec *spec, uint64_t max_keys) {
+int windows_new(Windows **out, const WindowSpec *spec, uint64_t max_keys) {
         if (window_spec_check(spec))
                 return -EINVAL;
-        WindowState *s = xcalloc(1, sizeof(*s));
-        s->spec = *spec;
-        s->max_keys = max_keys;
-        *out = s;
+        Windows *w = xcalloc(1, sizeof(*w));
+        w->spec = *spec;
+        w->max_keys = max_keys;
+        *out = w;
         return 0;
+}
+
+Windows *windows_free(Windows *w) {
+        if (w) {
+                free(w->refs);
+                free(w);
+        }
+        return NULL;
+}
+
+void windows_set_max_keys(Windows *w, uint64_t max_keys) {
+        w->max_keys = max_keys;
+}
+
+WindowState *window_state_new(Windows *all) {
+        WindowState *s = xcalloc(1, sizeof(*s));
+        s->all = all;
+        return s;
 }
 
 WindowState *window_state_free(WindowState *s) {
         if (!s)
                 return NULL;
-        for (size_t i = 0; i < s->n_windows; i++)
+        for (size_t i = 0; i < s->n_windows; i++) {
+                s->all->stats.live_keys -= s->windows[i]->n_entries;
+                s->all->stats.live_windows--;
                 window_free(s->windows[i]);
+        }
         free(s->windows);
-        free(s->scratch);
         free(s->touched);
         free(s);
         return NULL;
 }
 
-void window_state_set_max_keys(WindowState *s, uint64_t max_keys) {
-        s->max_keys = max_keys;
-}
-
 /* Binary search for the window starting at start; *index is where it is or
  * where it would be inserted. */
-static Window *find_window(WindowState *s, int64_t start, size_t *index) {
+static Window *find_window(const WindowState *s, int64_t start, size_t *index) {
         size_t lo = 0, hi = s->n_windows;
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
@@ -225,27 +251,29 @@ static Window *insert_window(WindowState *s, int64_t start, size_t index) {
         memmove(&s->windows[index + 1], &s->windows[index], (s->n_windows - index) * sizeof(*s->windows));
         s->windows[index] = w;
         s->n_windows++;
-        s->stats.live_windows++;
+        s->all->stats.live_windows++;
         return w;
 }
 
-void window_state_observe_event_time(WindowState *s, int64_t t) {
-        if (!s->stats.has_event_time || t > s->stats.max_event_time_ms) {
-                s->stats.max_event_time_ms = t;
-                s->stats.has_event_time = true;
+void windows_observe_event_time(Windows *w, int64_t t) {
+        if (!w->stats.has_event_time || t > w->stats.max_event_time_ms) {
+                w->stats.max_event_time_ms = t;
+                w->stats.has_event_time = true;
         }
 }
 
 void window_state_add(WindowState *s, const char *sensor, size_t len, double value, int64_t t) {
-        const int64_t W = s->spec.size_ms, S = s->spec.slide_ms;
+        Windows *all = s->all;
+        WindowStats *stats = &all->stats;
+        const int64_t W = all->spec.size_ms, S = all->spec.slide_ms;
         const uint64_t hash = hash_bytes(sensor, len);
 
-        s->stats.records++;
-        window_state_observe_event_time(s, t);
+        stats->records++;
+        windows_observe_event_time(all, t);
 
-        for (int64_t start = window_last_start(&s->spec, t); start > t - W; start -= S) {
-                if (s->stats.has_watermark && start + W <= s->stats.watermark_ms) {
-                        s->stats.late_pairs++;
+        for (int64_t start = window_last_start(&all->spec, t); start > t - W; start -= S) {
+                if (stats->has_watermark && start + W <= stats->watermark_ms) {
+                        stats->late_pairs++;
                         continue;
                 }
                 size_t index;
@@ -253,8 +281,8 @@ void window_state_add(WindowState *s, const char *sensor, size_t len, double val
                 uint32_t *slot = w ? window_find_slot(w, hash, sensor, len) : NULL;
                 Entry *e = slot && *slot ? &w->entries[*slot - 1] : NULL;
                 if (!e) {
-                        if (s->stats.live_keys >= s->max_keys) {
-                                s->stats.dropped_pairs++;
+                        if (stats->live_keys >= all->max_keys) {
+                                stats->dropped_pairs++;
                                 continue;
                         }
                         if (!w) {
@@ -262,7 +290,7 @@ void window_state_add(WindowState *s, const char *sensor, size_t len, double val
                                 slot = window_find_slot(w, hash, sensor, len);
                         }
                         e = window_insert_entry(w, slot, hash, sensor, len);
-                        s->stats.live_keys++;
+                        stats->live_keys++;
                         if (w->n_entries * 2 > w->slot_mask + 1)
                                 window_grow_slots(w);
                         e = &w->entries[w->n_entries - 1];
@@ -277,43 +305,71 @@ void window_state_add(WindowState *s, const char *sensor, size_t len, double val
         }
 }
 
-static int compare_entries(const void *a, const void *b, void *userdata) {
-        const Entry *entries = userdata;
-        const Entry *x = &entries[*(const uint32_t *)a], *y = &entries[*(const uint32_t *)b];
-        int c = memcmp(x->sensor, y->sensor, x->len < y->len ? x->len : y->len);
+/* Orders rows by (window start, sensor_id). */
+static int compare_refs(const void *a, const void *b) {
+        const KeyRef *x = a, *y = b;
+        if (x->start != y->start)
+                return (x->start > y->start) - (x->start < y->start);
+        const Entry *p = x->entry, *q = y->entry;
+        int c = memcmp(p->sensor, q->sensor, p->len < q->len ? p->len : q->len);
         if (c)
                 return c;
-        return (x->len > y->len) - (x->len < y->len);
+        return (p->len > q->len) - (p->len < q->len);
 }
 
-/* Emits the given entries of one window in sensor_id order. */
-static int emit_entries(const WindowState *s, const Window *w, uint32_t *indices, uint32_t n, WindowRowFn fn,
-                        void *userdata) {
+static bool same_key(const KeyRef *x, const KeyRef *y) {
+        return x->start == y->start && x->entry->len == y->entry->len &&
+               memcmp(x->entry->sensor, y->entry->sensor, x->entry->len) == 0;
+}
+
+static void merge_entry(WindowRow *row, const Entry *e) {
+        if (row->count == 0 || e->min < row->min)
+                row->min = e->min;
+        if (row->count == 0 || e->max > row->max)
+                row->max = e->max;
+        row->count += e->count;
+        row->sum += e->sum;
+}
+
+static void add_ref(Windows *w, int64_t start, const Entry *e) {
+        ARRAY_RESERVE(w->refs, w->cap_refs, w->n_refs + 1);
+        w->refs[w->n_refs++] = (KeyRef){ start, e };
+}
+
+static void add_window_refs(Windows *w, const Window *win) {
+        for (uint32_t i = 0; i < win->n_entries; i++)
+                add_ref(w, win->start, &win->entries[i]);
+}
+
+/* Emits one row per (window, sensor) among the collected refs, in order. A
+ * row merges the entries of every partition: with whole_windows the refs
+ * already hold every entry of their windows; otherwise (the changed entries
+ * of update mode) the other partitions are looked up. */
+static int emit_refs(Windows *w, WindowState *const *states, size_t n, bool whole_windows, WindowRowFn fn,
+                     void *userdata) {
         int result = 0;
-        qsort_r(indices, n, sizeof(*indices), compare_entries, w->entries);
-        for (uint32_t i = 0; i < n; i++) {
-                const Entry *e = &w->entries[indices[i]];
-                WindowRow row = {
-                        .start_ms = w->start,
-                        .end_ms = w->start + s->spec.size_ms,
-                        .sensor_id = e->sensor,
-                        .sensor_id_len = e->len,
-                        .count = e->count,
-                        .sum = e->sum,
-                        .min = e->min,
-                        .max = e->max,
-                        .avg = e->sum / (double)e->count,
-                };
+        qsort(w->refs, w->n_refs, sizeof(*w->refs), compare_refs);
+        for (size_t i = 0, next; i < w->n_refs; i = next) {
+                const KeyRef *ref = &w->refs[i];
+                const Entry *e = ref->entry;
+                WindowRow row = { .start_ms = ref->start, .end_ms = ref->start + w->spec.size_ms,
+                                  .sensor_id = e->sensor, .sensor_id_len = e->len };
+                for (next = i; next < w->n_refs && same_key(ref, &w->refs[next]); next++)
+                        if (whole_windows || n == 1)
+                                merge_entry(&row, w->refs[next].entry);
+                if (!whole_windows && n > 1)
+                        for (size_t k = 0; k < n; k++) {
+                                size_t index;
+                                Window *win = find_window(states[k], ref->start, &index);
+                                uint32_t *slot = win ? window_find_slot(win, e->hash, e->sensor, e->len) : NULL;
+                                if (slot && *slot)
+                                        merge_entry(&row, &win->entries[*slot - 1]);
+                        }
+                row.avg = row.sum / (double)row.count;
                 keep_first_error(&result, fn(&row, userdata));
         }
+        w->n_refs = 0;
         return result;
-}
-
-static int emit_all(WindowState *s, const Window *w, WindowRowFn fn, void *userdata) {
-        ARRAY_RESERVE(s->scratch, s->cap_scratch, w->n_entries);
-        for (uint32_t i = 0; i < w->n_entries; i++)
-                s->scratch[i] = i;
-        return emit_entries(s, w, s->scratch, w->n_entries, fn, userdata);
 }
 
 static void clear_dirty(Window *w) {
@@ -322,60 +378,76 @@ static void clear_dirty(Window *w) {
         w->n_dirty = 0;
 }
 
-static bool next_watermark(const WindowState *s, int64_t *wm) {
-        if (!s->stats.has_event_time)
+static bool next_watermark(const Windows *w, int64_t *wm) {
+        if (!w->stats.has_event_time)
                 return false;
-        int64_t candidate = s->stats.max_event_time_ms - s->spec.watermark_delay_ms;
-        if (s->stats.has_watermark && candidate <= s->stats.watermark_ms)
+        int64_t candidate = w->stats.max_event_time_ms - w->spec.watermark_delay_ms;
+        if (w->stats.has_watermark && candidate <= w->stats.watermark_ms)
                 return false;
         *wm = candidate;
         return true;
 }
 
-bool window_state_watermark_would_advance(const WindowState *s) {
+bool windows_watermark_would_advance(const Windows *w) {
         int64_t wm;
-        return next_watermark(s, &wm);
+        return next_watermark(w, &wm);
 }
 
-int window_state_finish_batch(WindowState *s, OutputMode mode, WindowRowFn fn, void *userdata) {
-        int result = 0;
-        int64_t wm;
+static bool is_final(const Windows *w, const Window *win) {
+        return win->start + w->spec.size_ms <= w->stats.watermark_ms;
+}
 
-        if (mode == OUTPUT_COMPLETE) {
-                for (size_t i = 0; i < s->n_windows; i++)
-                        keep_first_error(&result, emit_all(s, s->windows[i], fn, userdata));
-        }
-        qsort(s->touched, s->n_touched, sizeof(*s->touched), compare_windows);
-        for (size_t i = 0; i < s->n_touched; i++) {
-                Window *w = s->touched[i];
-                if (mode == OUTPUT_UPDATE)
-                        keep_first_error(&result, emit_entries(s, w, w->dirty, w->n_dirty, fn, userdata));
-                clear_dirty(w);
-        }
-        s->n_touched = 0;
-
-        if (next_watermark(s, &wm)) {
-                s->stats.watermark_ms = wm;
-                s->stats.has_watermark = true;
-        }
-        if (mode == OUTPUT_COMPLETE || !s->stats.has_watermark)
-                return result;
-
+/* Frees the partition's final windows, at the front of its sorted array. */
+static void evict_final(Windows *w, WindowState *s) {
         size_t n_final = 0;
-        while (n_final < s->n_windows && s->windows[n_final]->start + s->spec.size_ms <= s->stats.watermark_ms) {
-                Window *w = s->windows[n_final++];
-                if (mode == OUTPUT_APPEND)
-                        keep_first_error(&result, emit_all(s, w, fn, userdata));
-                s->stats.live_keys -= w->n_entries;
-                s->stats.live_windows--;
-                s->stats.evicted_windows++;
-                window_free(w);
+        while (n_final < s->n_windows && is_final(w, s->windows[n_final])) {
+                Window *win = s->windows[n_final++];
+                w->stats.live_keys -= win->n_entries;
+                w->stats.live_windows--;
+                w->stats.evicted_windows++;
+                window_free(win);
         }
         memmove(s->windows, s->windows + n_final, (s->n_windows - n_final) * sizeof(*s->windows));
         s->n_windows -= n_final;
+}
+
+int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, OutputMode mode, WindowRowFn fn,
+                         void *userdata) {
+        int result = 0;
+        int64_t wm;
+
+        for (size_t k = 0; k < n; k++) {
+                WindowState *s = states[k];
+                for (size_t i = 0; mode == OUTPUT_COMPLETE && i < s->n_windows; i++)
+                        add_window_refs(w, s->windows[i]);
+                for (size_t i = 0; i < s->n_touched; i++) {
+                        Window *win = s->touched[i];
+                        for (uint32_t d = 0; mode == OUTPUT_UPDATE && d < win->n_dirty; d++)
+                                add_ref(w, win->start, &win->entries[win->dirty[d]]);
+                }
+        }
+        keep_first_error(&result, emit_refs(w, states, n, mode == OUTPUT_COMPLETE, fn, userdata));
+        for (size_t k = 0; k < n; k++) {
+                for (size_t i = 0; i < states[k]->n_touched; i++)
+                        clear_dirty(states[k]->touched[i]);
+                states[k]->n_touched = 0;
+        }
+
+        if (next_watermark(w, &wm)) {
+                w->stats.watermark_ms = wm;
+                w->stats.has_watermark = true;
+        }
+        if (mode == OUTPUT_COMPLETE || !w->stats.has_watermark)
+                return result;
+        for (size_t k = 0; mode == OUTPUT_APPEND && k < n; k++)
+                for (size_t i = 0; i < states[k]->n_windows && is_final(w, states[k]->windows[i]); i++)
+                        add_window_refs(w, states[k]->windows[i]);
+        keep_first_error(&result, emit_refs(w, states, n, true, fn, userdata));
+        for (size_t k = 0; k < n; k++)
+                evict_final(w, states[k]);
         return result;
 }
 
-const WindowStats *window_state_stats(const WindowState *s) {
-        return &s->stats;
+const WindowStats *windows_stats(const Windows *w) {
+        return &w->stats;
 }

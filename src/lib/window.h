@@ -1,6 +1,7 @@
-/* window: the event-time window state. Owns the table of (window, sensor)
- * aggregates, the watermark, late-pair dropping, eviction of final windows
- * and the record of what each batch changed. Pure data structure: no I/O, no
+/* window: the event-time window state. Owns the tables of (window, sensor)
+ * aggregates, one per Kafka partition, the watermark, late-pair dropping,
+ * eviction of final windows, the record of what each batch changed, and the
+ * merging of the partitions' aggregates into one row per (window, sensor). Pure data structure: no I/O, no
  * Kafka; rows leave through a callback. */
 #pragma once
 
@@ -42,10 +43,15 @@ typedef struct WindowStats {
         int64_t max_event_time_ms;
 } WindowStats;
 
+/* What every partition shares: the window specification, the watermark
+ * (one per process, as in Spark), the budget of live keys and the counters. */
+typedef struct Windows Windows;
+
+/* One Kafka partition's table of (window, sensor) aggregates. */
 typedef struct WindowState WindowState;
 
 /* Called for each output row, in (window start, sensor_id) order; a negative
- * return is remembered and returned by window_state_finish_batch(). */
+ * return is remembered and returned by windows_finish_batch(). */
 typedef int (*WindowRowFn)(const WindowRow *row, void *userdata);
 
 /* Checks a window specification; returns NULL or a static reason. */
@@ -58,28 +64,37 @@ uint64_t window_spec_windows_per_record(const WindowSpec *spec);
 /* Start of the latest window that contains t: offset + floor((t - offset) / S) * S. */
 int64_t window_last_start(const WindowSpec *spec, int64_t t_ms);
 
-int window_state_new(WindowState **out, const WindowSpec *spec, uint64_t max_keys);
-WindowState *window_state_free(WindowState *s);
+int windows_new(Windows **out, const WindowSpec *spec, uint64_t max_keys);
+
+/* Frees the shared part; free the partitions' states first. */
+Windows *windows_free(Windows *w);
 
 /* Takes effect for keys created from now on; existing keys are kept. */
-void window_state_set_max_keys(WindowState *s, uint64_t max_keys);
-
-/* Adds one valid record to the open batch: every window containing t that is
- * not late gets the value; late pairs, and new pairs beyond max_keys, are
- * dropped and counted. */
-void window_state_add(WindowState *s, const char *sensor_id, size_t len, double value, int64_t t_ms);
+void windows_set_max_keys(Windows *w, uint64_t max_keys);
 
 /* Raises the maximum event time as if a record at t had arrived (idle input
  * advancing the watermark); never lowers it. */
-void window_state_observe_event_time(WindowState *s, int64_t t_ms);
+void windows_observe_event_time(Windows *w, int64_t t_ms);
 
 /* True when finishing the batch now would move the watermark (so that an
  * otherwise empty batch has something to do). */
-bool window_state_watermark_would_advance(const WindowState *s);
+bool windows_watermark_would_advance(const Windows *w);
 
-/* Ends the open batch: emits the rows the mode asks for through fn, computes
- * the next watermark and frees every final window (except in complete mode).
- * Returns 0 or the first negative value fn returned. */
-int window_state_finish_batch(WindowState *s, OutputMode mode, WindowRowFn fn, void *userdata);
+/* Ends the open batch over the given partitions' states: emits the rows the
+ * mode asks for through fn, each (window, sensor) once with the aggregates
+ * of every partition merged, computes the next watermark and frees every
+ * final window (except in complete mode). Returns 0 or the first negative
+ * value fn returned. */
+int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, OutputMode mode, WindowRowFn fn,
+                         void *userdata);
 
-const WindowStats *window_state_stats(const WindowState *s);
+const WindowStats *windows_stats(const Windows *w);
+
+/* A partition's empty table. Freeing it removes its keys from the counts. */
+WindowState *window_state_new(Windows *all);
+WindowState *window_state_free(WindowState *s);
+
+/* Adds one valid record of the partition to the open batch: every window
+ * containing t that is not late gets the value; late pairs, and new pairs
+ * beyond max_keys, are dropped and counted. */
+void window_state_add(WindowState *s, const char *sensor_id, size_t len, double value, int64_t t_ms);

@@ -7,6 +7,8 @@
 #include "alloc.h"
 
 void partitions_free(Partitions *ps) {
+        for (size_t i = 0; i < ps->n; i++)
+                window_state_free(ps->items[i].state);
         free(ps->items);
         *ps = (Partitions){ 0 };
 }
@@ -29,7 +31,7 @@ static Partition *find(const Partitions *ps, int32_t id) {
         return i < ps->n && ps->items[i].id == id ? &ps->items[i] : NULL;
 }
 
-void partitions_assign(Partitions *ps, const int32_t *ids, size_t n) {
+void partitions_assign(Partitions *ps, const int32_t *ids, size_t n, Windows *windows) {
         for (size_t k = 0; k < n; k++) {
                 Partition *p = find(ps, ids[k]);
                 if (!p) {
@@ -38,7 +40,7 @@ void partitions_assign(Partitions *ps, const int32_t *ids, size_t n) {
                         memmove(&ps->items[i + 1], &ps->items[i], (ps->n - i) * sizeof(*ps->items));
                         ps->n++;
                         p = &ps->items[i];
-                        *p = (Partition){ .id = ids[k], .end = -1 };
+                        *p = (Partition){ .id = ids[k], .end = -1, .state = window_state_new(windows) };
                 }
                 /* reading resumes from the committed offset, which may lie
                  * before the end even if this member reached it before */

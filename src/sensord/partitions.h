@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "window.h"
+
 typedef struct PartitionOffset {
         int32_t partition;
         int64_t offset; /* the next offset to read */
@@ -21,6 +23,7 @@ typedef struct Partition {
         int64_t pending; /* next offset after the open batch's messages from it; -1: none */
         int64_t end;     /* available-now: first offset not to process; -1 until known */
         bool done;       /* available-now: everything before end was read */
+        WindowState *state; /* its (window, sensor) aggregates; kept when revoked */
 } Partition;
 
 typedef struct Partitions {
@@ -29,14 +32,18 @@ typedef struct Partitions {
         bool settled; /* the last rebalance event was an assignment */
 } Partitions;
 
+/* Frees the partitions and their window states. */
 void partitions_free(Partitions *ps);
 
 /* An assignment (the full list for eager rebalancing, the added partitions
- * for cooperative): the partitions are held from now on. */
-void partitions_assign(Partitions *ps, const int32_t *ids, size_t n);
+ * for cooperative): the partitions are held from now on. A partition seen
+ * for the first time gets an empty window state in windows. */
+void partitions_assign(Partitions *ps, const int32_t *ids, size_t n, Windows *windows);
 
 /* A revocation: the partitions are no longer held and their pending offset
- * is dropped. Until the next assignment the set is not settled. */
+ * is dropped; their window state is kept, for the reading resumes from the
+ * offsets committed with it. Until the next assignment the set is not
+ * settled. */
 void partitions_revoke(Partitions *ps, const int32_t *ids, size_t n);
 
 /* The held partition id, or NULL. */

@@ -23,8 +23,10 @@ struct Pipeline {
         PipelineOutput output;
         PipelineHooks hooks;
         Batcher batcher;
-        WindowState *state;
+        Windows *windows;
         Partitions partitions;
+        WindowState **states; /* every partition's, for closing a batch */
+        size_t cap_states;
         InFlight *in_flight; /* oldest first */
         size_t n_in_flight, cap_in_flight;
         bool failed; /* a batch's rows were not written: release nothing more */
@@ -35,7 +37,7 @@ struct Pipeline {
 int pipeline_new(Pipeline **out, const WindowSpec *spec, const PipelineSettings *settings,
                  const PipelineOutput *output, const PipelineHooks *hooks) {
         Pipeline *p = xcalloc(1, sizeof(*p));
-        int r = window_state_new(&p->state, spec, settings->max_keys);
+        int r = windows_new(&p->windows, spec, settings->max_keys);
         if (r < 0) {
                 free(p);
                 return r;
@@ -55,7 +57,8 @@ Pipeline *pipeline_free(Pipeline *p) {
                 free(p->in_flight[i].offsets);
         free(p->in_flight);
         partitions_free(&p->partitions);
-        window_state_free(p->state);
+        free(p->states);
+        windows_free(p->windows);
         free(p);
         return NULL;
 }
@@ -65,7 +68,7 @@ int pipeline_set_settings(Pipeline *p, const PipelineSettings *settings) {
         p->settings.max_keys = settings->max_keys;
         p->settings.max_message_bytes = settings->max_message_bytes;
         batcher_set_limits(&p->batcher, &settings->batch);
-        window_state_set_max_keys(p->state, settings->max_keys);
+        windows_set_max_keys(p->windows, settings->max_keys);
         return batcher_is_full(&p->batcher) ? pipeline_close_batch(p) : 0;
 }
 
@@ -96,7 +99,7 @@ void pipeline_batch_done(Pipeline *p, uint64_t batch) {
 }
 
 int pipeline_close_batch(Pipeline *p) {
-        if (batcher_is_empty(&p->batcher) && !window_state_watermark_would_advance(p->state))
+        if (batcher_is_empty(&p->batcher) && !windows_watermark_would_advance(p->windows))
                 return 0;
         uint64_t batch = batcher_close(&p->batcher);
 
@@ -106,7 +109,11 @@ int pipeline_close_batch(Pipeline *p) {
         partitions_take_pending(&p->partitions, &b->offsets, &b->n, &b->cap);
 
         p->output.begin_batch(p->output.userdata, batch);
-        int result = window_state_finish_batch(p->state, p->settings.mode, p->output.row, p->output.userdata);
+        ARRAY_RESERVE(p->states, p->cap_states, p->partitions.n);
+        for (size_t i = 0; i < p->partitions.n; i++)
+                p->states[i] = p->partitions.items[i].state;
+        int result = windows_finish_batch(p->windows, p->states, p->partitions.n, p->settings.mode, p->output.row,
+                                          p->output.userdata);
         int end = p->output.end_batch(p->output.userdata, batch);
         keep_first_error(&result, end);
         if (result < 0) {
@@ -148,14 +155,14 @@ int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us) {
         char reason[RECORD_REASON_MAX];
         RecordError err = record_parse(m->payload, m->len, p->settings.max_message_bytes, &record, reason);
         if (err == RECORD_OK) {
-                window_state_add(p->state, record.sensor_id, record.sensor_id_len, record.value,
+                window_state_add(part->state, record.sensor_id, record.sensor_id_len, record.value,
                                  record.event_time_ms);
         } else {
                 p->stats.invalid++;
                 p->stats.invalid_by_class[err]++;
                 p->hooks.invalid(p->hooks.userdata, m, err, reason);
         }
-        p->idle_base_event_ms = window_state_stats(p->state)->max_event_time_ms;
+        p->idle_base_event_ms = windows_stats(p->windows)->max_event_time_ms;
         part->pending = m->offset + 1;
         if (part->end >= 0 && m->offset + 1 >= part->end)
                 part->done = true;
@@ -172,15 +179,15 @@ void pipeline_partition_eof(Pipeline *p, int32_t partition, int64_t next_offset)
 }
 
 int pipeline_advance_idle(Pipeline *p, uint64_t now_us) {
-        if (!window_state_stats(p->state)->has_event_time)
+        if (!windows_stats(p->windows)->has_event_time)
                 return 0;
-        window_state_observe_event_time(p->state,
+        windows_observe_event_time(p->windows,
                                         p->idle_base_event_ms + (int64_t)((now_us - p->stats.last_message_us) / 1000));
         return batcher_is_empty(&p->batcher) ? pipeline_close_batch(p) : 0;
 }
 
 void pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n) {
-        partitions_assign(&p->partitions, partitions, n);
+        partitions_assign(&p->partitions, partitions, n, p->windows);
 }
 
 int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost) {
@@ -213,5 +220,5 @@ const PipelineStats *pipeline_stats(const Pipeline *p) {
 }
 
 const WindowStats *pipeline_window_stats(const Pipeline *p) {
-        return window_state_stats(p->state);
+        return windows_stats(p->windows);
 }

@@ -45,21 +45,49 @@ static int64_t at(double minutes) {
         return 1729591200000LL + (int64_t)(minutes * MIN);
 }
 
-static WindowState *new_state(int64_t w, int64_t s, int64_t offset, int64_t d, uint64_t max_keys) {
-        WindowState *st = NULL;
+/* The shared part and the tables of up to four partitions. */
+typedef struct State {
+        Windows *all;
+        WindowState *part[4];
+        size_t n;
+} State;
+
+static State *new_partitions(int64_t w, int64_t s, int64_t offset, int64_t d, uint64_t max_keys, size_t n) {
+        static State states[8];
+        static size_t used;
+        State *st = &states[used++ % 8];
         WindowSpec spec = { .size_ms = w, .slide_ms = s, .offset_ms = offset, .watermark_delay_ms = d };
         assert_null(window_spec_check(&spec));
-        assert_int_equal(window_state_new(&st, &spec, max_keys), 0);
+        assert_int_equal(windows_new(&st->all, &spec, max_keys), 0);
+        st->n = n;
+        for (size_t i = 0; i < n; i++)
+                st->part[i] = window_state_new(st->all);
         return st;
 }
 
-static void add(WindowState *st, const char *sensor, double value, int64_t t) {
-        window_state_add(st, sensor, strlen(sensor), value, t);
+/* One partition: what most tests need. */
+static State *new_state(int64_t w, int64_t s, int64_t offset, int64_t d, uint64_t max_keys) {
+        return new_partitions(w, s, offset, d, max_keys, 1);
 }
 
-static Rows finish(WindowState *st, OutputMode mode) {
+static void free_state(State *st) {
+        for (size_t i = 0; i < st->n; i++)
+                window_state_free(st->part[i]);
+        assert_int_equal(windows_stats(st->all)->live_keys, 0);
+        windows_free(st->all);
+}
+
+static void add_to(State *st, size_t partition, const char *sensor, double value, int64_t t) {
+        window_state_add(st->part[partition], sensor, strlen(sensor), value, t);
+}
+
+static void add(State *st, const char *sensor, double value, int64_t t) {
+        add_to(st, 0, sensor, value, t);
+}
+
+static Rows finish(State *st, OutputMode mode) {
         Rows rows = { .n = 0 };
-        assert_int_equal(window_state_finish_batch(st, mode, collect, &rows), 0);
+        assert_int_equal(windows_finish_batch(st->all, st->part, st->n, mode, collect, &rows), 0);
         return rows;
 }
 
@@ -89,17 +117,17 @@ static void test_spec_check(void **state) {
 }
 
 static void test_sliding_assignment(void **state) {
-        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
+        State *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
         add(st, "sensor_001", 23.5, at(40)); /* 10:40 is in [10:35,10:45) and [10:40,10:50) */
         Rows rows = finish(st, OUTPUT_UPDATE);
         assert_int_equal(rows.n, 2);
         assert_row(&rows.rows[0], 35, 45, "sensor_001", 1, 23.5, 23.5, 23.5);
         assert_row(&rows.rows[1], 40, 50, "sensor_001", 1, 23.5, 23.5, 23.5);
-        window_state_free(st);
+        free_state(st);
 }
 
 static void test_start_offset(void **state) {
-        WindowState *st = new_state(10 * MIN, 5 * MIN, 1 * MIN, 0, 1000);
+        State *st = new_state(10 * MIN, 5 * MIN, 1 * MIN, 0, 1000);
         add(st, "s", 1, at(40)); /* starts at 1 + 5k minutes: [10:31,10:41) and [10:36,10:46) */
         add(st, "s", 3, at(41)); /* [10:36,10:46) and [10:41,10:51): 10:41 is not in [10:31,10:41) */
         Rows rows = finish(st, OUTPUT_UPDATE);
@@ -107,11 +135,11 @@ static void test_start_offset(void **state) {
         assert_row(&rows.rows[0], 31, 41, "s", 1, 1, 1, 1);
         assert_row(&rows.rows[1], 36, 46, "s", 2, 2, 3, 1);
         assert_row(&rows.rows[2], 41, 51, "s", 1, 3, 3, 3);
-        window_state_free(st);
+        free_state(st);
 }
 
 static void test_tumbling(void **state) {
-        WindowState *st = new_state(5 * MIN, 5 * MIN, 0, 0, 1000);
+        State *st = new_state(5 * MIN, 5 * MIN, 0, 0, 1000);
         add(st, "s", 1, at(40));
         add(st, "s", 2, at(44.99));
         add(st, "s", 4, at(45)); /* half-open: 10:45 starts the next window */
@@ -119,11 +147,11 @@ static void test_tumbling(void **state) {
         assert_int_equal(rows.n, 2);
         assert_row(&rows.rows[0], 40, 45, "s", 2, 1.5, 2, 1);
         assert_row(&rows.rows[1], 45, 50, "s", 1, 4, 4, 4);
-        window_state_free(st);
+        free_state(st);
 }
 
 static void test_slide_not_dividing_window(void **state) {
-        WindowState *st = new_state(7 * MIN, 5 * MIN, 0, 0, 1000);
+        State *st = new_state(7 * MIN, 5 * MIN, 0, 0, 1000);
         add(st, "a", 1, at(40)); /* [10:35,10:42) and [10:40,10:47) */
         add(st, "b", 1, at(43)); /* only [10:40,10:47): [10:35,10:42) has ended */
         Rows rows = finish(st, OUTPUT_UPDATE);
@@ -131,22 +159,22 @@ static void test_slide_not_dividing_window(void **state) {
         assert_row(&rows.rows[0], 35, 42, "a", 1, 1, 1, 1);
         assert_row(&rows.rows[1], 40, 47, "a", 1, 1, 1, 1);
         assert_row(&rows.rows[2], 40, 47, "b", 1, 1, 1, 1);
-        window_state_free(st);
+        free_state(st);
 }
 
 static void test_before_epoch(void **state) {
-        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 0, 1000);
+        State *st = new_state(10 * MIN, 5 * MIN, 0, 0, 1000);
         add(st, "s", 1, -1); /* 1969-12-31T23:59:59.999: floor, not truncation */
         Rows rows = finish(st, OUTPUT_UPDATE);
         assert_int_equal(rows.n, 2);
         assert_int_equal(rows.rows[0].start, -10 * MIN);
         assert_int_equal(rows.rows[1].start, -5 * MIN);
         assert_int_equal(window_last_start(&(WindowSpec){ 10 * MIN, 5 * MIN, 0, 0 }, -5 * MIN), -5 * MIN);
-        window_state_free(st);
+        free_state(st);
 }
 
 static void test_update_rows_sorted_and_only_changed(void **state) {
-        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
+        State *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
         add(st, "b", 1, at(41));
         add(st, "aa", 2, at(42));
         add(st, "a", 3, at(43));
@@ -164,12 +192,12 @@ static void test_update_rows_sorted_and_only_changed(void **state) {
         assert_row(&rows.rows[1], 40, 50, "aa", 2, 6, 10, 2);
         rows = finish(st, OUTPUT_UPDATE); /* a batch that updates nothing emits nothing */
         assert_int_equal(rows.n, 0);
-        window_state_free(st);
+        free_state(st);
 }
 
 static void test_watermark_late_and_eviction(void **state) {
-        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
-        const WindowStats *stats = window_state_stats(st);
+        State *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
+        const WindowStats *stats = windows_stats(st->all);
 
         /* batch 0: WM(0) unset, nothing is late, however old */
         add(st, "s", 1, at(44));
@@ -206,11 +234,11 @@ static void test_watermark_late_and_eviction(void **state) {
         assert_int_equal(stats->live_windows, 3); /* [10:40,10:50), [10:45,10:55), [10:50,11:00) */
         add(st, "s", 1, at(39)); /* [10:30,10:40) and [10:35,10:45) both end at or before 10:45 */
         assert_int_equal(stats->late_pairs, 3);
-        window_state_free(st);
+        free_state(st);
 }
 
 static void test_append_mode(void **state) {
-        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
+        State *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
         add(st, "s", 2, at(41));
         Rows rows = finish(st, OUTPUT_APPEND); /* WM 10:36: nothing final yet */
         assert_int_equal(rows.n, 0);
@@ -228,11 +256,11 @@ static void test_append_mode(void **state) {
         assert_row(&rows.rows[0], 40, 50, "s", 2, 3, 4, 2);
         assert_row(&rows.rows[1], 45, 55, "t", 2, 1, 1, 1);
         assert_row(&rows.rows[2], 50, 60, "t", 2, 1, 1, 1);
-        window_state_free(st);
+        free_state(st);
 }
 
 static void test_append_then_late_is_dropped(void **state) {
-        WindowState *st = new_state(10 * MIN, 10 * MIN, 0, 0, 1000);
+        State *st = new_state(10 * MIN, 10 * MIN, 0, 0, 1000);
         add(st, "s", 1, at(45));
         finish(st, OUTPUT_APPEND);
         add(st, "s", 1, at(61)); /* WM 11:01: [10:40,10:50) is final, emitted and freed */
@@ -241,12 +269,12 @@ static void test_append_then_late_is_dropped(void **state) {
         add(st, "s", 9, at(49)); /* late: must not produce the window a second time */
         rows = finish(st, OUTPUT_APPEND);
         assert_int_equal(rows.n, 0);
-        assert_int_equal(window_state_stats(st)->late_pairs, 1);
-        window_state_free(st);
+        assert_int_equal(windows_stats(st->all)->late_pairs, 1);
+        free_state(st);
 }
 
 static void test_complete_mode(void **state) {
-        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 0, 1000);
+        State *st = new_state(10 * MIN, 5 * MIN, 0, 0, 1000);
         add(st, "s", 1, at(41));
         Rows rows = finish(st, OUTPUT_COMPLETE);
         assert_int_equal(rows.n, 2);
@@ -255,56 +283,124 @@ static void test_complete_mode(void **state) {
         assert_int_equal(rows.n, 4); /* nothing evicted although WM passed 10:50 */
         assert_string_equal(rows.rows[0].sensor, "s");
         assert_string_equal(rows.rows[3].sensor, "t");
-        assert_int_equal(window_state_stats(st)->live_windows, 4);
-        window_state_free(st);
+        assert_int_equal(windows_stats(st->all)->live_windows, 4);
+        free_state(st);
 }
 
 static void test_max_keys(void **state) {
-        WindowState *st = new_state(10 * MIN, 10 * MIN, 0, 0, 3);
+        State *st = new_state(10 * MIN, 10 * MIN, 0, 0, 3);
         add(st, "a", 1, at(41));
         add(st, "b", 1, at(41));
         add(st, "c", 1, at(41));
         add(st, "d", 1, at(41)); /* fourth key: dropped and counted */
         add(st, "a", 2, at(42)); /* existing keys still update */
-        const WindowStats *stats = window_state_stats(st);
+        const WindowStats *stats = windows_stats(st->all);
         assert_int_equal(stats->live_keys, 3);
         assert_int_equal(stats->dropped_pairs, 1);
         Rows rows = finish(st, OUTPUT_UPDATE);
         assert_int_equal(rows.n, 3);
         assert_row(&rows.rows[0], 40, 50, "a", 2, 1.5, 2, 1);
-        window_state_set_max_keys(st, 4);
+        windows_set_max_keys(st->all, 4);
         add(st, "d", 1, at(43));
         assert_int_equal(stats->live_keys, 4);
-        window_state_free(st);
+        free_state(st);
 }
 
 static void test_many_sensors(void **state) {
-        WindowState *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000000);
+        State *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000000);
         char id[32];
         for (int round = 0; round < 3; round++)
                 for (int i = 0; i < 5000; i++) {
                         snprintf(id, sizeof(id), "sensor_%05d", i);
                         add(st, id, i + round, at(41));
                 }
-        const WindowStats *stats = window_state_stats(st);
+        const WindowStats *stats = windows_stats(st->all);
         assert_int_equal(stats->live_keys, 10000);
         assert_int_equal(stats->records, 15000);
-        window_state_free(st);
+        free_state(st);
 }
 
 static void test_idle_event_time(void **state) {
-        WindowState *st = new_state(10 * MIN, 10 * MIN, 0, 0, 1000);
+        State *st = new_state(10 * MIN, 10 * MIN, 0, 0, 1000);
         add(st, "s", 1, at(41));
         Rows rows = finish(st, OUTPUT_APPEND);
         assert_int_equal(rows.n, 0);
-        assert_false(window_state_watermark_would_advance(st));
-        window_state_observe_event_time(st, at(50));
-        assert_true(window_state_watermark_would_advance(st));
+        assert_false(windows_watermark_would_advance(st->all));
+        windows_observe_event_time(st->all, at(50));
+        assert_true(windows_watermark_would_advance(st->all));
         rows = finish(st, OUTPUT_APPEND);
         assert_int_equal(rows.n, 1);
-        window_state_observe_event_time(st, at(10)); /* never back */
-        assert_false(window_state_watermark_would_advance(st));
-        window_state_free(st);
+        windows_observe_event_time(st->all, at(10)); /* never back */
+        assert_false(windows_watermark_would_advance(st->all));
+        free_state(st);
+}
+
+/* One sensor's records in two partitions (a producer without keys): one
+ * row per (window, sensor) with the aggregates of both merged, also when
+ * only one partition changed in the batch. */
+static void test_partitions_merge_in_update_mode(void **state) {
+        State *st = new_partitions(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000, 2);
+        add_to(st, 0, "s", 1, at(41));
+        add_to(st, 1, "s", 5, at(42));
+        add_to(st, 1, "t", 2, at(42));
+        Rows rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 4);
+        assert_row(&rows.rows[0], 35, 45, "s", 2, 3, 5, 1);
+        assert_row(&rows.rows[1], 35, 45, "t", 1, 2, 2, 2);
+        assert_row(&rows.rows[2], 40, 50, "s", 2, 3, 5, 1);
+        assert_row(&rows.rows[3], 40, 50, "t", 1, 2, 2, 2);
+
+        add_to(st, 0, "s", 9, at(43)); /* only partition 0 changes "s" */
+        rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 2);
+        assert_row(&rows.rows[0], 35, 45, "s", 3, 5, 9, 1);
+        assert_row(&rows.rows[1], 40, 50, "s", 3, 5, 9, 1);
+        assert_int_equal(windows_stats(st->all)->live_keys, 6); /* entries: 2 partitions x ("s", "t") */
+        free_state(st);
+}
+
+/* The watermark is one for all partitions: a late record in one partition
+ * is late because of event time seen in another, and final windows are
+ * emitted once, merged, and freed in every partition. */
+static void test_partitions_share_the_watermark(void **state) {
+        State *st = new_partitions(10 * MIN, 10 * MIN, 0, 0, 1000, 3);
+        add_to(st, 0, "s", 1, at(41));
+        add_to(st, 2, "s", 3, at(45));
+        add_to(st, 1, "u", 4, at(49));
+        Rows rows = finish(st, OUTPUT_APPEND);
+        assert_int_equal(rows.n, 0);
+        add_to(st, 1, "s", 7, at(51)); /* partition 1: WM moves to 10:51 after this batch */
+        rows = finish(st, OUTPUT_APPEND);
+        assert_int_equal(rows.n, 2); /* [10:40, 10:50) is final everywhere */
+        assert_row(&rows.rows[0], 40, 50, "s", 2, 2, 3, 1);
+        assert_row(&rows.rows[1], 40, 50, "u", 1, 4, 4, 4);
+        add_to(st, 2, "s", 1, at(48)); /* partition 2 never saw 10:51, still late */
+        assert_int_equal(windows_stats(st->all)->late_pairs, 1);
+        rows = finish(st, OUTPUT_COMPLETE);
+        assert_int_equal(rows.n, 1);
+        assert_row(&rows.rows[0], 50, 60, "s", 1, 7, 7, 7);
+        free_state(st);
+}
+
+/* max_keys bounds the entries of all partitions together; dropping a
+ * partition's state gives its keys back. */
+static void test_partitions_share_max_keys(void **state) {
+        State *st = new_partitions(10 * MIN, 10 * MIN, 0, 0, 2, 2);
+        add_to(st, 0, "a", 1, at(41));
+        add_to(st, 1, "b", 1, at(41));
+        add_to(st, 1, "c", 1, at(41));
+        const WindowStats *stats = windows_stats(st->all);
+        assert_int_equal(stats->live_keys, 2);
+        assert_int_equal(stats->dropped_pairs, 1);
+        st->part[1] = window_state_free(st->part[1]);
+        assert_int_equal(stats->live_keys, 1);
+        st->part[1] = window_state_new(st->all);
+        add_to(st, 1, "c", 1, at(41));
+        assert_int_equal(stats->live_keys, 2);
+        Rows rows = finish(st, OUTPUT_COMPLETE);
+        assert_int_equal(rows.n, 2);
+        assert_row(&rows.rows[1], 40, 50, "c", 1, 1, 1, 1);
+        free_state(st);
 }
 
 int main(void) {
@@ -323,6 +419,9 @@ int main(void) {
                 cmocka_unit_test(test_max_keys),
                 cmocka_unit_test(test_many_sensors),
                 cmocka_unit_test(test_idle_event_time),
+                cmocka_unit_test(test_partitions_merge_in_update_mode),
+                cmocka_unit_test(test_partitions_share_the_watermark),
+                cmocka_unit_test(test_partitions_share_max_keys),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
