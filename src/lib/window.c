@@ -24,7 +24,8 @@ typedef struct Entry {
         uint64_t hash;
         const char *sensor;
         uint32_t len;
-        bool dirty;
+        bool dirty;   /* changed in the open batch */
+        bool changed; /* changed since the last checkpoint */
         uint64_t count;
         double sum, min, max;
 } Entry;
@@ -45,6 +46,10 @@ typedef struct Window {
         uint32_t *dirty; /* entry indices changed in the open batch */
         uint32_t n_dirty;
         size_t cap_dirty;
+        uint32_t *changed; /* entry indices changed since the last checkpoint */
+        uint32_t n_changed;
+        size_t cap_changed;
+        uint64_t key_bytes; /* sum of the sensor ids' lengths */
         Block *strings;
 } Window;
 
@@ -68,6 +73,11 @@ struct WindowState {
         size_t n_windows, cap_windows;
         Window **touched; /* windows with dirty entries: a batch touches few of many */
         size_t n_touched, cap_touched;
+        Window **changed; /* windows with entries changed since the last checkpoint */
+        size_t n_changed, cap_changed;
+        int64_t *evicted; /* starts of windows evicted since the last checkpoint */
+        size_t n_evicted, cap_evicted;
+        uint64_t entries, key_bytes; /* the size of the state, for compaction */
 };
 
 static int64_t floor_div(int64_t a, int64_t b) {
@@ -118,6 +128,7 @@ static void window_free(Window *w) {
         free(w->entries);
         free(w->slots);
         free(w->dirty);
+        free(w->changed);
         free(w);
 }
 
@@ -171,6 +182,7 @@ static Entry *window_insert_entry(Window *w, uint32_t *slot, uint64_t hash, cons
         Entry *e = &w->entries[w->n_entries];
         *e = (Entry){ .hash = hash, .sensor = copy, .len = (uint32_t)len };
         *slot = ++w->n_entries;
+        w->key_bytes += len;
         return e;
 }
 
@@ -184,6 +196,18 @@ static void window_mark_dirty(WindowState *s, Window *w, Entry *e) {
         ARRAY_RESERVE(w->dirty, w->cap_dirty, (size_t)w->n_dirty + 1);
         w->dirty[w->n_dirty++] = (uint32_t)(e - w->entries);
         e->dirty = true;
+}
+
+static void window_mark_changed(WindowState *s, Window *w, Entry *e) {
+        if (e->changed)
+                return;
+        if (w->n_changed == 0) {
+                ARRAY_RESERVE(s->changed, s->cap_changed, s->n_changed + 1);
+                s->changed[s->n_changed++] = w;
+        }
+        ARRAY_RESERVE(w->changed, w->cap_changed, (size_t)w->n_changed + 1);
+        w->changed[w->n_changed++] = (uint32_t)(e - w->entries);
+        e->changed = true;
 }
 
 int windows_new(Windows **out, const WindowSpec *spec, uint64_t max_keys) {
@@ -224,6 +248,8 @@ WindowState *window_state_free(WindowState *s) {
         }
         free(s->windows);
         free(s->touched);
+        free(s->changed);
+        free(s->evicted);
         free(s);
         return NULL;
 }
@@ -291,6 +317,8 @@ void window_state_add(WindowState *s, const char *sensor, size_t len, double val
                         }
                         e = window_insert_entry(w, slot, hash, sensor, len);
                         stats->live_keys++;
+                        s->entries++;
+                        s->key_bytes += len;
                         if (w->n_entries * 2 > w->slot_mask + 1)
                                 window_grow_slots(w);
                         e = &w->entries[w->n_entries - 1];
@@ -302,6 +330,7 @@ void window_state_add(WindowState *s, const char *sensor, size_t len, double val
                 e->count++;
                 e->sum += value;
                 window_mark_dirty(s, w, e);
+                window_mark_changed(s, w, e);
         }
 }
 
@@ -397,18 +426,32 @@ static bool is_final(const Windows *w, const Window *win) {
         return win->start + w->spec.size_ms <= w->stats.watermark_ms;
 }
 
+/* Takes window index i out of the partition's state, remembering the
+ * eviction for the next checkpoint. */
+static void drop_window(Windows *w, WindowState *s, size_t i) {
+        Window *win = s->windows[i];
+        for (size_t k = 0; win->n_changed > 0 && k < s->n_changed; k++)
+                if (s->changed[k] == win) {
+                        s->changed[k] = s->changed[--s->n_changed];
+                        break;
+                }
+        ARRAY_RESERVE(s->evicted, s->cap_evicted, s->n_evicted + 1);
+        s->evicted[s->n_evicted++] = win->start;
+        w->stats.live_keys -= win->n_entries;
+        w->stats.live_windows--;
+        s->entries -= win->n_entries;
+        s->key_bytes -= win->key_bytes;
+        window_free(win);
+        memmove(&s->windows[i], &s->windows[i + 1], (s->n_windows - i - 1) * sizeof(*s->windows));
+        s->n_windows--;
+}
+
 /* Frees the partition's final windows, at the front of its sorted array. */
 static void evict_final(Windows *w, WindowState *s) {
-        size_t n_final = 0;
-        while (n_final < s->n_windows && is_final(w, s->windows[n_final])) {
-                Window *win = s->windows[n_final++];
-                w->stats.live_keys -= win->n_entries;
-                w->stats.live_windows--;
+        while (s->n_windows > 0 && is_final(w, s->windows[0])) {
                 w->stats.evicted_windows++;
-                window_free(win);
+                drop_window(w, s, 0);
         }
-        memmove(s->windows, s->windows + n_final, (s->n_windows - n_final) * sizeof(*s->windows));
-        s->n_windows -= n_final;
 }
 
 int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, OutputMode mode, WindowRowFn fn,
@@ -450,4 +493,107 @@ int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, Outpu
 
 const WindowStats *windows_stats(const Windows *w) {
         return &w->stats;
+}
+
+static WindowEntry entry_view(int64_t start, const Entry *e) {
+        return (WindowEntry){ .start_ms = start, .sensor_id = e->sensor, .sensor_id_len = e->len,
+                              .count = e->count, .sum = e->sum, .min = e->min, .max = e->max };
+}
+
+void window_state_take_changes(WindowState *s, WindowEntryFn changed, WindowEvictedFn evicted, void *userdata) {
+        for (size_t i = 0; i < s->n_evicted; i++)
+                evicted(s->evicted[i], userdata);
+        s->n_evicted = 0;
+        for (size_t i = 0; i < s->n_changed; i++) {
+                Window *win = s->changed[i];
+                for (uint32_t k = 0; k < win->n_changed; k++) {
+                        Entry *e = &win->entries[win->changed[k]];
+                        WindowEntry view = entry_view(win->start, e);
+                        changed(&view, userdata);
+                        e->changed = false;
+                }
+                win->n_changed = 0;
+        }
+        s->n_changed = 0;
+}
+
+void window_state_forget_changes(WindowState *s) {
+        for (size_t i = 0; i < s->n_changed; i++) {
+                Window *win = s->changed[i];
+                for (uint32_t k = 0; k < win->n_changed; k++)
+                        win->entries[win->changed[k]].changed = false;
+                win->n_changed = 0;
+        }
+        s->n_changed = 0;
+        s->n_evicted = 0;
+}
+
+void window_state_each_entry(const WindowState *s, WindowEntryFn fn, void *userdata) {
+        for (size_t i = 0; i < s->n_windows; i++)
+                for (uint32_t k = 0; k < s->windows[i]->n_entries; k++) {
+                        WindowEntry view = entry_view(s->windows[i]->start, &s->windows[i]->entries[k]);
+                        fn(&view, userdata);
+                }
+}
+
+void window_state_restore_entry(WindowState *s, const WindowEntry *in) {
+        Windows *all = s->all;
+        uint64_t hash = hash_bytes(in->sensor_id, in->sensor_id_len);
+        size_t index;
+        Window *w = find_window(s, in->start_ms, &index);
+        if (!w)
+                w = insert_window(s, in->start_ms, index);
+        uint32_t *slot = window_find_slot(w, hash, in->sensor_id, in->sensor_id_len);
+        Entry *e;
+        if (*slot) {
+                e = &w->entries[*slot - 1];
+        } else {
+                e = window_insert_entry(w, slot, hash, in->sensor_id, in->sensor_id_len);
+                all->stats.live_keys++;
+                s->entries++;
+                s->key_bytes += in->sensor_id_len;
+                if (w->n_entries * 2 > w->slot_mask + 1)
+                        window_grow_slots(w);
+                e = &w->entries[w->n_entries - 1];
+        }
+        e->count = in->count;
+        e->sum = in->sum;
+        e->min = in->min;
+        e->max = in->max;
+}
+
+void window_state_restore_evicted(WindowState *s, int64_t start) {
+        size_t index;
+        if (find_window(s, start, &index)) {
+                drop_window(s->all, s, index);
+                s->n_evicted--; /* already durable */
+        }
+}
+
+void window_state_size(const WindowState *s, uint64_t *entries, uint64_t *key_bytes) {
+        *entries = s->entries;
+        *key_bytes = s->key_bytes;
+}
+
+void windows_restore_clock(Windows *w, const WindowClock *clock) {
+        if (clock->has_event_time)
+                windows_observe_event_time(w, clock->max_event_time_ms);
+        if (clock->has_watermark && (!w->stats.has_watermark || clock->watermark_ms > w->stats.watermark_ms)) {
+                w->stats.watermark_ms = clock->watermark_ms;
+                w->stats.has_watermark = true;
+        }
+}
+
+WindowClock windows_clock(const Windows *w) {
+        return (WindowClock){ .has_watermark = w->stats.has_watermark, .watermark_ms = w->stats.watermark_ms,
+                              .has_event_time = w->stats.has_event_time,
+                              .max_event_time_ms = w->stats.max_event_time_ms };
+}
+
+void window_state_discard(WindowState *s) {
+        while (s->n_windows > 0)
+                drop_window(s->all, s, s->n_windows - 1);
+        s->n_touched = 0;
+        s->n_changed = 0;
+        s->n_evicted = 0;
 }

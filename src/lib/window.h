@@ -98,3 +98,53 @@ WindowState *window_state_free(WindowState *s);
  * containing t that is not late gets the value; late pairs, and new pairs
  * beyond max_keys, are dropped and counted. */
 void window_state_add(WindowState *s, const char *sensor_id, size_t len, double value, int64_t t_ms);
+
+/* --- checkpoints: what changed, and loading it back --- */
+
+/* One (window, sensor) aggregate of a partition. */
+typedef struct WindowEntry {
+        int64_t start_ms;
+        const char *sensor_id; /* not NUL-terminated */
+        size_t sensor_id_len;
+        uint64_t count;
+        double sum, min, max;
+} WindowEntry;
+
+/* The event-time clock a checkpoint records and a restart restores. */
+typedef struct WindowClock {
+        bool has_watermark;
+        int64_t watermark_ms;
+        bool has_event_time;
+        int64_t max_event_time_ms;
+} WindowClock;
+
+typedef void (*WindowEntryFn)(const WindowEntry *entry, void *userdata);
+typedef void (*WindowEvictedFn)(int64_t start_ms, void *userdata);
+
+/* Hands over the windows evicted and the entries changed since the last
+ * call (a checkpoint's delta), with their whole aggregates, and forgets
+ * them. */
+void window_state_take_changes(WindowState *s, WindowEntryFn changed, WindowEvictedFn evicted, void *userdata);
+
+/* Forgets the changes (a snapshot of the whole state holds them). */
+void window_state_forget_changes(WindowState *s);
+
+/* Every entry of the partition, by window start (a snapshot). */
+void window_state_each_entry(const WindowState *s, WindowEntryFn fn, void *userdata);
+
+/* Loading a checkpoint: sets an entry's aggregate, creating it (beyond
+ * max_keys too: restored state is never dropped), or drops a window that
+ * was evicted. Neither counts as a change. */
+void window_state_restore_entry(WindowState *s, const WindowEntry *entry);
+void window_state_restore_evicted(WindowState *s, int64_t start_ms);
+
+/* Empties the partition's state (a checkpoint that failed to load). */
+void window_state_discard(WindowState *s);
+
+/* The entries and the bytes of sensor ids in the partition's state. */
+void window_state_size(const WindowState *s, uint64_t *entries, uint64_t *key_bytes);
+
+/* The process's clock, and restoring one: neither the maximum event time
+ * nor the watermark ever goes back. */
+WindowClock windows_clock(const Windows *w);
+void windows_restore_clock(Windows *w, const WindowClock *clock);

@@ -22,6 +22,8 @@
 
 struct Consumer {
         ConsumerEvents events;
+        Pipeline *pipeline;
+        bool stopping; /* after failed(): drain no further */
         bool available_now;
         char *brokers, *topic;
         int64_t startup_timeout_ms;
@@ -42,6 +44,19 @@ static void format_partitions(const rd_kafka_topic_partition_list_t *parts, char
                 n += (size_t)snprintf(buf + n, size - n, "%s%" PRId32, i ? ", " : "", parts->elems[i].partition);
 }
 
+static void fail(Consumer *c, int exit_code) {
+        c->stopping = true;
+        c->events.failed(c->events.userdata, exit_code);
+}
+
+/* A batch's rows or a checkpoint could not be written. */
+static void check_pipeline(Consumer *c, int r) {
+        if (r >= 0)
+                return;
+        log_error("a batch could not be completed: %s", strerror(-r));
+        fail(c, EX_IOERR);
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
                          void *opaque) {
         Consumer *c = opaque;
@@ -55,15 +70,24 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                 ids[i] = parts->elems[i].partition;
         format_partitions(parts, list, sizeof(list));
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                int64_t *seek = xmalloc((size_t)parts->cnt * sizeof(*seek));
                 log_info("assigned %d partition(s) of %s: [%s]", parts->cnt, c->topic, list);
-                c->events.assigned(c->events.userdata, ids, (size_t)parts->cnt);
-                if (cooperative)
+                int refused = pipeline_assign(c->pipeline, ids, (size_t)parts->cnt, seek);
+                /* a checkpoint of other settings is a configuration error,
+                 * a damaged one an I/O error; both were logged */
+                if (refused < 0)
+                        fail(c, refused == -EINVAL ? EX_CONFIG : EX_IOERR);
+                for (int i = 0; i < parts->cnt; i++)
+                        if (seek[i] >= 0)
+                                parts->elems[i].offset = seek[i];
+                free(seek);
+                if (refused >= 0 && cooperative) /* refused: stopping, and leaving the group unassigns */
                         error = rd_kafka_incremental_assign(rk, parts);
-                else
+                else if (refused >= 0)
                         r = rd_kafka_assign(rk, parts);
                 /* Paused until the end offset is known, so that nothing past
                  * it is read; resumed by on_end_offset(). */
-                if (c->available_now && !error && !r && parts->cnt > 0) {
+                if (c->available_now && refused >= 0 && !error && !r && parts->cnt > 0) {
                         rd_kafka_pause_partitions(rk, parts);
                         for (int i = 0; i < parts->cnt; i++)
                                 end_offsets_request(c->ends, ids[i]);
@@ -76,7 +100,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                          lost ? "; the assignment was lost: another member owns them now, so their offsets are "
                                 "neither stored nor committed"
                               : "");
-                c->events.revoked(c->events.userdata, ids, (size_t)parts->cnt, lost);
+                check_pipeline(c, pipeline_revoke(c->pipeline, ids, (size_t)parts->cnt, lost));
                 if (cooperative)
                         error = rd_kafka_incremental_unassign(rk, parts);
                 else
@@ -95,11 +119,11 @@ static void on_end_offset(void *userdata, int32_t partition, int64_t end, const 
         Consumer *c = userdata;
         if (error) {
                 log_error("cannot read the end offset of %s/%" PRId32 ": %s", c->topic, partition, error);
-                c->events.failed(c->events.userdata, EX_UNAVAILABLE);
+                fail(c, EX_UNAVAILABLE);
                 return;
         }
         log_info("%s/%" PRId32 ": this run reads up to offset %" PRId64, c->topic, partition, end);
-        c->events.end_offset(c->events.userdata, partition, end);
+        pipeline_set_end(c->pipeline, partition, end);
         rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(list, c->topic, partition);
         rd_kafka_resume_partitions(c->rk, list); /* a partition revoked meanwhile just fails */
@@ -112,7 +136,7 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
                 char buf[256];
                 rd_kafka_fatal_error(rk, buf, sizeof(buf));
                 log_error("fatal Kafka error: %s", buf);
-                c->events.failed(c->events.userdata, EX_UNAVAILABLE);
+                fail(c, EX_UNAVAILABLE);
                 return;
         }
         log_warning("kafka: %s", reason);
@@ -123,9 +147,9 @@ static void on_kafka_log(const rd_kafka_t *rk, int level, const char *facility, 
 }
 
 /* Hands one queued message or event to the caller; false to stop. */
-static bool dispatch(Consumer *c, const rd_kafka_message_t *m) {
+static bool dispatch(Consumer *c, const rd_kafka_message_t *m, uint64_t now) {
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                c->events.partition_eof(c->events.userdata, m->partition, m->offset);
+                pipeline_partition_eof(c->pipeline, m->partition, m->offset);
                 return true;
         }
         if (m->err) {
@@ -133,17 +157,21 @@ static bool dispatch(Consumer *c, const rd_kafka_message_t *m) {
                 return true;
         }
         PipelineMessage pm = { .partition = m->partition, .offset = m->offset, .payload = m->payload, .len = m->len };
-        return c->events.message(c->events.userdata, &pm);
+        check_pipeline(c, pipeline_add(c->pipeline, &pm, now));
+        return !c->stopping;
 }
 
 static int drain(Consumer *c) {
-        for (unsigned i = 0; i < DRAIN_MAX; i++) {
+        /* One clock reading per drain: a drain takes milliseconds at most,
+         * far below the batch deadline's resolution. */
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        for (unsigned i = 0; i < DRAIN_MAX && !c->stopping; i++) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
                 if (!m) {
                         c->events.drained(c->events.userdata);
                         return 0;
                 }
-                bool go_on = dispatch(c, m);
+                bool go_on = dispatch(c, m, now);
                 rd_kafka_message_destroy(m);
                 if (!go_on)
                         return 0;
@@ -196,12 +224,12 @@ static rd_kafka_conf_t *make_conf(Consumer *c, const Config *config) {
 }
 
 int consumer_new(Consumer **out, const Config *config, bool available_now, sd_event *event,
-                 const ConsumerEvents *events) {
+                 Pipeline *pipeline, const ConsumerEvents *events) {
         Consumer *c = xcalloc(1, sizeof(*c));
         char errstr[512];
         int r;
 
-        *c = (Consumer){ .events = *events, .available_now = available_now, .pipe_fds = { -1, -1 } };
+        *c = (Consumer){ .events = *events, .pipeline = pipeline, .available_now = available_now, .pipe_fds = { -1, -1 } };
         c->brokers = xstrdup(config->brokers);
         c->topic = xstrdup(config->topic);
         c->startup_timeout_ms = config->startup_timeout_ms;

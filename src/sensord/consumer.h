@@ -1,7 +1,8 @@
 /* consumer: the librdkafka consumer's life, from creation to leaving the
- * group. Turns librdkafka's rebalance callback into assigned() and
- * revoked(lost) calls (as kcat's rebalance_cb does), wakes the event loop
- * when messages are queued and drains them without blocking, stores the
+ * group, feeding the pipeline. Turns librdkafka's rebalance callback into
+ * pipeline_assign() (which says where to read from) and pipeline_revoke(lost)
+ * calls (as kcat's rebalance_cb does), wakes the event loop when messages
+ * are queued and drains them into the pipeline without blocking, stores the
  * offsets the pipeline releases, and in available-now mode holds each newly
  * assigned partition paused until its end offset is known. It makes no
  * blocking broker call on the loop's thread once started. */
@@ -17,14 +18,6 @@
 
 typedef struct ConsumerEvents {
         void *userdata;
-        void (*assigned)(void *userdata, const int32_t *partitions, size_t n);
-        void (*revoked)(void *userdata, const int32_t *partitions, size_t n, bool lost);
-        /* A message; returns false to stop draining (sensord is stopping). */
-        bool (*message)(void *userdata, const PipelineMessage *m);
-        /* Available-now: the consumer reached next_offset, the partition's end for now. */
-        void (*partition_eof)(void *userdata, int32_t partition, int64_t next_offset);
-        /* Available-now: the partition's end offset at assignment. */
-        void (*end_offset)(void *userdata, int32_t partition, int64_t end);
         /* A drain ended (the queue is empty, or it yields to timers and signals). */
         void (*drained)(void *userdata);
         /* sensord cannot go on: stop with this exit code. */
@@ -35,7 +28,7 @@ typedef struct Consumer Consumer;
 
 /* Creates the consumer from the configuration. -EINVAL for a property
  * librdkafka refuses (logged). */
-int consumer_new(Consumer **out, const Config *config, bool available_now, sd_event *event,
+int consumer_new(Consumer **out, const Config *config, bool available_now, sd_event *event, Pipeline *pipeline,
                  const ConsumerEvents *events);
 
 /* Frees; leaves the group first only if consumer_close() did. */

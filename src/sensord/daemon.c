@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "checkpoints.h"
 #include "consumer.h"
 #include "log.h"
 #include "output.h"
@@ -26,7 +27,8 @@ typedef struct Daemon {
         DaemonOptions options;
         Config *config;
         sd_event *event;
-        sd_event_source *deadline, *idle;
+        sd_event_source *deadline, *idle, *checkpoint;
+        Checkpoints *checkpoints;
         Consumer *consumer;
         Pipeline *pipeline;
         Output *output;
@@ -51,12 +53,13 @@ static void daemon_stop(Daemon *d, int exit_code, const char *why) {
         sd_event_exit(d->event, exit_code);
 }
 
-/* A negative close result means a batch's rows were not written: its
- * offsets stay unstored and sensord stops, so they are read again. */
+/* A negative result means a batch's rows or a checkpoint were not written:
+ * the offsets stay uncommitted and sensord stops, so the records are read
+ * again. */
 static void check_close(Daemon *d, int r) {
         if (r >= 0)
                 return;
-        log_error("writing the results of a batch failed: %s", strerror(-r));
+        log_error("a batch could not be completed: %s", strerror(-r));
         daemon_stop(d, EX_IOERR, NULL);
 }
 
@@ -72,29 +75,6 @@ static void report_invalid(void *userdata, const PipelineMessage *m, RecordError
 }
 
 /* --- the consumer's events --- */
-
-static void on_assigned(void *userdata, const int32_t *partitions, size_t n) {
-        pipeline_assign(((Daemon *)userdata)->pipeline, partitions, n);
-}
-
-static void on_revoked(void *userdata, const int32_t *partitions, size_t n, bool lost) {
-        Daemon *d = userdata;
-        check_close(d, pipeline_revoke(d->pipeline, partitions, n, lost));
-}
-
-static bool on_message(void *userdata, const PipelineMessage *m) {
-        Daemon *d = userdata;
-        check_close(d, pipeline_add(d->pipeline, m, now_usec(CLOCK_MONOTONIC)));
-        return !d->stopping;
-}
-
-static void on_partition_eof(void *userdata, int32_t partition, int64_t next_offset) {
-        pipeline_partition_eof(((Daemon *)userdata)->pipeline, partition, next_offset);
-}
-
-static void on_end_offset(void *userdata, int32_t partition, int64_t end) {
-        pipeline_set_end(((Daemon *)userdata)->pipeline, partition, end);
-}
 
 static void arm_timer(sd_event_source *s, uint64_t usec) {
         sd_event_source_set_time(s, usec);
@@ -136,6 +116,14 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* Idle input: event time moves on with the wall clock; look again a second
  * later while still idle. */
+/* state.checkpoint_interval: at the next batch boundary. */
+static int on_checkpoint(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+        check_close(d, pipeline_checkpoint(d->pipeline));
+        arm_timer(s, usec + (uint64_t)d->config->checkpoint_interval_ms * 1000);
+        return 0;
+}
+
 static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
@@ -217,7 +205,10 @@ static int setup_event_loop(Daemon *d) {
                 if ((r = sd_event_add_signal(d->event, NULL, loop_signals[i], on_signal, d)) < 0)
                         return r;
         if ((r = sd_event_add_time(d->event, &d->deadline, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_deadline, d)) < 0 ||
-            (r = sd_event_add_time(d->event, &d->idle, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_idle, d)) < 0)
+            (r = sd_event_add_time(d->event, &d->idle, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_idle, d)) < 0 ||
+            (r = sd_event_add_time_relative(d->event, &d->checkpoint, CLOCK_MONOTONIC,
+                                            (uint64_t)d->config->checkpoint_interval_ms * 1000, 10000, on_checkpoint,
+                                            d)) < 0)
                 return r;
         sd_event_source_set_enabled(d->deadline, SD_EVENT_OFF);
         sd_event_source_set_enabled(d->idle, SD_EVENT_OFF);
@@ -229,8 +220,10 @@ static void daemon_free(Daemon *d) {
         status_free(&d->status);
         sd_event_source_unref(d->deadline);
         sd_event_source_unref(d->idle);
+        sd_event_source_unref(d->checkpoint);
         sd_event_unref(d->event);
         pipeline_free(d->pipeline);
+        checkpoints_free(d->checkpoints);
         output_free(d->output);
         config_free(d->config);
 }
@@ -238,8 +231,7 @@ static void daemon_free(Daemon *d) {
 int daemon_run(const DaemonOptions *options, Config *config) {
         Daemon d = { .options = *options, .config = config };
         const PipelineHooks hooks = { &d, store_offsets, report_invalid };
-        const ConsumerEvents events = { &d,         on_assigned, on_revoked, on_message, on_partition_eof,
-                                        on_end_offset, on_drained,  on_failed };
+        const ConsumerEvents events = { &d, on_drained, on_failed };
         PipelineSettings settings = pipeline_settings(&d, config);
         sigset_t mask;
         int r;
@@ -256,7 +248,9 @@ int daemon_run(const DaemonOptions *options, Config *config) {
         if (output_sink(d.output) == SINK_JOURNAL && config->format == FORMAT_TABLE)
                 log_notice("output.format=table applies to stdout only; the journal gets one entry per row");
         PipelineOutput output = output_for_pipeline(d.output);
-        r = pipeline_new(&d.pipeline, &config->window, &settings, &output, &hooks);
+        d.checkpoints = checkpoints_new(config);
+        PipelineCheckpoints checkpoints = checkpoints_for_pipeline(d.checkpoints);
+        r = pipeline_new(&d.pipeline, &config->window, &settings, &output, &hooks, &checkpoints);
         if (r >= 0) {
                 status_init(&d.status, d.pipeline);
                 r = setup_event_loop(&d);
@@ -266,7 +260,7 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 r = EX_SOFTWARE;
                 goto out;
         }
-        if (consumer_new(&d.consumer, config, options->available_now, d.event, &events) < 0) {
+        if (consumer_new(&d.consumer, config, options->available_now, d.event, d.pipeline, &events) < 0) {
                 r = EX_CONFIG;
                 goto out;
         }
@@ -288,6 +282,7 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 daemon_stop(&d, EX_SOFTWARE, NULL);
         } else if (d.exit_code == EX_OK) {
                 check_close(&d, pipeline_close_batch(d.pipeline)); /* the batch in flight */
+                check_close(&d, pipeline_checkpoint(d.pipeline));
         }
         r = d.exit_code;
         status_log_summary(&d.status, output_rows(d.output));

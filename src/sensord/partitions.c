@@ -40,8 +40,10 @@ void partitions_assign(Partitions *ps, const int32_t *ids, size_t n, Windows *wi
                         memmove(&ps->items[i + 1], &ps->items[i], (ps->n - i) * sizeof(*ps->items));
                         ps->n++;
                         p = &ps->items[i];
-                        *p = (Partition){ .id = ids[k], .end = -1, .state = window_state_new(windows) };
+                        *p = (Partition){ .id = ids[k], .end = -1, .confirmed = -1, .stored = -1 };
                 }
+                if (!p->state)
+                        p->state = window_state_new(windows);
                 /* reading resumes from the committed offset, which may lie
                  * before the end even if this member reached it before */
                 p->held = true;
@@ -51,12 +53,16 @@ void partitions_assign(Partitions *ps, const int32_t *ids, size_t n, Windows *wi
         ps->settled = true;
 }
 
-void partitions_revoke(Partitions *ps, const int32_t *ids, size_t n) {
+void partitions_revoke(Partitions *ps, const int32_t *ids, size_t n, bool drop_state) {
         for (size_t k = 0; k < n; k++) {
                 Partition *p = find(ps, ids[k]);
                 if (p) {
                         p->held = false;
                         p->pending = -1;
+                        if (drop_state) {
+                                p->state = window_state_free(p->state);
+                                p->confirmed = p->stored = -1;
+                        }
                 }
         }
         ps->settled = false;

@@ -23,7 +23,9 @@ typedef struct Partition {
         int64_t pending; /* next offset after the open batch's messages from it; -1: none */
         int64_t end;     /* available-now: first offset not to process; -1 until known */
         bool done;       /* available-now: everything before end was read */
-        WindowState *state; /* its (window, sensor) aggregates; kept when revoked */
+        int64_t confirmed;  /* next offset after the confirmed batches; -1: none */
+        int64_t stored;     /* what was last handed over for committing */
+        WindowState *state; /* its (window, sensor) aggregates */
 } Partition;
 
 typedef struct Partitions {
@@ -36,15 +38,16 @@ typedef struct Partitions {
 void partitions_free(Partitions *ps);
 
 /* An assignment (the full list for eager rebalancing, the added partitions
- * for cooperative): the partitions are held from now on. A partition seen
- * for the first time gets an empty window state in windows. */
+ * for cooperative): the partitions are held from now on. A partition
+ * without a window state gets an empty one in windows. */
 void partitions_assign(Partitions *ps, const int32_t *ids, size_t n, Windows *windows);
 
 /* A revocation: the partitions are no longer held and their pending offset
- * is dropped; their window state is kept, for the reading resumes from the
- * offsets committed with it. Until the next assignment the set is not
+ * is dropped. With drop_state their window state goes too (it is in their
+ * checkpoint, and the next owner loads it from there); otherwise it is kept
+ * for when they come back. Until the next assignment the set is not
  * settled. */
-void partitions_revoke(Partitions *ps, const int32_t *ids, size_t n);
+void partitions_revoke(Partitions *ps, const int32_t *ids, size_t n, bool drop_state);
 
 /* The held partition id, or NULL. */
 Partition *partitions_held(Partitions *ps, int32_t id);

@@ -22,6 +22,9 @@ struct Pipeline {
         PipelineSettings settings;
         PipelineOutput output;
         PipelineHooks hooks;
+        PipelineCheckpoints checkpoints; /* load NULL: none */
+        bool checkpoint_wanted;
+        uint64_t checkpointed_batch; /* batch number at the last checkpoint */
         Batcher batcher;
         Windows *windows;
         Partitions partitions;
@@ -35,7 +38,7 @@ struct Pipeline {
 };
 
 int pipeline_new(Pipeline **out, const WindowSpec *spec, const PipelineSettings *settings,
-                 const PipelineOutput *output, const PipelineHooks *hooks) {
+                 const PipelineOutput *output, const PipelineHooks *hooks, const PipelineCheckpoints *checkpoints) {
         Pipeline *p = xcalloc(1, sizeof(*p));
         int r = windows_new(&p->windows, spec, settings->max_keys);
         if (r < 0) {
@@ -45,6 +48,8 @@ int pipeline_new(Pipeline **out, const WindowSpec *spec, const PipelineSettings 
         p->settings = *settings;
         p->output = *output;
         p->hooks = *hooks;
+        if (checkpoints)
+                p->checkpoints = *checkpoints;
         batcher_init(&p->batcher, &settings->batch, 0);
         *out = p;
         return 0;
@@ -74,16 +79,21 @@ int pipeline_set_settings(Pipeline *p, const PipelineSettings *settings) {
 
 /* Releases the offsets of the confirmed batches at the head of the queue,
  * for the partitions still held: a partition revoked meanwhile has a new
- * owner, which reads from the last offset committed before the revoke. */
+ * owner, which reads from the last offset committed before the revoke. With
+ * checkpoints they wait in the partitions for the next checkpoint. */
 static void release_confirmed(Pipeline *p) {
         size_t done = 0;
         while (done < p->n_in_flight && p->in_flight[done].confirmed) {
                 InFlight *b = &p->in_flight[done++];
                 size_t kept = 0;
-                for (size_t i = 0; i < b->n; i++)
-                        if (partitions_held(&p->partitions, b->offsets[i].partition))
+                for (size_t i = 0; i < b->n; i++) {
+                        Partition *part = partitions_held(&p->partitions, b->offsets[i].partition);
+                        if (part && !p->failed) {
+                                part->confirmed = b->offsets[i].offset;
                                 b->offsets[kept++] = b->offsets[i];
-                if (kept > 0 && !p->failed)
+                        }
+                }
+                if (kept > 0 && !p->checkpoints.load)
                         p->hooks.store_offsets(p->hooks.userdata, b->offsets, kept);
                 free(b->offsets);
         }
@@ -109,10 +119,12 @@ int pipeline_close_batch(Pipeline *p) {
         partitions_take_pending(&p->partitions, &b->offsets, &b->n, &b->cap);
 
         p->output.begin_batch(p->output.userdata, batch);
+        size_t n_states = 0;
         ARRAY_RESERVE(p->states, p->cap_states, p->partitions.n);
         for (size_t i = 0; i < p->partitions.n; i++)
-                p->states[i] = p->partitions.items[i].state;
-        int result = windows_finish_batch(p->windows, p->states, p->partitions.n, p->settings.mode, p->output.row,
+                if (p->partitions.items[i].state)
+                        p->states[n_states++] = p->partitions.items[i].state;
+        int result = windows_finish_batch(p->windows, p->states, n_states, p->settings.mode, p->output.row,
                                           p->output.userdata);
         int end = p->output.end_batch(p->output.userdata, batch);
         keep_first_error(&result, end);
@@ -126,6 +138,50 @@ int pipeline_close_batch(Pipeline *p) {
         }
         if (end != PIPELINE_PENDING)
                 pipeline_batch_done(p, batch);
+        return p->checkpoint_wanted ? pipeline_checkpoint(p) : 0;
+}
+
+/* Hands the confirmed offsets of the held partitions over for committing. */
+static void store_checkpointed(Pipeline *p) {
+        PartitionOffset *offsets = NULL;
+        size_t n = 0, cap = 0;
+        for (size_t i = 0; i < p->partitions.n; i++) {
+                Partition *part = &p->partitions.items[i];
+                if (!part->held || part->confirmed < 0 || part->confirmed == part->stored)
+                        continue;
+                ARRAY_RESERVE(offsets, cap, n + 1);
+                offsets[n++] = (PartitionOffset){ part->id, part->confirmed };
+                part->stored = part->confirmed;
+        }
+        if (n > 0)
+                p->hooks.store_offsets(p->hooks.userdata, offsets, n);
+        free(offsets);
+}
+
+int pipeline_checkpoint(Pipeline *p) {
+        if (!p->checkpoints.load || p->failed)
+                return 0;
+        if (!batcher_is_empty(&p->batcher) || p->n_in_flight > 0) {
+                p->checkpoint_wanted = true; /* at the next batch boundary */
+                return 0;
+        }
+        p->checkpoint_wanted = false;
+        if (p->batcher.number == p->checkpointed_batch)
+                return 0; /* nothing happened since */
+        CheckpointMark mark = { .next_batch = p->batcher.number, .clock = windows_clock(p->windows) };
+        for (size_t i = 0; i < p->partitions.n; i++) {
+                Partition *part = &p->partitions.items[i];
+                if (!part->held)
+                        continue;
+                mark.next_offset = part->confirmed;
+                int r = p->checkpoints.save(p->checkpoints.userdata, part->id, part->state, &mark);
+                if (r < 0) {
+                        p->failed = true; /* the state on disk lags: commit nothing more */
+                        return r;
+                }
+        }
+        p->checkpointed_batch = p->batcher.number;
+        store_checkpointed(p);
         return 0;
 }
 
@@ -186,16 +242,70 @@ int pipeline_advance_idle(Pipeline *p, uint64_t now_us) {
         return batcher_is_empty(&p->batcher) ? pipeline_close_batch(p) : 0;
 }
 
-void pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n) {
+int pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n, int64_t *seek) {
+        bool restored = false;
+        CheckpointMark oldest = { 0 };
+        WindowClock newest_event = { 0 };
+
         partitions_assign(&p->partitions, partitions, n, p->windows);
+        for (size_t i = 0; i < n; i++) {
+                Partition *part = partitions_held(&p->partitions, partitions[i]);
+                CheckpointMark mark;
+                seek[i] = -1;
+                if (!p->checkpoints.load)
+                        continue;
+                int r = p->checkpoints.load(p->checkpoints.userdata, part->id, part->state, &mark);
+                if (r < 0) {
+                        partitions_revoke(&p->partitions, &partitions[i], 1, true);
+                        return r;
+                }
+                if (r == 0)
+                        continue;
+                seek[i] = part->confirmed = part->stored = mark.next_offset;
+                /* The oldest checkpoint sets the watermark and the batch
+                 * number: its partition's records after it are read again
+                 * as they were first read. The event time seen only grows. */
+                if (!restored || mark.next_batch < oldest.next_batch)
+                        oldest = mark;
+                if (mark.clock.has_event_time &&
+                    (!newest_event.has_event_time || mark.clock.max_event_time_ms > newest_event.max_event_time_ms))
+                        newest_event = mark.clock;
+                restored = true;
+        }
+        if (restored) {
+                windows_restore_clock(p->windows, &oldest.clock);
+                windows_restore_clock(p->windows, &(WindowClock){ .has_event_time = newest_event.has_event_time,
+                                                                 .max_event_time_ms = newest_event.max_event_time_ms });
+                if (oldest.next_batch > p->batcher.number)
+                        p->batcher.number = p->checkpointed_batch = oldest.next_batch;
+        }
+        return 0;
+}
+
+/* With checkpoints, a partition that leaves takes its state with it: the
+ * next owner loads it from its checkpoint. */
+static void drop_partitions(Pipeline *p, const int32_t *partitions, size_t n) {
+        partitions_revoke(&p->partitions, partitions, n, p->checkpoints.load != NULL);
+        for (size_t i = 0; p->checkpoints.close && i < n; i++)
+                p->checkpoints.close(p->checkpoints.userdata, partitions[i]);
 }
 
 int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost) {
-        if (lost)
-                partitions_revoke(&p->partitions, partitions, n);
-        int r = pipeline_close_batch(p);
-        if (!lost)
-                partitions_revoke(&p->partitions, partitions, n);
+        int r;
+        if (lost) {
+                for (size_t i = 0; i < n; i++) {
+                        Partition *part = partitions_held(&p->partitions, partitions[i]);
+                        if (part)
+                                part->pending = -1;
+                }
+                r = pipeline_close_batch(p);
+                drop_partitions(p, partitions, n);
+                return r;
+        }
+        r = pipeline_close_batch(p);
+        if (r == 0)
+                r = pipeline_checkpoint(p);
+        drop_partitions(p, partitions, n);
         return r;
 }
 

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "batcher.h"
+#include "checkpoint_format.h"
 #include "partitions.h"
 #include "record.h"
 #include "window.h"
@@ -51,6 +52,23 @@ typedef struct PipelineHooks {
         void (*invalid)(void *userdata, const PipelineMessage *m, RecordError error, const char *reason);
 } PipelineHooks;
 
+/* Checkpoints, per partition. With them, a partition's state and offsets
+ * come from its checkpoint when it is assigned, the offsets of confirmed
+ * batches are handed over for committing only once a checkpoint holding
+ * them is durable, and a revoked partition's state is checkpointed and
+ * dropped (a lost one's is dropped). */
+typedef struct PipelineCheckpoints {
+        void *userdata;
+        /* Loads a newly assigned partition's checkpoint into state (empty):
+         * 1 and *mark, 0 when it has none, or a negative errno (-EINVAL: it
+         * was written under other settings). */
+        int (*load)(void *userdata, int32_t partition, WindowState *state, CheckpointMark *mark);
+        /* Makes the partition's changes durable with mark: 0 or a negative errno. */
+        int (*save)(void *userdata, int32_t partition, WindowState *state, const CheckpointMark *mark);
+        /* The partition is no longer held. */
+        void (*close)(void *userdata, int32_t partition);
+} PipelineCheckpoints;
+
 typedef struct PipelineSettings {
         BatchLimits batch;
         OutputMode mode;
@@ -69,7 +87,7 @@ typedef struct Pipeline Pipeline;
 
 /* -EINVAL for an invalid window specification. */
 int pipeline_new(Pipeline **out, const WindowSpec *spec, const PipelineSettings *settings,
-                 const PipelineOutput *output, const PipelineHooks *hooks);
+                 const PipelineOutput *output, const PipelineHooks *hooks, const PipelineCheckpoints *checkpoints);
 Pipeline *pipeline_free(Pipeline *p);
 
 /* Batch limits, max_keys and max_message_bytes apply from the next message
@@ -99,13 +117,25 @@ void pipeline_batch_done(Pipeline *p, uint64_t batch);
  * windows the watermark passes are finalized. Returns as close_batch. */
 int pipeline_advance_idle(Pipeline *p, uint64_t now_us);
 
-void pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n);
+/* An assignment. With checkpoints, each new partition's checkpoint is
+ * loaded and seek[i] receives the offset to read partitions[i] from (-1:
+ * the group's committed offset, for a partition with no checkpoint yet);
+ * the watermark and the batch number continue from the checkpoints.
+ * Returns 0 or the negative errno of a checkpoint that cannot be used (the
+ * partition is then not held). */
+int pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n, int64_t *seek);
+
+/* Checkpoints every held partition at the current batch boundary, or at the
+ * next one when a batch is open or unconfirmed; nothing when no batch
+ * closed since the last checkpoint. Then hands the offsets it holds over
+ * for committing. Returns 0 or the negative errno of a failed save. */
+int pipeline_checkpoint(Pipeline *p);
 
 /* Revocation. The open batch is closed first, so that what was read from
- * the partitions is emitted and, when they were not lost, its offsets are
- * stored before they are given up. A lost assignment already belongs to
- * another member: its offsets are dropped, never stored. Returns as
- * close_batch. */
+ * the partitions is emitted and, when they were not lost, checkpointed and
+ * its offsets stored before they are given up. A lost assignment already
+ * belongs to another member: its offsets are dropped, never stored or
+ * checkpointed. Returns as close_batch or checkpoint. */
 int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost);
 
 /* Available-now: the end offset of a partition at assignment. */

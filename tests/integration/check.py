@@ -8,7 +8,13 @@ reference [options] VALUES   an independent model of semantics.md: reads one
                              message value per line (in consumption order) and
                              prints the update-mode rows sensord must print
 final-equal ROWS VALUES      the last row of every (window, sensor) in ROWS
-                             equals the aggregate of all valid VALUES
+                             equals the aggregate of all valid VALUES; keys
+                             lost, short (too few pairs) and doubled (too
+                             many) are reported apart
+unique ROWS...               no row emitted twice across runs: no (batch,
+                             window, sensor) and, as counts only grow, no
+                             (window, sensor, count) appears twice, and batch
+                             numbers never go back from one file to the next
 """
 import argparse
 import datetime as dt
@@ -134,8 +140,9 @@ def cmd_reference(args):
     values = read_values(args.values)
     # batches: count and byte bounds, at least one message each
     batches, cur, cur_bytes = [], [], 0
-    for v in values:
-        if cur and (len(cur) >= args.max_messages or cur_bytes + len(v) > args.max_bytes):
+    cuts = {int(c) for c in args.cut.split(",") if c} if args.cut else set()
+    for i, v in enumerate(values):
+        if cur and (len(cur) >= args.max_messages or cur_bytes + len(v) > args.max_bytes or i in cuts):
             batches.append(cur)
             cur, cur_bytes = [], 0
         cur.append(v)
@@ -198,14 +205,39 @@ def cmd_final_equal(args):
             agg[1] += val
             agg[2] = min(agg[2], val)
             agg[3] = max(agg[3], val)
-    if set(got) != set(want):
-        die(f"{len(got)} (window, sensor) keys in the output, {len(want)} in the data; "
-            f"e.g. missing {sorted(set(want) - set(got))[:3]}, extra {sorted(set(got) - set(want))[:3]}")
+    lost = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    short = sorted(k for k in set(want) & set(got) if got[k]["count"] < want[k][0])
+    doubled = sorted(k for k in set(want) & set(got) if got[k]["count"] > want[k][0])
+    if lost or extra or short or doubled:
+        die(f"of {len(want)} (window, sensor) keys: {len(lost)} lost, {len(short)} short, {len(doubled)} doubled, "
+            f"{len(extra)} not in the data; e.g. lost {lost[:2]}, short {short[:2]}, doubled {doubled[:2]}")
     for key, (c, total, lo, hi) in want.items():
         r = got[key]
-        if r["count"] != c or not close(r["avg_value"], total / c) or r["min_value"] != lo or r["max_value"] != hi:
+        if not close(r["avg_value"], total / c) or r["min_value"] != lo or r["max_value"] != hi:
             die(f"{key}: got {r}, expected count={c} avg={total / c} min={lo} max={hi}")
     print(f"{len(want)} (window, sensor) aggregates match over {sum(a[0] for a in want.values())} pairs")
+
+
+def cmd_unique(args):
+    seen_batch, seen_count, last_batch, rows = set(), set(), -1, 0
+    for path in args.rows:
+        first = None
+        for r in load_rows(path):
+            rows += 1
+            key = (r["window"]["start"], r["sensor_id"])
+            if (r["batch"],) + key in seen_batch:
+                die(f"{path}: batch {r['batch']} emitted {key} twice")
+            if key + (r["count"],) in seen_count:
+                die(f"{path}: {key} with count {r['count']} was emitted before (batch {r['batch']})")
+            seen_batch.add((r["batch"],) + key)
+            seen_count.add(key + (r["count"],))
+            first = r["batch"] if first is None else first
+        if first is not None:
+            if first <= last_batch:
+                die(f"{path}: batch numbers went back from {last_batch} to {first}")
+            last_batch = max(b for b, *_ in seen_batch)
+    print(f"{rows} rows in {len(args.rows)} files, none emitted twice")
 
 
 def main():
@@ -223,14 +255,17 @@ def main():
     r.add_argument("--watermark", type=duration, default="5 min")
     r.add_argument("--mode", choices=("update", "append", "complete"), default="update")
     r.add_argument("--first-batch", type=int, default=0, help="number of the first batch (after a restart or reload)")
+    r.add_argument("--cut", default="", help="record indices where a restart ended the open batch, comma-separated")
     r.add_argument("values")
     f = sub.add_parser("final-equal")
     f.add_argument("--window", type=duration, default="10 min")
     f.add_argument("--slide", type=duration, default="5 min")
     f.add_argument("rows")
     f.add_argument("values")
+    u = sub.add_parser("unique")
+    u.add_argument("rows", nargs="+")
     args = p.parse_args()
-    {"compare": cmd_compare, "reference": cmd_reference, "final-equal": cmd_final_equal}[args.cmd](args)
+    {"compare": cmd_compare, "reference": cmd_reference, "final-equal": cmd_final_equal, "unique": cmd_unique}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -82,7 +82,8 @@ write_config() {
         shift
         local brokers=$BROKER topic=sensor-data group_id=sensord-test max_messages=5 max_bytes=10240 \
                 max_delay="1 s" duration="10 minutes" slide="5 minutes" start_offset="0 s" \
-                watermark="5 minutes" mode=update max_keys=1000000 startup_timeout="20 s" properties=""
+                watermark="5 minutes" mode=update max_keys=1000000 startup_timeout="20 s" properties="" \
+                state_directory="$WORK/state" checkpoint_interval="5 s"
         local kv
         for kv in "$@"; do local "$kv"; done
         cat >"$file" <<CONF
@@ -97,7 +98,7 @@ kafka = {
 batch = { max_messages = $max_messages; max_bytes = $max_bytes; max_delay = "$max_delay"; };
 window = { duration = "$duration"; slide = "$slide"; start_offset = "$start_offset"; watermark = "$watermark"; };
 output = { mode = "$mode"; sink = "stdout"; format = "json"; };
-state = { max_keys = $max_keys; };
+state = { max_keys = $max_keys; directory = "$state_directory"; checkpoint_interval = "$checkpoint_interval"; };
 CONF
 }
 

@@ -10,8 +10,9 @@
 #    The devbroker (librdkafka's mock) refuses offset commits while a
 #    rebalance is in progress, which a real broker accepts from the current
 #    generation. So the commit that librdkafka makes when partitions are
-#    revoked fails here, and the test lets the stream settle and auto-commit
-#    (every 100 ms) before each membership change.
+#    revoked fails here, and the test lets the stream settle, checkpoint
+#    (every 200 ms) and auto-commit (every 100 ms) before each membership
+#    change, so that the other member starts where sensord stopped.
 # 2. The assignment is lost. sensord is frozen (SIGSTOP) past its session
 #    timeout. On waking, it logs that the assignment was lost, stores and
 #    commits nothing for those partitions, rejoins, and goes on.
@@ -20,7 +21,7 @@
 start_devbroker sensor-data:4
 # Nothing may be late whatever order the partitions interleave in.
 write_config "$WORK/sensord.conf" max_messages=200 max_delay="200ms" watermark="3650 days" \
-        properties=', ("auto.commit.interval.ms", "100")'
+        checkpoint_interval="200ms" properties=', ("auto.commit.interval.ms", "100")'
 produce() { # COUNT SEED
         "$SENSOR_REPLAY" -b "$BROKER" --interval 0 --generate 40 --count "$1" --seed "$2" 2>>"$WORK/replay.err"
 }

@@ -66,7 +66,7 @@ static Pipeline *new_pipeline(Recorder *r, uint64_t max_messages, bool available
         PipelineOutput output = { r, rec_begin, rec_row, rec_end };
         PipelineHooks hooks = { r, rec_store, rec_invalid };
         Pipeline *p = NULL;
-        assert_int_equal(pipeline_new(&p, &spec, &settings, &output, &hooks), 0);
+        assert_int_equal(pipeline_new(&p, &spec, &settings, &output, &hooks, NULL), 0);
         return p;
 }
 
@@ -87,11 +87,19 @@ static void assert_stored(const Recorder *r, size_t i, int32_t partition, int64_
 
 static const int32_t P01[] = { 0, 1 };
 
+/* Without checkpoints every partition reads from the group's committed offset. */
+static void assign(Pipeline *p, const int32_t *partitions, size_t n) {
+        int64_t seek[8];
+        assert_int_equal(pipeline_assign(p, partitions, n, seek), 0);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(seek[i], -1);
+}
+
 /* Synchronous output (stdout, journal): written is confirmed. */
 static void test_confirmed_at_once(void **state) {
         Recorder r = { 0 };
         Pipeline *p = new_pipeline(&r, 3, false);
-        pipeline_assign(p, P01, 2);
+        assign(p, P01, 2);
         assert_int_equal(add(p, 0, 10, 1, 0), 0);
         assert_int_equal(add(p, 1, 20, 2, 0), 0);
         assert_int_equal(r.n_stored, 0); /* batch open: nothing written, nothing stored */
@@ -110,7 +118,7 @@ static void test_confirmed_at_once(void **state) {
 static void test_stored_only_when_confirmed(void **state) {
         Recorder r = { .end_result = PIPELINE_PENDING };
         Pipeline *p = new_pipeline(&r, 2, false);
-        pipeline_assign(p, P01, 2);
+        assign(p, P01, 2);
         add(p, 0, 0, 1, 0);
         add(p, 0, 1, 2, 0); /* batch 0 written */
         add(p, 1, 0, 3, 0);
@@ -134,7 +142,7 @@ static void test_stored_only_when_confirmed(void **state) {
 static void test_failed_write_stores_nothing(void **state) {
         Recorder r = { 0 };
         Pipeline *p = new_pipeline(&r, 2, false);
-        pipeline_assign(p, P01, 2);
+        assign(p, P01, 2);
         add(p, 0, 0, 1, 0);
         add(p, 0, 1, 1, 0);
         assert_int_equal(r.n_stored, 1); /* batch 0 fine */
@@ -156,7 +164,7 @@ static void test_failed_write_stores_nothing(void **state) {
 static void test_failed_row_stores_nothing(void **state) {
         Recorder r = { .row_result = -ENOSPC };
         Pipeline *p = new_pipeline(&r, 5, false);
-        pipeline_assign(p, P01, 2);
+        assign(p, P01, 2);
         add(p, 1, 7, 1, 0);
         assert_int_equal(pipeline_close_batch(p), -ENOSPC);
         assert_int_equal(r.n_stored, 0);
@@ -168,7 +176,7 @@ static void test_failed_row_stores_nothing(void **state) {
 static void test_revoke_closes_batch_first(void **state) {
         Recorder r = { 0 };
         Pipeline *p = new_pipeline(&r, 100, false);
-        pipeline_assign(p, P01, 2);
+        assign(p, P01, 2);
         add(p, 0, 5, 1, 0);
         add(p, 1, 9, 2, 0);
         const int32_t revoked[] = { 1 };
@@ -188,7 +196,7 @@ static void test_revoke_closes_batch_first(void **state) {
 static void test_lost_stores_nothing_for_lost(void **state) {
         Recorder r = { .end_result = PIPELINE_PENDING };
         Pipeline *p = new_pipeline(&r, 2, false);
-        pipeline_assign(p, P01, 2);
+        assign(p, P01, 2);
         add(p, 0, 0, 1, 0);
         add(p, 1, 0, 2, 0); /* batch 0 written, unconfirmed */
         add(p, 0, 1, 3, 0); /* open batch */
@@ -198,7 +206,7 @@ static void test_lost_stores_nothing_for_lost(void **state) {
         pipeline_batch_done(p, 1);
         assert_int_equal(r.n_stored, 0);
 
-        pipeline_assign(p, P01, 2); /* assigned again later: from the committed offsets */
+        assign(p, P01, 2); /* assigned again later: from the committed offsets */
         r.end_result = 0;
         add(p, 0, 1, 3, 0);
         add(p, 0, 2, 3, 1);
@@ -214,7 +222,7 @@ static void test_available_now_done(void **state) {
         Pipeline *p = new_pipeline(&r, 100, true);
         const int32_t all[] = { 0, 1, 2 };
         assert_false(pipeline_available_now_done(p)); /* nothing assigned yet */
-        pipeline_assign(p, all, 3);
+        assign(p, all, 3);
         assert_false(pipeline_available_now_done(p)); /* ends unknown */
         pipeline_set_end(p, 0, 3);
         pipeline_set_end(p, 1, 0);
@@ -227,7 +235,7 @@ static void test_available_now_done(void **state) {
 
         pipeline_revoke(p, all, 3, false); /* eager rebalance: everything revoked ... */
         assert_false(pipeline_available_now_done(p));
-        pipeline_assign(p, P01, 2); /* ... and 0, 1 assigned back: 2 went to another member */
+        assign(p, P01, 2); /* ... and 0, 1 assigned back: 2 went to another member */
         pipeline_set_end(p, 0, 50); /* a second answer does not move the run's end */
         assert_false(pipeline_available_now_done(p)); /* done flags restart with the assignment */
         add(p, 0, 2, 1, 2);
@@ -242,7 +250,7 @@ static void test_batches_and_invalid(void **state) {
         Recorder r = { 0 };
         Pipeline *p = new_pipeline(&r, 5, false);
         const int32_t one[] = { 0 };
-        pipeline_assign(p, one, 1);
+        assign(p, one, 1);
         for (int i = 0; i < 11; i++)
                 add(p, 0, i, i % 2, i / 2);
         PipelineMessage bad = { .partition = 0, .offset = 11, .payload = "{\"value\": 1}", .len = 12 };

@@ -1,0 +1,93 @@
+/* checkpoint_format: the bytes of a partition's checkpoint files, with no
+ * I/O. A file is a header followed by records.
+ *
+ * Header: "SNSDCKPT", u32 format version (1), u32 length of the rest, then
+ * i32 partition, i64 window duration, slide, start offset and watermark
+ * delay (ms), u16 topic length, the topic, and u32 CRC-32C of everything
+ * before it.
+ *
+ * Record: u32 payload length, u32 CRC-32C of the payload, the payload:
+ * u8 kind (1 snapshot, 2 delta), u64 next batch number, i64 next offset to
+ * read (-1: none yet), u8 clock flags (1: watermark set, 2: event time
+ * seen), i64 watermark, i64 maximum event time, u32 count and i64 starts of
+ * evicted windows, u32 count of entries, each: i64 window start, u16
+ * sensor_id length, the sensor_id, u64 count, f64 sum, min, max.
+ *
+ * Every number is little-endian; doubles are their IEEE 754 bits. A
+ * snapshot holds every entry, a delta the entries changed (with their whole
+ * aggregates, so replaying is idempotent) and the windows evicted since the
+ * previous record. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "window.h"
+
+#define CHECKPOINT_FORMAT_VERSION 1
+#define CHECKPOINT_TOPIC_MAX 249 /* Kafka's limit */
+
+typedef struct CheckpointHeader {
+        uint32_t version;
+        char topic[CHECKPOINT_TOPIC_MAX + 1];
+        int32_t partition;
+        WindowSpec spec;
+} CheckpointHeader;
+
+typedef enum CheckpointKind { CHECKPOINT_SNAPSHOT = 1, CHECKPOINT_DELTA = 2 } CheckpointKind;
+
+/* Where the partition stood when the record was written. */
+typedef struct CheckpointMark {
+        uint64_t next_batch;
+        int64_t next_offset; /* -1: nothing read yet */
+        WindowClock clock;
+} CheckpointMark;
+
+/* A growing byte buffer for encoding. */
+typedef struct CheckpointBuf {
+        uint8_t *data;
+        size_t len, cap;
+        size_t record;   /* where the open record starts */
+        size_t count_at; /* where the open list's count goes */
+        uint32_t count;
+        bool in_entries;
+} CheckpointBuf;
+
+void checkpoint_buf_free(CheckpointBuf *b);
+
+/* Bytes of one entry with a sensor_id of len bytes, to size a snapshot. */
+#define CHECKPOINT_ENTRY_BYTES(len) (8 + 2 + (len) + 8 + 3 * 8)
+
+void checkpoint_encode_header(CheckpointBuf *b, const CheckpointHeader *h);
+
+/* A record: begin, the evicted windows, then the entries, end. */
+void checkpoint_record_begin(CheckpointBuf *b, CheckpointKind kind, const CheckpointMark *mark);
+void checkpoint_record_evicted(CheckpointBuf *b, int64_t start_ms);
+void checkpoint_record_entry(CheckpointBuf *b, const WindowEntry *entry);
+void checkpoint_record_end(CheckpointBuf *b);
+
+/* Decodes a header. Returns 0 and *used, -ENODATA if data ends before it
+ * does, -EBADMSG if it is not a checkpoint header or its checksum fails,
+ * -EPROTONOSUPPORT for a format version this build does not read. */
+int checkpoint_decode_header(const uint8_t *data, size_t len, CheckpointHeader *h, size_t *used);
+
+/* Compares a checkpoint's topic and window geometry with the running
+ * configuration's. Returns how many settings differ and describes each in
+ * buf as "window.duration is 600000 ms in the checkpoint and 1200000 ms in
+ * the configuration", joined by "; ". */
+unsigned checkpoint_header_mismatch(const CheckpointHeader *found, const CheckpointHeader *want, char *buf,
+                                    size_t size);
+
+typedef struct CheckpointVisitor {
+        void *userdata;
+        WindowEvictedFn evicted;
+        WindowEntryFn entry;
+} CheckpointVisitor;
+
+/* Decodes the record at data: checks its checksum first, then hands its
+ * evicted windows and entries to the visitor. Returns 0 with *kind, *mark
+ * and *used; -ENODATA if the record is cut short (a torn write); -EBADMSG
+ * if its checksum or structure is wrong (the visitor was not called). */
+int checkpoint_decode_record(const uint8_t *data, size_t len, const CheckpointVisitor *v, CheckpointKind *kind,
+                             CheckpointMark *mark, size_t *used);
