@@ -20,6 +20,7 @@ struct CheckpointFiles {
         int delta_fd; /* delta.<gen>, appended */
         uint64_t gen;
         uint64_t delta_bytes;
+        uint64_t header_bytes; /* of delta.<gen>, before its records */
         CheckpointHeader header;
         CheckpointBuf buf;
         uint64_t last_bytes;
@@ -220,6 +221,9 @@ static int open_delta(CheckpointFiles *f, uint64_t gen) {
                 return -errno;
         f->gen = gen;
         f->delta_bytes = (uint64_t)st.st_size;
+        f->buf.len = 0;
+        checkpoint_encode_header(&f->buf, &f->header);
+        f->header_bytes = f->buf.len;
         return 0;
 }
 
@@ -350,7 +354,7 @@ static int compact(CheckpointFiles *f, WindowState *state, const CheckpointMark 
         checkpoint_record_begin(&f->buf, CHECKPOINT_SNAPSHOT, mark);
         window_state_each_entry(state, encode_entry, &f->buf);
         checkpoint_record_end(&f->buf);
-        f->last_bytes = f->buf.len;
+        f->last_bytes += f->buf.len;
 
         int fd = openat(f->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0)
@@ -386,10 +390,9 @@ int checkpoint_files_save(CheckpointFiles *f, WindowState *state, const Checkpoi
         checkpoint_record_end(&f->buf);
 
         window_state_size(state, &entries, &key_bytes);
-        uint64_t state_bytes = entries * CHECKPOINT_ENTRY_BYTES(0) + key_bytes;
-        if (f->delta_bytes + f->buf.len > state_bytes + 4096)
-                return compact(f, state, mark);
-
+        /* The record goes into the log even when a snapshot follows, so that
+         * the previous generation and both logs still reach this state if
+         * the new snapshot is damaged. */
         int r = write_all(f->delta_fd, f->buf.data, f->buf.len);
         if (r == 0 && fdatasync(f->delta_fd) < 0)
                 r = -errno;
@@ -397,6 +400,11 @@ int checkpoint_files_save(CheckpointFiles *f, WindowState *state, const Checkpoi
                 return r;
         f->delta_bytes += f->buf.len;
         f->last_bytes = f->buf.len;
+
+        /* the log's records (after its header) against a snapshot record */
+        uint64_t snapshot_bytes = 64 + entries * CHECKPOINT_ENTRY_BYTES(0) + key_bytes;
+        if (f->delta_bytes - f->header_bytes > snapshot_bytes)
+                return compact(f, state, mark);
         return 0;
 }
 

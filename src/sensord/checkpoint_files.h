@@ -6,10 +6,10 @@
  *
  * A checkpoint appends a delta record (the entries changed and windows
  * evicted since the previous one, the offset, the watermark, the batch
- * number). Once the log outgrows the state, the state is written as
- * snapshot.<G+1> instead (temp file, fsync, rename, fsync of the directory)
- * and the files older than generation G are removed: generation G stays as
- * the fallback until G+1 is durable and in use.
+ * number). Once the log outgrows the state, the state is also written as
+ * snapshot.<G+1> (temp file, fsync, rename, fsync of the directory) with an
+ * empty delta.<G+1>, and the files older than generation G are removed:
+ * generation G, whose log reaches the same state, stays as the fallback.
  *
  * Loading reads the newest snapshot and replays its deltas, stopping at the
  * first torn or damaged record, whose tail is truncated with a notice. A
