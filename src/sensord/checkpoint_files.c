@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "file_io.h"
 #include "log.h"
 
 struct CheckpointFiles {
@@ -45,55 +46,6 @@ static void on_evicted(int64_t start, void *userdata) {
 
 static int fsync_dir(CheckpointFiles *f) {
         return fsync(f->dirfd) < 0 ? -errno : 0;
-}
-
-static int write_all(int fd, const uint8_t *data, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                data += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
-static int read_file(CheckpointFiles *f, const char *name, uint8_t **data, size_t *len) {
-        int fd = openat(f->dirfd, name, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        *len = (size_t)st.st_size;
-        *data = xmalloc(*len);
-        size_t got = 0;
-        while (got < *len) {
-                ssize_t n = read(fd, *data + got, *len - got);
-                if (n <= 0) {
-                        int r = n < 0 ? -errno : -EIO;
-                        close(fd);
-                        free(*data);
-                        return r;
-                }
-                got += (size_t)n;
-        }
-        close(fd);
-        return 0;
-}
-
-static int truncate_file(CheckpointFiles *f, const char *name, size_t size) {
-        int fd = openat(f->dirfd, name, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        int r = ftruncate(fd, (off_t)size) < 0 || fsync(fd) < 0 ? -errno : 0;
-        close(fd);
-        return r;
 }
 
 /* Notes what is damaged; the caller decides whether a fallback saves it. */
@@ -131,7 +83,7 @@ static int check_header(CheckpointFiles *f, const char *name, const uint8_t *dat
 static int replay(CheckpointFiles *f, Loading *l, const char *name, bool snapshot, bool allow_torn) {
         uint8_t *data = NULL;
         size_t len = 0, pos = 0;
-        int r = read_file(f, name, &data, &len);
+        int r = file_read_at(f->dirfd, name, &data, &len);
         if (r < 0)
                 return r;
         r = check_header(f, name, data, len, &pos);
@@ -147,8 +99,7 @@ static int replay(CheckpointFiles *f, Loading *l, const char *name, bool snapsho
                         log_notice("checkpoint %s/%s: %s record at byte %zu (%zu bytes to the end), the tail of an "
                                    "interrupted write; truncating it there",
                                    f->dir, name, d == -ENODATA ? "an incomplete" : "a damaged", pos, len - pos);
-                        if (truncate_file(f, name, pos) < 0)
-                                r = -errno;
+                        r = file_truncate_at(f->dirfd, name, pos);
                         break;
                 }
                 if (d < 0) {
@@ -202,7 +153,7 @@ static int create_delta(CheckpointFiles *f, uint64_t gen) {
                 return -errno;
         f->buf.len = 0;
         checkpoint_encode_header(&f->buf, &f->header);
-        int r = write_all(fd, f->buf.data, f->buf.len);
+        int r = file_write_all(fd, f->buf.data, f->buf.len);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         close(fd);
@@ -359,7 +310,7 @@ static int compact(CheckpointFiles *f, WindowState *state, const CheckpointMark 
         int fd = openat(f->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0)
                 return -errno;
-        int r = write_all(fd, f->buf.data, f->buf.len);
+        int r = file_write_all(fd, f->buf.data, f->buf.len);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         close(fd);
@@ -393,7 +344,7 @@ int checkpoint_files_save(CheckpointFiles *f, WindowState *state, const Checkpoi
         /* The record goes into the log even when a snapshot follows, so that
          * the previous generation and both logs still reach this state if
          * the new snapshot is damaged. */
-        int r = write_all(f->delta_fd, f->buf.data, f->buf.len);
+        int r = file_write_all(f->delta_fd, f->buf.data, f->buf.len);
         if (r == 0 && fdatasync(f->delta_fd) < 0)
                 r = -errno;
         if (r < 0)

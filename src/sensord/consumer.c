@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "end_offsets.h"
+#include "topic_wait.h"
 #include "log.h"
 #include "util.h"
 
@@ -34,7 +35,15 @@ struct Consumer {
         sd_event_source *readable, *more;
         EndOffsets *ends;
         bool closed; /* left the group; else destroy without closing */
+        bool unreachable; /* librdkafka said every broker is down; until a message or an assignment */
 };
+
+static void reachable_again(Consumer *c) {
+        if (!c->unreachable)
+                return;
+        c->unreachable = false;
+        log_notice("the brokers are reachable again");
+}
 
 /* "0, 1, 3" for a log line. */
 static void format_partitions(const rd_kafka_topic_partition_list_t *parts, char *buf, size_t size) {
@@ -72,6 +81,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 int64_t *seek = xmalloc((size_t)parts->cnt * sizeof(*seek));
                 log_info("assigned %d partition(s) of %s: [%s]", parts->cnt, c->topic, list);
+                reachable_again(c);
                 int refused = pipeline_assign(c->pipeline, ids, (size_t)parts->cnt, seek);
                 /* a checkpoint of other settings is a configuration error,
                  * a damaged one an I/O error; both were logged */
@@ -85,13 +95,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                         error = rd_kafka_incremental_assign(rk, parts);
                 else if (refused >= 0)
                         r = rd_kafka_assign(rk, parts);
-                /* Paused until the end offset is known, so that nothing past
-                 * it is read; resumed by on_end_offset(). */
-                if (c->available_now && refused >= 0 && !error && !r && parts->cnt > 0) {
-                        rd_kafka_pause_partitions(rk, parts);
-                        for (int i = 0; i < parts->cnt; i++)
-                                end_offsets_request(c->ends, ids[i]);
-                }
+                if (c->available_now && refused >= 0 && !error && !r)
+                        end_offsets_assigned(c->ends, parts);
         } else {
                 bool lost = rd_kafka_assignment_lost(rk);
                 if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
@@ -115,19 +120,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         free(ids);
 }
 
+/* Available-now: an end offset is known, or could not be read. */
 static void on_end_offset(void *userdata, int32_t partition, int64_t end, const char *error) {
         Consumer *c = userdata;
         if (error) {
                 log_error("cannot read the end offset of %s/%" PRId32 ": %s", c->topic, partition, error);
                 fail(c, EX_UNAVAILABLE);
-                return;
+        } else {
+                pipeline_set_end(c->pipeline, partition, end);
         }
-        log_info("%s/%" PRId32 ": this run reads up to offset %" PRId64, c->topic, partition, end);
-        pipeline_set_end(c->pipeline, partition, end);
-        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(list, c->topic, partition);
-        rd_kafka_resume_partitions(c->rk, list); /* a partition revoked meanwhile just fails */
-        rd_kafka_topic_partition_list_destroy(list);
 }
 
 static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
@@ -137,6 +138,14 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
                 rd_kafka_fatal_error(rk, buf, sizeof(buf));
                 log_error("fatal Kafka error: %s", buf);
                 fail(c, EX_UNAVAILABLE);
+                return;
+        }
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+                /* librdkafka reconnects by itself; sensord waits, and its
+                 * checkpoints cover a lost assignment */
+                if (!c->unreachable)
+                        log_warning("the brokers are unreachable (%s); waiting for them", reason);
+                c->unreachable = true;
                 return;
         }
         log_warning("kafka: %s", reason);
@@ -156,6 +165,7 @@ static bool dispatch(Consumer *c, const rd_kafka_message_t *m, uint64_t now) {
                 log_warning("consumer: %s", rd_kafka_message_errstr(m));
                 return true;
         }
+        reachable_again(c);
         PipelineMessage pm = { .partition = m->partition, .offset = m->offset, .payload = m->payload, .len = m->len };
         check_pipeline(c, pipeline_add(c->pipeline, &pm, now));
         return !c->stopping;
@@ -284,53 +294,8 @@ Consumer *consumer_free(Consumer *c) {
         return NULL;
 }
 
-/* Looks the topic up in the cluster's full topic list: asking for it by
- * name would make brokers with auto-creation (the devbroker among them)
- * create it. Returns its partition count, 0 if absent, or -1 with *problem. */
-static int topic_partitions(Consumer *c, const char **problem) {
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t err = rd_kafka_metadata(c->rk, 1, NULL, &md, 2000);
-        if (err) {
-                *problem = rd_kafka_err2str(err);
-                return -1;
-        }
-        int partitions = 0;
-        *problem = "no such topic";
-        for (int i = 0; i < md->topic_cnt; i++)
-                if (strcmp(md->topics[i].topic, c->topic) == 0) {
-                        partitions = md->topics[i].err ? 0 : md->topics[i].partition_cnt;
-                        if (md->topics[i].err)
-                                *problem = rd_kafka_err2str(md->topics[i].err);
-                }
-        rd_kafka_metadata_destroy(md);
-        return partitions;
-}
-
-/* Before the event loop runs, so a wrong address or topic name is an exit
- * 69, not a silent hang; it pings the watchdog itself meanwhile. */
-static int wait_for_topic(Consumer *c) {
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t)c->startup_timeout_ms * 1000;
-        const char *problem = "no answer";
-
-        for (unsigned attempt = 1;; attempt++) {
-                int partitions = topic_partitions(c, &problem);
-                if (partitions > 0) {
-                        log_info("topic %s has %d partition(s) on %s", c->topic, partitions, c->brokers);
-                        return 0;
-                }
-                if (now_usec(CLOCK_MONOTONIC) >= deadline)
-                        break;
-                log_notice("waiting for topic %s on %s (attempt %u): %s", c->topic, c->brokers, attempt, problem);
-                sd_notify(0, "WATCHDOG=1");
-                usleep(500000);
-        }
-        log_error("topic %s is not available on %s after %" PRId64 " ms: %s", c->topic, c->brokers,
-                  c->startup_timeout_ms, problem);
-        return -EHOSTUNREACH;
-}
-
 int consumer_start(Consumer *c) {
-        int r = wait_for_topic(c);
+        int r = topic_wait(c->rk, c->topic, c->brokers, c->startup_timeout_ms);
         if (r < 0)
                 return r;
         rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
@@ -352,6 +317,10 @@ void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t 
         if (err && err != RD_KAFKA_RESP_ERR__STATE) /* __STATE: revoked meanwhile */
                 log_warning("storing offsets failed: %s", rd_kafka_err2str(err));
         rd_kafka_topic_partition_list_destroy(list);
+}
+
+bool consumer_unreachable(const Consumer *c) {
+        return c->unreachable;
 }
 
 int64_t consumer_lag(Consumer *c) {

@@ -46,6 +46,9 @@ void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t 
  * librdkafka already knows (no broker round trip); -1 while unknown. */
 int64_t consumer_lag(Consumer *c);
 
+/* True while librdkafka reports every broker down. */
+bool consumer_unreachable(const Consumer *c);
+
 /* Leaves the group (the revoke commits the stored offsets), waiting at most
  * CONSUMER_CLOSE_TIMEOUT_MS: brokers that are gone must not block a stop. */
 #define CONSUMER_CLOSE_TIMEOUT_MS 5000

@@ -2,6 +2,7 @@
 #include "end_offsets.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "log.h"
 
 /* Bounds a stop that waits for the worker: a query is not interruptible. */
 #define QUERY_TIMEOUT_MS 5000
@@ -77,9 +79,17 @@ static int on_answers(sd_event_source *s, int fd, uint32_t revents, void *userda
         q->n_answers = q->cap_answers = 0;
         pthread_mutex_unlock(&q->lock);
 
-        for (size_t i = 0; i < n; i++)
-                q->fn(q->userdata, answers[i].partition, answers[i].end,
-                      answers[i].err ? rd_kafka_err2str(answers[i].err) : NULL);
+        for (size_t i = 0; i < n; i++) {
+                const Answer *a = &answers[i];
+                q->fn(q->userdata, a->partition, a->end, a->err ? rd_kafka_err2str(a->err) : NULL);
+                if (a->err)
+                        continue;
+                log_info("%s/%" PRId32 ": this run reads up to offset %" PRId64, q->topic, a->partition, a->end);
+                rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+                rd_kafka_topic_partition_list_add(list, q->topic, a->partition);
+                rd_kafka_resume_partitions(q->rk, list); /* a partition revoked meanwhile just fails */
+                rd_kafka_topic_partition_list_destroy(list);
+        }
         free(answers);
         return 0;
 }
@@ -132,10 +142,15 @@ EndOffsets *end_offsets_free(EndOffsets *q) {
         return NULL;
 }
 
-void end_offsets_request(EndOffsets *q, int32_t partition) {
+void end_offsets_assigned(EndOffsets *q, const rd_kafka_topic_partition_list_t *parts) {
+        if (parts->cnt == 0)
+                return;
+        rd_kafka_pause_partitions(q->rk, (rd_kafka_topic_partition_list_t *)parts);
         pthread_mutex_lock(&q->lock);
-        ARRAY_RESERVE(q->requests, q->cap_requests, q->n_requests + 1);
-        q->requests[q->n_requests++] = partition;
+        for (int i = 0; i < parts->cnt; i++) {
+                ARRAY_RESERVE(q->requests, q->cap_requests, q->n_requests + 1);
+                q->requests[q->n_requests++] = parts->elems[i].partition;
+        }
         pthread_cond_signal(&q->wake);
         pthread_mutex_unlock(&q->lock);
 }

@@ -20,5 +20,6 @@ int end_offsets_new(EndOffsets **out, rd_kafka_t *rk, const char *topic, sd_even
 /* Waits for a query in progress (at most its timeout) and frees. */
 EndOffsets *end_offsets_free(EndOffsets *q);
 
-/* Queues a query for the partition's end offset. */
-void end_offsets_request(EndOffsets *q, int32_t partition);
+/* Newly assigned partitions: each stays paused until its end offset is
+ * known, so that nothing past it is read, and is resumed once it is. */
+void end_offsets_assigned(EndOffsets *q, const rd_kafka_topic_partition_list_t *parts);

@@ -58,10 +58,12 @@ void status_notify(Status *st) {
         double rate = st->last_us && now > st->last_us
                               ? (double)(ps->messages - st->last_messages) * 1e6 / (double)(now - st->last_us)
                               : 0.0;
-        char wm[TIMESTAMP_MAX] = "unset", lag_text[32] = "";
+        char wm[TIMESTAMP_MAX] = "unset", lag_text[48] = "";
         if (ws->has_watermark)
                 timestamp_format(ws->watermark_ms, wm);
-        if (lag >= 0)
+        if (st->consumer && consumer_unreachable(st->consumer))
+                snprintf(lag_text, sizeof(lag_text), ", brokers unreachable");
+        else if (lag >= 0)
                 snprintf(lag_text, sizeof(lag_text), ", lag %" PRId64, lag);
         sd_notifyf(0,
                    "STATUS=%" PRIu64 " records (%.0f/s), %" PRIu64 " batches, %" PRIu64 " late pairs, %" PRIu64
