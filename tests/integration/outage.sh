@@ -1,0 +1,57 @@
+#!/bin/bash
+# A broker outage of 20 s mid-stream. sensord does not exit, its watchdog
+# (WATCHDOG_USEC=2 s, with a notify socket of the test's own) never goes a
+# full interval without a ping, the log and STATUS= say the brokers are
+# unreachable while they are, and no record is lost or counted twice: the
+# session times out during the outage, the assignment is lost, and the
+# partitions' state comes back from their checkpoints.
+. "$(dirname "$0")/lib.sh"
+
+start_devbroker sensor-data:4
+"$PYTHON" "$HERE/notify_listener.py" "$WORK/notify.sock" "$WORK/notify.log" &
+PIDS+=($!)
+for _ in $(seq 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.1; done
+write_config "$WORK/sensord.conf" max_messages=50 max_delay="100ms" watermark="3650 days" \
+        checkpoint_interval="300ms" properties=', ("session.timeout.ms", "6000")'
+NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=2000000 \
+        "$SENSORD" -c "$WORK/sensord.conf" >"$WORK/out.jsonl" 2>"$WORK/sensord.err" &
+SENSORD_PID=$!
+PIDS+=("$SENSORD_PID")
+wait_for "assigned 4 partition(s)" "$WORK/sensord.err" 30
+# 30 s of records; the producer keeps what it cannot deliver and retries
+"$SENSOR_REPLAY" -b "$BROKER" --generate 30 --count 6000 --rate 200 --seed 9 2>"$WORK/replay.err" &
+REPLAY_PID=$!
+PIDS+=("$REPLAY_PID")
+sleep 4
+devbroker "down"
+sleep 20
+grep -q "STATUS=.*brokers unreachable" "$WORK/notify.log" || fail "STATUS= did not say the brokers are unreachable"
+grep -q "the brokers are unreachable" "$WORK/sensord.err" || fail "the log did not say the brokers are unreachable"
+kill -0 "$SENSORD_PID" || fail "sensord exited during the outage"
+devbroker "up"
+wait "$REPLAY_PID" || fail "the producer lost records"
+wait_for "the brokers are reachable again" "$WORK/sensord.err" 30
+before=-1
+for _ in $(seq 60); do
+        now=$(wc -l <"$WORK/out.jsonl")
+        [ "$now" = "$before" ] && break
+        before=$now
+        sleep 1
+done
+kill -TERM "$SENSORD_PID"
+wait "$SENSORD_PID" || fail "sensord did not stop cleanly after the outage"
+
+kcat -C -b "$BROKER" -t sensor-data -e -q -f '%s\n' >"$WORK/values.txt"
+$CHECK final-equal "$WORK/out.jsonl" "$WORK/values.txt"
+"$PYTHON" - "$WORK/notify.log" <<'PY'
+import sys
+lines = [l.split(" ", 1) for l in open(sys.argv[1]).read().splitlines()]
+ready = next(float(t) for t, m in lines if m == "READY=1")
+stopping = next(float(t) for t, m in lines if m == "STOPPING=1")
+pings = [ready] + [float(t) for t, m in lines if m == "WATCHDOG=1" and ready <= float(t) <= stopping] + [stopping]
+gap = max(b - a for a, b in zip(pings, pings[1:]))
+print(f"longest gap between watchdog pings over {stopping - ready:.0f} s: {gap:.2f} s")
+if gap >= 2.0:
+    sys.exit(f"FAIL: the watchdog went {gap:.2f} s without a ping")
+PY
+echo "outage: ok"
