@@ -62,7 +62,7 @@ for n in "${sizes[@]}"; do
                         -e "s/properties = ( );/properties = ( $props );/" \
                         -e "s/max_messages = 5;/max_messages = $batch;/" -e 's/max_bytes = "10 KiB"/max_bytes = "16 MiB"/' \
                         -e 's/sink = "auto"/sink = "stdout"/' -e 's/watermark = "5 minutes"/watermark = "2 days"/' \
-                        etc/sensord.conf >"$work/bench.conf"
+                        -e "s|/var/lib/sensord|$work/state-$n-$variant|" etc/sensord.conf >"$work/bench.conf"
                 /usr/bin/time -f "%e %U %S %M" -o "$work/sensord.time" \
                         "$BUILD/src/sensord" -c "$work/bench.conf" --available-now >/dev/null 2>"$work/err"
                 read -r wall_s user_s sys_s rss <"$work/sensord.time"
