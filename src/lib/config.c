@@ -98,6 +98,7 @@ typedef struct Loader {
         const char *path;
         ConfigErrors *errors;
         Config *config;
+        bool bad[ARRAY_SIZE(settings)]; /* its value was refused: relations to it are not checked */
 } Loader;
 
 void config_errors_clear(ConfigErrors *errors) {
@@ -298,7 +299,32 @@ static int line_of(const config_t *cf, const char *group, const char *name) {
         return s ? setting_line(s) : 0;
 }
 
-/* Cross-setting checks, each reported at the line of the setting at fault. */
+/* False when the setting's own value was refused, so that a relation to it
+ * would only repeat that error. */
+static bool usable(const Loader *l, const char *path) {
+        for (size_t i = 0; i < ARRAY_SIZE(settings); i++)
+                if (strcmp(settings[i].path, path) == 0)
+                        return !l->bad[i];
+        return true;
+}
+
+/* Kafka's rule for topic names: 1 to 249 of [a-zA-Z0-9._-], not "." or "..". */
+static const char *topic_problem(const char *topic) {
+        size_t len = strlen(topic);
+        if (len > 249)
+                return "is longer than Kafka's limit of 249 characters";
+        if (strcmp(topic, ".") == 0 || strcmp(topic, "..") == 0)
+                return "cannot be \".\" or \"..\"";
+        if (strspn(topic, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len)
+                return "may hold only letters, digits, '.', '_' and '-' (Kafka's rule)";
+        return NULL;
+}
+
+#define MAX_WATERMARK_MS (365LL * 24 * 3600 * 1000)
+
+/* Checks of values and of relations between settings, each reported at the
+ * line of the setting at fault; run even when other settings were refused,
+ * so that one pass reports every mistake. */
 static void validate(Loader *l, const config_t *cf) {
         const Config *c = l->config;
         const char *reason;
@@ -306,25 +332,34 @@ static void validate(Loader *l, const config_t *cf) {
 
         if (!c->brokers[0])
                 add_error(l, LINE("kafka", "brokers"), "kafka.brokers", "must not be empty");
-        if (!c->topic[0])
+        if (usable(l, "kafka.topic") && !c->topic[0])
                 add_error(l, LINE("kafka", "topic"), "kafka.topic", "must not be empty");
+        else if (usable(l, "kafka.topic") && (reason = topic_problem(c->topic)))
+                add_error(l, LINE("kafka", "topic"), "kafka.topic", "\"%.40s%s\" %s", c->topic,
+                          strlen(c->topic) > 40 ? "..." : "", reason);
         if (!c->group_id[0])
                 add_error(l, LINE("kafka", "group_id"), "kafka.group_id", "must not be empty");
         if (c->batch.max_messages < 1)
                 add_error(l, LINE("batch", "max_messages"), "batch.max_messages", "must be at least 1");
         if (c->batch.max_bytes < 1)
                 add_error(l, LINE("batch", "max_bytes"), "batch.max_bytes", "must be at least 1 byte");
-        if (c->window.size_ms <= 0)
+        bool duration = usable(l, "window.duration"), slide = usable(l, "window.slide"),
+             offset = usable(l, "window.start_offset"), watermark = usable(l, "window.watermark");
+        if (duration && c->window.size_ms <= 0)
                 add_error(l, LINE("window", "duration"), "window.duration", "must be greater than 0");
-        else if (c->window.slide_ms <= 0 || c->window.slide_ms > c->window.size_ms)
+        else if (duration && slide && (c->window.slide_ms <= 0 || c->window.slide_ms > c->window.size_ms))
                 add_error(l, LINE("window", "slide"), "window.slide",
                           "must be greater than 0 and not longer than window.duration");
-        else if ((reason = window_spec_check(&c->window)))
+        else if (duration && slide && offset && watermark && (reason = window_spec_check(&c->window)))
                 add_error(l, LINE("window", "start_offset"), "window.start_offset", "%s", reason);
-        else if (window_spec_windows_per_record(&c->window) > 10000)
+        else if (duration && slide && window_spec_windows_per_record(&c->window) > 10000)
                 add_error(l, LINE("window", "slide"), "window.slide",
                           "each record would fall in %" PRIu64 " windows (at most 10000): use a longer slide",
                           window_spec_windows_per_record(&c->window));
+        if (watermark && c->window.watermark_delay_ms > MAX_WATERMARK_MS)
+                add_error(l, LINE("window", "watermark"), "window.watermark",
+                          "%" PRId64 " days is more than 365: windows would stay open, and in memory, for that long",
+                          c->window.watermark_delay_ms / (24 * 3600 * 1000));
         if (c->max_keys < 1)
                 add_error(l, LINE("state", "max_keys"), "state.max_keys", "must be at least 1");
         if (c->max_message_bytes < 1)
@@ -395,11 +430,12 @@ int config_load(const char *path, Config **out, ConfigErrors *errors) {
                                 add_error(&l, setting_line(s), spath, "unknown setting");
                                 continue;
                         }
+                        size_t before = errors->n;
                         load_setting(&l, def, s);
+                        l.bad[def - settings] |= errors->n > before;
                 }
         }
-        if (errors->n == 0)
-                validate(&l, &cf);
+        validate(&l, &cf);
         if (errors->n == 0) {
                 *out = l.config;
                 l.config = NULL;

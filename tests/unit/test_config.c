@@ -1,7 +1,9 @@
 /* The configuration file: defaults, every setting, unknown keys and bad
  * values reported with file:line and path, reload compatibility. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "util.h"
 
 static char path[64];
 
@@ -175,6 +178,75 @@ static void test_restart_required(void **state) {
         config_free(a);
 }
 
+/* Every mistake of a file is reported in one run, each with its line:
+ * refused values, unknown settings and the relations between the settings
+ * that were read (a bad unit elsewhere hides none of them). */
+static void test_every_mistake_at_once(void **state) {
+        static const struct {
+                int line;
+                const char *text;
+        } want[] = {
+                { 2, "kafka.topic: \"sensor data!\" may hold only letters" },
+                { 3, "kafka.startup_timeout: \"30 parsecs\": unknown unit" },
+                { 6, "batch.max_messages: must be at least 1" },
+                { 8, "batch.max_delay: \"soon\"" },
+                { 12, "window.slide: must be greater than 0 and not longer than window.duration" },
+                { 13, "window.watermark: 400 days is more than 365" },
+                { 15, "output.mode: \"sometimes\" is not one of" },
+                { 16, "state.max_keys: must not be negative" },
+                { 16, "state.color: unknown setting" },
+                { 17, "limits.max_message_bytes: \"lots\"" },
+        };
+        Config *c = NULL;
+        ConfigErrors errors;
+        assert_int_equal(load_text("kafka = {\n"
+                                   "  topic = \"sensor data!\";\n"
+                                   "  startup_timeout = \"30 parsecs\";\n"
+                                   "};\n"
+                                   "batch = {\n"
+                                   "  max_messages = 0;\n"
+                                   "  max_bytes = \"10 KiB\";\n"
+                                   "  max_delay = \"soon\";\n"
+                                   "};\n"
+                                   "window = {\n"
+                                   "  duration = \"10 minutes\";\n"
+                                   "  slide = \"20 minutes\";\n"
+                                   "  watermark = \"400 days\";\n"
+                                   "};\n"
+                                   "output = { mode = \"sometimes\"; sink = \"stdout\"; };\n"
+                                   "state = { max_keys = -5; color = \"blue\"; };\n"
+                                   "limits = { max_message_bytes = \"lots\"; };\n",
+                                   &c, &errors),
+                         -EINVAL);
+        assert_null(c);
+        assert_int_equal(errors.n, ARRAY_SIZE(want));
+        for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+                char where[96];
+                bool found = false;
+                snprintf(where, sizeof(where), ":%d: ", want[i].line);
+                for (size_t k = 0; k < errors.n; k++)
+                        found |= strstr(errors.messages[k], where) && strstr(errors.messages[k], want[i].text);
+                if (!found)
+                        fail_msg("no error \"%s\" at line %d", want[i].text, want[i].line);
+        }
+        config_errors_clear(&errors);
+}
+
+/* Kafka's topic rule and a length of its own. */
+static void test_topic_names(void **state) {
+        Config *c = NULL;
+        ConfigErrors errors;
+        assert_int_equal(load_text("kafka = { topic = \"sensors.v2_eu-west\"; };\n", &c, &errors), 0);
+        config_free(c);
+        char text[400];
+        snprintf(text, sizeof(text), "kafka = { topic = \"%0250d\"; };\n", 0);
+        assert_int_equal(load_text(text, &c, &errors), -EINVAL);
+        assert_non_null(strstr(errors.messages[0], "longer than Kafka's limit of 249"));
+        config_errors_clear(&errors);
+        assert_int_equal(load_text("kafka = { topic = \"..\"; };\n", &c, &errors), -EINVAL);
+        config_errors_clear(&errors);
+}
+
 static char *read_text(const char *file_path) {
         FILE *f = fopen(file_path, "r");
         assert_non_null(f);
@@ -248,6 +320,8 @@ int main(void) {
                 cmocka_unit_test(test_empty_file_gives_defaults), cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_missing_file),     cmocka_unit_test(test_restart_required),
                 cmocka_unit_test(test_reload_rules_documented),
+                cmocka_unit_test(test_every_mistake_at_once),
+                cmocka_unit_test(test_topic_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
