@@ -377,6 +377,8 @@ static void add_window_refs(Windows *w, const Window *win) {
 static int emit_refs(Windows *w, WindowState *const *states, size_t n, bool whole_windows, WindowRowFn fn,
                      void *userdata) {
         int result = 0;
+        if (w->n_refs == 0)
+                return 0; /* qsort's array may not be NULL, even when empty */
         qsort(w->refs, w->n_refs, sizeof(*w->refs), compare_refs);
         for (size_t i = 0, next; i < w->n_refs; i = next) {
                 const KeyRef *ref = &w->refs[i];
