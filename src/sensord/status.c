@@ -15,6 +15,7 @@ void status_init(Status *st, const Pipeline *p) {
         *st = (Status){
                 .notify = getenv("NOTIFY_SOCKET") != NULL,
                 .invalid_limit = { .interval_us = 10 * 1000000ull, .burst = 10 },
+                .cap_limit = { .interval_us = 10 * 1000000ull, .burst = 1 },
                 .pipeline = p,
         };
 }
@@ -47,6 +48,18 @@ void status_report_invalid(Status *st, const char *topic, const PipelineMessage 
         log_warning("invalid record at %s/%" PRId32 "@%" PRId64 ": %s", topic, m->partition, m->offset, reason);
 }
 
+void status_check_limits(Status *st) {
+        const WindowStats *ws = pipeline_window_stats(st->pipeline);
+        uint64_t suppressed;
+        if (ws->dropped_pairs == st->dropped_seen ||
+            !ratelimit_allow(&st->cap_limit, now_usec(CLOCK_MONOTONIC), &suppressed))
+                return;
+        log_warning("the state holds %" PRIu64 " (window, sensor) keys, its state.max_keys limit: %" PRIu64
+                    " new pairs dropped so far (raise state.max_keys, or shorten the windows or the watermark)",
+                    ws->live_keys, ws->dropped_pairs);
+        st->dropped_seen = ws->dropped_pairs;
+}
+
 void status_notify(Status *st) {
         if (!st->notify)
                 return;
@@ -58,7 +71,10 @@ void status_notify(Status *st) {
         double rate = st->last_us && now > st->last_us
                               ? (double)(ps->messages - st->last_messages) * 1e6 / (double)(now - st->last_us)
                               : 0.0;
-        char wm[TIMESTAMP_MAX] = "unset", lag_text[48] = "";
+        char wm[TIMESTAMP_MAX] = "unset", lag_text[48] = "", cap_text[64] = "";
+        if (ws->dropped_pairs)
+                snprintf(cap_text, sizeof(cap_text), ", %" PRIu64 " pairs dropped at state.max_keys",
+                         ws->dropped_pairs);
         if (ws->has_watermark)
                 timestamp_format(ws->watermark_ms, wm);
         if (st->consumer && consumer_unreachable(st->consumer))
@@ -67,9 +83,9 @@ void status_notify(Status *st) {
                 snprintf(lag_text, sizeof(lag_text), ", lag %" PRId64, lag);
         sd_notifyf(0,
                    "STATUS=%" PRIu64 " records (%.0f/s), %" PRIu64 " batches, %" PRIu64 " late pairs, %" PRIu64
-                   " invalid, %" PRIu64 " keys, watermark %s%s",
-                   ps->messages, rate, pipeline_batch_number(p), ws->late_pairs, ps->invalid, ws->live_keys, wm,
-                   lag_text);
+                   " invalid, %" PRIu64 " keys%s, watermark %s%s",
+                   ps->messages, rate, pipeline_batch_number(p), ws->late_pairs, ps->invalid, ws->live_keys, cap_text,
+                   wm, lag_text);
         st->last_messages = ps->messages;
         st->last_us = now;
 }

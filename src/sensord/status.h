@@ -14,6 +14,8 @@
 typedef struct Status {
         bool notify; /* started with a notify socket (by systemd) */
         RateLimit invalid_limit;
+        RateLimit cap_limit;   /* the max_keys warning */
+        uint64_t dropped_seen; /* dropped pairs at the last warning */
         uint64_t last_messages, last_us; /* at the previous STATUS=, for the rate */
         sd_event_source *timer;
         const Pipeline *pipeline;
@@ -30,6 +32,10 @@ int status_start(Status *st, sd_event *event, Consumer *c);
 /* Logs an invalid record with its coordinates, at most 10 every 10 s; says
  * how many were not logged when logging resumes. */
 void status_report_invalid(Status *st, const char *topic, const PipelineMessage *m, const char *reason);
+
+/* Warns, at most once every 10 s, while new pairs are dropped because the
+ * state holds state.max_keys keys. */
+void status_check_limits(Status *st);
 
 /* Sends STATUS= now (when there is a notify socket). */
 void status_notify(Status *st);

@@ -13,7 +13,7 @@ start_devbroker sensor-data:4
 # one message set per record, so that the fetch size bound applies record by record
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 --generate 40 --count 400 --seed 11 -X batch.num.messages=1 \
         2>"$WORK/replay.err"
-write_config "$WORK/sensord.conf" max_messages=50 watermark="3650 days" \
+write_config "$WORK/sensord.conf" max_messages=50 watermark="365 days" \
         properties=', ("max.partition.fetch.bytes", "1024"), ("fetch.wait.max.ms", "10")'
 devbroker "rtt 100"
 

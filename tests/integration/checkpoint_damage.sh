@@ -16,7 +16,7 @@
 start_devbroker sensor-data:1
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 "$SHARED_DATA/seed.json" 2>/dev/null
 fast=', ("session.timeout.ms", "3000")' # the mock's group join waits on it
-write_config "$WORK/sensord.conf" max_messages=1 watermark="3650 days" properties="$fast"
+write_config "$WORK/sensord.conf" max_messages=1 watermark="365 days" properties="$fast"
 # six runs over the same readings again: the log outgrows the unchanging
 # state and compacts into snapshots
 for n in 1 2 3 4 5 6; do
@@ -40,7 +40,7 @@ p = sys.argv[1]; d = bytearray(open(p, "rb").read()); d[len(d) // 2] ^= 0xFF; op
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 --count 3 "$SHARED_DATA/seed.json" 2>/dev/null
 expect_state() {
         rm -rf "$WORK/reference-state" && cp -a "$WORK/pristine" "$WORK/reference-state"
-        write_config "$WORK/reference.conf" max_messages=1 watermark="3650 days" state_directory="$WORK/reference-state" \
+        write_config "$WORK/reference.conf" max_messages=1 watermark="365 days" state_directory="$WORK/reference-state" \
                 group_id=sensord-test properties="$fast"
         run_available_now "$WORK/reference.conf" reference
         $CHECK compare "$WORK/reference.jsonl" "$WORK/$1.jsonl"
@@ -76,7 +76,7 @@ diff -r "$WORK/state" "$WORK/damaged-copy" >/dev/null || fail "the damaged direc
 
 # another window duration: exit 78 with both values, nothing touched
 rm -rf "$WORK/state" && cp -a "$WORK/pristine" "$WORK/state"
-write_config "$WORK/other.conf" max_messages=1 watermark="3650 days" duration="20 minutes" properties="$fast"
+write_config "$WORK/other.conf" max_messages=1 watermark="365 days" duration="20 minutes" properties="$fast"
 rc=0
 timeout 60 "$SENSORD" -c "$WORK/other.conf" --available-now >"$WORK/other.jsonl" 2>"$WORK/other.err" || rc=$?
 [ "$rc" = 78 ] || fail "a checkpoint of another window duration: exit $rc, not 78"

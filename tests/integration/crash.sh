@@ -21,7 +21,7 @@ phase() {
         local pids=()
         trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
         RANDOM=$3 # the same moments on every run of the test
-        write_config "$WORK/$name.conf" max_messages=50 max_delay="100ms" watermark="3650 days" topic="crash-$name" \
+        write_config "$WORK/$name.conf" max_messages=50 max_delay="100ms" watermark="365 days" topic="crash-$name" \
                 checkpoint_interval="300ms" group_id="crash-$name" state_directory="$WORK/state-$name" \
                 properties="$props"
         "$SENSOR_REPLAY" -b "$BROKER" -t "crash-$name" --generate 50 --count 12000 --rate 800 --seed "$3" \

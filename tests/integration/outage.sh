@@ -11,7 +11,7 @@ start_devbroker sensor-data:4
 "$PYTHON" "$HERE/notify_listener.py" "$WORK/notify.sock" "$WORK/notify.log" &
 PIDS+=($!)
 for _ in $(seq 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.1; done
-write_config "$WORK/sensord.conf" max_messages=50 max_delay="100ms" watermark="3650 days" \
+write_config "$WORK/sensord.conf" max_messages=50 max_delay="100ms" watermark="365 days" \
         checkpoint_interval="300ms" properties=', ("session.timeout.ms", "6000")'
 NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=2000000 \
         "$SENSORD" -c "$WORK/sensord.conf" >"$WORK/out.jsonl" 2>"$WORK/sensord.err" &
@@ -31,13 +31,16 @@ kill -0 "$SENSORD_PID" || fail "sensord exited during the outage"
 devbroker "up"
 wait "$REPLAY_PID" || fail "the producer lost records"
 wait_for "the brokers are reachable again" "$WORK/sensord.err" 30
-before=-1
-for _ in $(seq 60); do
-        now=$(wc -l <"$WORK/out.jsonl")
-        [ "$now" = "$before" ] && break
-        before=$now
-        sleep 1
+# caught up: STATUS= (every 2 s) reports no lag, twice in a row
+caught_up=0
+for _ in $(seq 120); do
+        if [ "$(grep 'STATUS=' "$WORK/notify.log" | tail -n 2 | grep -c ', lag 0$')" = 2 ]; then
+                caught_up=1
+                break
+        fi
+        sleep 0.5
 done
+[ "$caught_up" = 1 ] || fail "sensord did not catch up within 60 s after the outage"
 kill -TERM "$SENSORD_PID"
 wait "$SENSORD_PID" || fail "sensord did not stop cleanly after the outage"
 

@@ -20,7 +20,7 @@
 
 start_devbroker sensor-data:4
 # Nothing may be late whatever order the partitions interleave in.
-write_config "$WORK/sensord.conf" max_messages=200 max_delay="200ms" watermark="3650 days" \
+write_config "$WORK/sensord.conf" max_messages=200 max_delay="200ms" watermark="365 days" \
         checkpoint_interval="200ms" properties=', ("auto.commit.interval.ms", "100")'
 produce() { # COUNT SEED
         "$SENSOR_REPLAY" -b "$BROKER" --interval 0 --generate 40 --count "$1" --seed "$2" 2>>"$WORK/replay.err"

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_devbroker sensor-data:4
-write_config "$WORK/sensord.conf" max_messages=50 max_delay="100ms" watermark="3650 days" \
+write_config "$WORK/sensord.conf" max_messages=50 max_delay="100ms" watermark="365 days" \
         checkpoint_interval="300ms" group_id=two properties=', ("session.timeout.ms", "3000")'
 
 # start NAME : a sensord whose rows are stamped with their time of arrival

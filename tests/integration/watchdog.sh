@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_devbroker sensor-data:4 now-data:4
-write_config "$WORK/sensord.conf" max_messages=100 max_delay="200ms" watermark="3650 days"
+write_config "$WORK/sensord.conf" max_messages=100 max_delay="200ms" watermark="365 days"
 
 # start_watched NAME CONFIG [sensord options] : sensord with its own notify socket
 start_watched() {
@@ -83,7 +83,7 @@ check_pings live
 # sessions time out, and records produced in one go travel in few message
 # sets, which keeps the slow fetches few.
 "$SENSOR_REPLAY" -b "$BROKER" -t now-data --interval 0 --generate 20 --count 2000 2>/dev/null
-write_config "$WORK/now.conf" max_messages=100 watermark="3650 days" group_id=sensord-now topic=now-data
+write_config "$WORK/now.conf" max_messages=100 watermark="365 days" group_id=sensord-now topic=now-data
 devbroker "rtt 1500"
 start_watched now "$WORK/now.conf" --available-now
 rc=0
