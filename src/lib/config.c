@@ -99,6 +99,7 @@ typedef struct Loader {
         ConfigErrors *errors;
         Config *config;
         bool bad[ARRAY_SIZE(settings)]; /* its value was refused: relations to it are not checked */
+        bool available_now;
 } Loader;
 
 void config_errors_clear(ConfigErrors *errors) {
@@ -341,6 +342,10 @@ static void validate(Loader *l, const config_t *cf) {
                 add_error(l, LINE("kafka", "group_id"), "kafka.group_id", "must not be empty");
         if (c->batch.max_messages < 1)
                 add_error(l, LINE("batch", "max_messages"), "batch.max_messages", "must be at least 1");
+        if (usable(l, "batch.max_delay") && c->batch.max_delay_us == 0 && !l->available_now)
+                add_error(l, LINE("batch", "max_delay"), "batch.max_delay",
+                          "must be greater than 0: a quiet stream would hold its open batch forever (only "
+                          "--available-now runs without a time bound)");
         if (c->batch.max_bytes < 1)
                 add_error(l, LINE("batch", "max_bytes"), "batch.max_bytes", "must be at least 1 byte");
         bool duration = usable(l, "window.duration"), slide = usable(l, "window.slide"),
@@ -380,9 +385,9 @@ static void validate(Loader *l, const config_t *cf) {
 #undef LINE
 }
 
-int config_load(const char *path, Config **out, ConfigErrors *errors) {
+int config_load(const char *path, bool available_now, Config **out, ConfigErrors *errors) {
         config_t cf;
-        Loader l = { .path = path, .errors = errors };
+        Loader l = { .path = path, .errors = errors, .available_now = available_now };
         int r = -EINVAL;
 
         *errors = (ConfigErrors){ 0 };

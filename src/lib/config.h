@@ -58,9 +58,10 @@ typedef struct ConfigErrors {
 
 void config_errors_clear(ConfigErrors *errors);
 
-/* Loads and validates path. Returns 0 and *out, or -EINVAL with errors filled
- */
-int config_load(const char *path, Config **out, ConfigErrors *errors);
+/* Loads and validates path, for a live run or an --available-now one (which
+ * has no time bound, so batch.max_delay may be 0). Returns 0 and *out, or
+ * -EINVAL with errors filled. */
+int config_load(const char *path, bool available_now, Config **out, ConfigErrors *errors);
 
 Config *config_free(Config *c);
 

@@ -161,7 +161,7 @@ static void reload(Daemon *d) {
 
         sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec(CLOCK_MONOTONIC));
         log_info("reloading %s", d->options.config_path);
-        if (config_load(d->options.config_path, &next, &errors) < 0) {
+        if (config_load(d->options.config_path, d->options.available_now, &next, &errors) < 0) {
                 for (size_t i = 0; i < errors.n; i++)
                         log_error("reload failed: %s", errors.messages[i]);
                 log_error("reload failed: keeping the running configuration");

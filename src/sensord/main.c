@@ -124,7 +124,7 @@ int main(int argc, char **argv) {
 
         Config *config = NULL;
         ConfigErrors errors;
-        int r = config_load(opts.config_path, &config, &errors);
+        int r = config_load(opts.config_path, opts.available_now, &config, &errors);
         if (r < 0) {
                 r = print_config_errors(&errors);
                 config_errors_clear(&errors);

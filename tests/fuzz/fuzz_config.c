@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 abort();
         Config *c = NULL;
         ConfigErrors errors;
-        int r = config_load(path, &c, &errors);
+        int r = config_load(path, size % 2, &c, &errors);
         if (r == 0) {
                 if (!c || errors.n != 0 || window_spec_check(&c->window) || c->batch.max_messages < 1 ||
                     c->batch.max_bytes < 1 || !c->topic[0])

@@ -25,7 +25,7 @@ static int load_text(const char *text, Config **out, ConfigErrors *errors) {
         FILE *f = fdopen(fd, "w");
         fputs(text, f);
         fclose(f);
-        int r = config_load(path, out, errors);
+        int r = config_load(path, false, out, errors);
         unlink(path);
         return r;
 }
@@ -52,7 +52,7 @@ static void expect_errors(const char *text, const char *const *parts) {
 static void test_shipped_file(void **state) {
         Config *c = NULL;
         ConfigErrors errors;
-        int r = config_load(SHIPPED_CONFIG, &c, &errors);
+        int r = config_load(SHIPPED_CONFIG, false, &c, &errors);
         if (r < 0)
                 fail_msg("%s", errors.n ? errors.messages[0] : "?");
         assert_string_equal(c->topic, "sensor-data");
@@ -144,7 +144,7 @@ static void test_errors(void **state) {
 static void test_missing_file(void **state) {
         Config *c = NULL;
         ConfigErrors errors;
-        assert_true(config_load("/nonexistent/sensord.conf", &c, &errors) < 0);
+        assert_true(config_load("/nonexistent/sensord.conf", false, &c, &errors) < 0);
         assert_int_equal(errors.n, 1);
         assert_non_null(strstr(errors.messages[0], "/nonexistent/sensord.conf"));
         assert_non_null(strstr(errors.messages[0], "No such file"));
@@ -230,6 +230,23 @@ static void test_every_mistake_at_once(void **state) {
                         fail_msg("no error \"%s\" at line %d", want[i].text, want[i].line);
         }
         config_errors_clear(&errors);
+}
+
+/* No time bound is for --available-now only. */
+static void test_max_delay_zero(void **state) {
+        Config *c = NULL;
+        ConfigErrors errors;
+        assert_int_equal(load_text("batch = { max_delay = \"0 s\"; };\n", &c, &errors), -EINVAL);
+        assert_non_null(strstr(errors.messages[0], ":1: batch.max_delay: must be greater than 0"));
+        config_errors_clear(&errors);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("batch = { max_delay = \"0 s\"; };\n", f);
+        fclose(f);
+        assert_int_equal(config_load(path, true, &c, &errors), 0);
+        assert_int_equal(c->batch.max_delay_us, 0);
+        config_free(c);
+        unlink(path);
 }
 
 /* Kafka's topic rule and a length of its own. */
@@ -322,6 +339,7 @@ int main(void) {
                 cmocka_unit_test(test_reload_rules_documented),
                 cmocka_unit_test(test_every_mistake_at_once),
                 cmocka_unit_test(test_topic_names),
+                cmocka_unit_test(test_max_delay_zero),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
