@@ -519,17 +519,6 @@ void window_state_take_changes(WindowState *s, WindowEntryFn changed, WindowEvic
         s->n_changed = 0;
 }
 
-void window_state_forget_changes(WindowState *s) {
-        for (size_t i = 0; i < s->n_changed; i++) {
-                Window *win = s->changed[i];
-                for (uint32_t k = 0; k < win->n_changed; k++)
-                        win->entries[win->changed[k]].changed = false;
-                win->n_changed = 0;
-        }
-        s->n_changed = 0;
-        s->n_evicted = 0;
-}
-
 void window_state_each_entry(const WindowState *s, WindowEntryFn fn, void *userdata) {
         for (size_t i = 0; i < s->n_windows; i++)
                 for (uint32_t k = 0; k < s->windows[i]->n_entries; k++) {

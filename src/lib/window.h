@@ -126,9 +126,6 @@ typedef void (*WindowEvictedFn)(int64_t start_ms, void *userdata);
  * them. */
 void window_state_take_changes(WindowState *s, WindowEntryFn changed, WindowEvictedFn evicted, void *userdata);
 
-/* Forgets the changes (a snapshot of the whole state holds them). */
-void window_state_forget_changes(WindowState *s);
-
 /* Every entry of the partition, by window start (a snapshot). */
 void window_state_each_entry(const WindowState *s, WindowEntryFn fn, void *userdata);
 
