@@ -115,6 +115,12 @@ int timestamp_parse(const char *s, size_t len, int64_t *out_ms) {
 
         int64_t days = days_from_civil(year, month, day);
         int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - (int64_t)offset_minutes * 60;
+        /* The instant itself must lie in years 0001-9999 UTC too (an offset can
+         * push 9999-12-31T23:59 into year 10000), so that every event time
+         * prints as RFC 3339 again. */
+        static const int64_t first = -62135596800, last = 253402300799; /* 0001-01-01, 9999-12-31T23:59:59 */
+        if (secs < first || secs > last)
+                return -EINVAL;
         *out_ms = secs * 1000 + millis;
         return 0;
 }

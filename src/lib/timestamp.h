@@ -10,8 +10,9 @@
 
 /* Parses "YYYY-MM-DDTHH:MM:SS[.fraction][Z|+hh:mm|-hh:mm]" (T, t or a space
  * between date and time; no zone means UTC; the fraction is truncated to the
- * millisecond). Years 0001-9999. Returns 0, or -EINVAL for a malformed or
- * impossible date-time (month 13, February 30, hour 24, second 60). */
+ * millisecond). Years 0001-9999, for the text and for the UTC instant.
+ * Returns 0, or -EINVAL for a malformed or impossible date-time (month 13,
+ * February 30, hour 24, second 60) or one outside that range. */
 int timestamp_parse(const char *text, size_t len, int64_t *out_ms);
 
 /* Writes ms as RFC 3339 UTC with "Z"; milliseconds only when not zero.

@@ -37,6 +37,17 @@ static void add_readings(WindowState *s, uint64_t first, uint64_t n, double valu
         }
 }
 
+/* One more checkpoint: how long it took and what it wrote. */
+static int timed_save(CheckpointFiles *files, WindowState *state, CheckpointMark *mark, uint64_t *us,
+                      uint64_t *bytes) {
+        mark->next_batch++;
+        uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+        int r = checkpoint_files_save(files, state, mark);
+        *us = now_usec(CLOCK_MONOTONIC) - t0;
+        *bytes = checkpoint_files_last_bytes(files);
+        return r;
+}
+
 int main(int argc, char **argv) {
         if (argc < 2) {
                 fprintf(stderr, "usage: checkpoint-cost DIR [LIVE_KEYS [CHANGED]]\n");
@@ -63,23 +74,15 @@ int main(int argc, char **argv) {
 
         /* The next checkpoint finds the log (the whole state) larger than the
          * state and compacts: a snapshot of everything, once per that many
-         * bytes of deltas. */
+         * bytes of deltas. Then the steady state: a batch that changes
+         * `changed` entries. */
+        uint64_t compact_us, compact_bytes, delta_us, delta_bytes;
         add_readings(state, 0, changed / 2, 2.0);
-        mark.next_batch++;
-        t0 = now_usec(CLOCK_MONOTONIC);
-        if (checkpoint_files_save(files, state, &mark) < 0)
+        if (timed_save(files, state, &mark, &compact_us, &compact_bytes) < 0)
                 return 74;
-        uint64_t compact_us = now_usec(CLOCK_MONOTONIC) - t0;
-        uint64_t compact_bytes = checkpoint_files_last_bytes(files);
-
-        /* steady state: a batch that changes `changed` entries */
         add_readings(state, changed / 2, changed / 2, 3.0);
-        mark.next_batch++;
-        t0 = now_usec(CLOCK_MONOTONIC);
-        if (checkpoint_files_save(files, state, &mark) < 0)
+        if (timed_save(files, state, &mark, &delta_us, &delta_bytes) < 0)
                 return 74;
-        uint64_t delta_us = now_usec(CLOCK_MONOTONIC) - t0;
-        uint64_t delta_bytes = checkpoint_files_last_bytes(files);
 
         char *path = NULL;
         if (asprintf(&path, "%s/bench-0", argv[1]) < 0)

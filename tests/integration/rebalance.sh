@@ -45,12 +45,17 @@ settle() {
         done
 }
 
-"$SENSORD" -c "$WORK/sensord.conf" >"$WORK/live.jsonl" 2>"$WORK/live.err" &
-SENSORD_PID=$!
-PIDS+=("$SENSORD_PID")
-wait_for "assigned 4 partition(s)" "$WORK/live.err" 30
-produce 3000 1
-settle live
+# run NAME COUNT SEED : a sensord holding all 4 partitions, COUNT records read
+run() {
+        "$SENSORD" -c "$WORK/sensord.conf" >"$WORK/$1.jsonl" 2>"$WORK/$1.err" &
+        SENSORD_PID=$!
+        PIDS+=("$SENSORD_PID")
+        wait_for "assigned 4 partition(s)" "$WORK/$1.err" 30
+        produce "$2" "$3"
+        settle "$1"
+}
+
+run live 3000 1
 
 # A second member joins: eager rebalancing revokes all four, then assigns two.
 kcat -G sensord-test -b "$BROKER" -u -q -X enable.auto.commit=false -X session.timeout.ms=6000 \
@@ -84,12 +89,7 @@ kcat -C -b "$BROKER" -t sensor-data -e -q -f '%s\n' >"$WORK/values.txt"
 $CHECK final-equal "$WORK/live.jsonl" "$WORK/values.txt"
 
 # 2. A lost assignment.
-"$SENSORD" -c "$WORK/sensord.conf" >"$WORK/lost.jsonl" 2>"$WORK/lost.err" &
-SENSORD_PID=$!
-PIDS+=("$SENSORD_PID")
-wait_for "assigned 4 partition(s)" "$WORK/lost.err" 30
-produce 1000 4
-settle lost
+run lost 1000 4
 kill -STOP "$SENSORD_PID"
 sleep 9 # session.timeout.ms is 6000
 produce 1000 5

@@ -77,6 +77,8 @@ static void test_bad_dates(void **state) {
         bad("2024-10-22X10:40:00");
         bad("24-10-22T10:40:00");
         bad("0000-01-01T00:00:00");
+        bad("9999-12-31T23:59:59.999-05:30"); /* year 10000 in UTC: found by the fuzz target */
+        bad("0001-01-01T00:00:00+00:01");     /* year 0 in UTC */
         bad("2024-1-22T10:40:00");
         bad("yesterday");
 }
