@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-        gcc meson ninja-build pkg-config clang libclang-rt-14-dev
+        gcc meson ninja-build pkg-config clang libclang-rt-14-dev valgrind
         librdkafka-dev libyajl-dev libconfig-dev libsystemd-dev libcmocka-dev
         python3 python3-kafka kcat
         debootstrap systemd-container util-linux procps

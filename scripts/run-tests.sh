@@ -1,8 +1,9 @@
 #!/bin/bash
 # The whole test suite: installs missing packages, builds twice (a normal
 # -Werror build and an AddressSanitizer + UndefinedBehaviorSanitizer build),
-# runs the unit and integration suites in both, runs each libFuzzer target
-# for 20 s (a clang build of its own), then the packaging test
+# runs the unit and integration suites in both, valgrind's memcheck over a
+# seed run and a restart, each libFuzzer target for 15 s (a clang build of
+# its own), then the packaging test
 # (.deb and .rpm built and checked) and the system test (a real systemd in
 # systemd-nspawn, sensord from the .deb and the .rpm) once, and ends with
 # one line "N passed, N failed" over every test run.
@@ -75,14 +76,15 @@ run_checks() {
 }
 
 build_and_test build -Dwerror=true -Dtests=enabled
+run_checks "valgrind memcheck (seed run and restart)" build/memcheck.log tests/valgrind/memcheck.sh build
 run_checks "packaging test (.deb, .rpm)" build/packaging-test.log tests/packaging/packaging.sh build/packages
 run_checks "system test (systemd-nspawn)" build/system-test.log env PACKAGES=build/packages tests/system/system.sh
-# libFuzzer targets: clang, with AddressSanitizer and UBSan, 20 s each
+# libFuzzer targets: clang, with AddressSanitizer and UBSan, 15 s each
 if CC=clang meson setup --reconfigure build-fuzz -Dfuzz=enabled -Db_sanitize=address,undefined -Db_lundef=false \
         -Dtests=disabled -Dman=disabled >/dev/null 2>&1 || CC=clang meson setup build-fuzz -Dfuzz=enabled \
         -Db_sanitize=address,undefined -Db_lundef=false -Dtests=disabled -Dman=disabled >/dev/null &&
         ninja -C build-fuzz >/dev/null; then
-        run_checks "fuzz targets (20 s each)" build/fuzz.log tests/fuzz/run.sh 20 build-fuzz
+        run_checks "fuzz targets (15 s each)" build/fuzz.log tests/fuzz/run.sh 15 build-fuzz
 else
         echo "FAIL: the fuzz targets did not build" | tee build/fuzz.log
         failed=$((failed + 1))
