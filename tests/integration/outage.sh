@@ -31,10 +31,15 @@ kill -0 "$SENSORD_PID" || fail "sensord exited during the outage"
 devbroker "up"
 wait "$REPLAY_PID" || fail "the producer lost records"
 wait_for "the brokers are reachable again" "$WORK/sensord.err" 30
-# caught up: STATUS= (every 2 s) reports no lag, twice in a row
+# Caught up: STATUS= (every 2 s) has counted at least as many records as the
+# topic holds (so fetching resumed after the outage and the high watermarks
+# it compares with are fresh) and reports no lag, twice in a row.
+total=$(kcat -C -b "$BROKER" -t sensor-data -e -q -f '%o\n' | wc -l)
 caught_up=0
 for _ in $(seq 120); do
-        if [ "$(grep 'STATUS=' "$WORK/notify.log" | tail -n 2 | grep -c ', lag 0$')" = 2 ]; then
+        last=$(grep 'STATUS=' "$WORK/notify.log" | tail -n 2)
+        records=$(tail -n 1 <<<"$last" | sed -n 's/.*STATUS=\([0-9]*\) records.*/\1/p')
+        if [ "$(grep -c ', lag 0$' <<<"$last")" = 2 ] && [ "${records:-0}" -ge "$total" ]; then
                 caught_up=1
                 break
         fi
