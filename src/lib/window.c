@@ -288,6 +288,19 @@ void windows_observe_event_time(Windows *w, int64_t t) {
         }
 }
 
+/* A new entry in the empty slot, counted in the partition and in the shared
+ * key count; the table grows past half full. Returns the entry. */
+static Entry *state_insert_entry(WindowState *s, Window *w, uint32_t *slot, uint64_t hash, const char *sensor,
+                                 size_t len) {
+        Entry *e = window_insert_entry(w, slot, hash, sensor, len);
+        s->all->stats.live_keys++;
+        s->entries++;
+        s->key_bytes += len;
+        if (w->n_entries * 2 > w->slot_mask + 1)
+                window_grow_slots(w); /* rebuilds the slots only: entries stay where they are */
+        return e;
+}
+
 void window_state_add(WindowState *s, const char *sensor, size_t len, double value, int64_t t) {
         Windows *all = s->all;
         WindowStats *stats = &all->stats;
@@ -315,13 +328,7 @@ void window_state_add(WindowState *s, const char *sensor, size_t len, double val
                                 w = insert_window(s, start, index);
                                 slot = window_find_slot(w, hash, sensor, len);
                         }
-                        e = window_insert_entry(w, slot, hash, sensor, len);
-                        stats->live_keys++;
-                        s->entries++;
-                        s->key_bytes += len;
-                        if (w->n_entries * 2 > w->slot_mask + 1)
-                                window_grow_slots(w);
-                        e = &w->entries[w->n_entries - 1];
+                        e = state_insert_entry(s, w, slot, hash, sensor, len);
                 }
                 if (e->count == 0 || value < e->min)
                         e->min = value;
@@ -528,25 +535,13 @@ void window_state_each_entry(const WindowState *s, WindowEntryFn fn, void *userd
 }
 
 void window_state_restore_entry(WindowState *s, const WindowEntry *in) {
-        Windows *all = s->all;
         uint64_t hash = hash_bytes(in->sensor_id, in->sensor_id_len);
         size_t index;
         Window *w = find_window(s, in->start_ms, &index);
         if (!w)
                 w = insert_window(s, in->start_ms, index);
         uint32_t *slot = window_find_slot(w, hash, in->sensor_id, in->sensor_id_len);
-        Entry *e;
-        if (*slot) {
-                e = &w->entries[*slot - 1];
-        } else {
-                e = window_insert_entry(w, slot, hash, in->sensor_id, in->sensor_id_len);
-                all->stats.live_keys++;
-                s->entries++;
-                s->key_bytes += in->sensor_id_len;
-                if (w->n_entries * 2 > w->slot_mask + 1)
-                        window_grow_slots(w);
-                e = &w->entries[w->n_entries - 1];
-        }
+        Entry *e = *slot ? &w->entries[*slot - 1] : state_insert_entry(s, w, slot, hash, in->sensor_id, in->sensor_id_len);
         e->count = in->count;
         e->sum = in->sum;
         e->min = in->min;
