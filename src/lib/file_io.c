@@ -22,6 +22,17 @@ int file_write_all(int fd, const uint8_t *data, size_t len) {
         return 0;
 }
 
+int file_create_at(int dirfd, const char *name, const uint8_t *data, size_t len) {
+        int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        int r = file_write_all(fd, data, len);
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
 int file_read_at(int dirfd, const char *name, uint8_t **data, size_t *len) {
         int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), r = 0;
         struct stat st;

@@ -148,15 +148,9 @@ static void file_name(char *buf, size_t size, const char *kind, uint64_t gen) {
 static int create_delta(CheckpointFiles *f, uint64_t gen) {
         char name[64];
         file_name(name, sizeof(name), "delta", gen);
-        int fd = openat(f->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
         f->buf.len = 0;
         checkpoint_encode_header(&f->buf, &f->header);
-        int r = file_write_all(fd, f->buf.data, f->buf.len);
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        close(fd);
+        int r = file_create_at(f->dirfd, name, f->buf.data, f->buf.len);
         return r < 0 ? r : fsync_dir(f);
 }
 
@@ -307,13 +301,7 @@ static int compact(CheckpointFiles *f, WindowState *state, const CheckpointMark 
         checkpoint_record_end(&f->buf);
         f->last_bytes += f->buf.len;
 
-        int fd = openat(f->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        int r = file_write_all(fd, f->buf.data, f->buf.len);
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        close(fd);
+        int r = file_create_at(f->dirfd, tmp, f->buf.data, f->buf.len);
         if (r == 0 && renameat(f->dirfd, tmp, f->dirfd, name) < 0)
                 r = -errno;
         if (r == 0)
