@@ -12,10 +12,26 @@ PIDS=()
 
 cleanup() {
         local rc=$?
+        # TERM, then KILL whatever has not ended after 15 s, so that a process
+        # stuck in its stop cannot hold the test until meson's timeout
         for pid in "${PIDS[@]}"; do
                 kill "$pid" 2>/dev/null || true
+        done
+        # (its sleep is killed with it, and holds none of the test's output,
+        # which meson waits on)
+        (
+                trap 'kill "$sleeper"; exit 0' TERM
+                sleep 15 &
+                sleeper=$!
+                wait "$sleeper"
+                kill -KILL "${PIDS[@]}"
+        ) >/dev/null 2>&1 &
+        local killer=$!
+        for pid in "${PIDS[@]}"; do
                 wait "$pid" 2>/dev/null || true
         done
+        kill "$killer" 2>/dev/null || true
+        wait "$killer" 2>/dev/null || true
         if [ "$rc" -ne 0 ]; then
                 echo "--- test failed (exit $rc); logs in $WORK:" >&2
                 for f in "$WORK"/*.err "$WORK"/*.log; do
