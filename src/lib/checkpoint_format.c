@@ -223,7 +223,9 @@ static bool walk_payload(Reader *r, const CheckpointVisitor *v, CheckpointKind *
         uint8_t flags = (uint8_t)get(r, 1);
         m->clock = (WindowClock){ .has_watermark = flags & 1, .watermark_ms = (int64_t)get(r, 8),
                                   .has_event_time = (flags & 2) != 0, .max_event_time_ms = (int64_t)get(r, 8) };
-        if (k != CHECKPOINT_SNAPSHOT && k != CHECKPOINT_DELTA)
+        /* Undefined flag bits mean a writer this reader does not know: refuse
+         * rather than drop them, so that what is accepted is what was meant. */
+        if ((k != CHECKPOINT_SNAPSHOT && k != CHECKPOINT_DELTA) || (flags & ~3u))
                 return false;
         *kind = (CheckpointKind)k;
         uint32_t n_evicted = (uint32_t)get(r, 4);

@@ -9,7 +9,7 @@
  * Record: u32 payload length, u32 CRC-32C of the payload, the payload:
  * u8 kind (1 snapshot, 2 delta), u64 next batch number, i64 next offset to
  * read (-1: none yet), u8 clock flags (1: watermark set, 2: event time
- * seen), i64 watermark, i64 maximum event time, u32 count and i64 starts of
+ * seen; other bits refused), i64 watermark, i64 maximum event time, u32 count and i64 starts of
  * evicted windows, u32 count of entries, each: i64 window start, u16
  * sensor_id length, the sensor_id, u64 count, f64 sum, min, max.
  *
