@@ -13,6 +13,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "alloc.h"
+#include "row_json.h"
 #include "timestamp.h"
 #include "util.h"
 
@@ -122,47 +123,12 @@ void emitter_begin_batch(Emitter *e, uint64_t batch) {
         table_clear(e);
 }
 
-#define GEN_KEY(g, k) yajl_gen_string((g), (const unsigned char *)(k), sizeof(k) - 1)
-
-static void gen_number(yajl_gen g, double v) {
-        char buf[32];
-        size_t n = format_double(v, buf);
-        yajl_gen_number(g, buf, n);
-}
-
 static int write_json(Emitter *e, const WindowRow *row) {
-        yajl_gen g = e->gen;
-        char start[TIMESTAMP_MAX], end[TIMESTAMP_MAX], num[24];
         const unsigned char *text;
         size_t len;
-
-        yajl_gen_clear(g);
-        yajl_gen_reset(g, NULL);
-        yajl_gen_map_open(g);
-        GEN_KEY(g, "batch");
-        yajl_gen_number(g, num, (size_t)(format_u64(num, e->batch) - num));
-        GEN_KEY(g, "window");
-        yajl_gen_map_open(g);
-        GEN_KEY(g, "start");
-        yajl_gen_string(g, (const unsigned char *)start, timestamp_format(row->start_ms, start));
-        GEN_KEY(g, "end");
-        yajl_gen_string(g, (const unsigned char *)end, timestamp_format(row->end_ms, end));
-        yajl_gen_map_close(g);
-        GEN_KEY(g, "sensor_id");
-        yajl_gen_string(g, (const unsigned char *)row->sensor_id, row->sensor_id_len);
-        GEN_KEY(g, "avg_value");
-        gen_number(g, row->avg);
-        GEN_KEY(g, "max_value");
-        gen_number(g, row->max);
-        GEN_KEY(g, "min_value");
-        gen_number(g, row->min);
-        GEN_KEY(g, "count");
-        yajl_gen_number(g, num, (size_t)(format_u64(num, row->count) - num));
-        GEN_KEY(g, "sum");
-        gen_number(g, row->sum);
-        yajl_gen_map_close(g);
-        if (yajl_gen_get_buf(g, &text, &len) != yajl_gen_status_ok)
-                return -EINVAL;
+        int r = row_json(e->gen, e->batch, row, &text, &len);
+        if (r < 0)
+                return r;
         if (fwrite(text, 1, len, e->stream) != len || putc('\n', e->stream) == EOF)
                 return -errno;
         return 0;
