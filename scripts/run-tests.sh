@@ -84,7 +84,7 @@ if CC=clang meson setup --reconfigure build-fuzz -Dfuzz=enabled -Db_sanitize=add
         -Dtests=disabled -Dman=disabled >/dev/null 2>&1 || CC=clang meson setup build-fuzz -Dfuzz=enabled \
         -Db_sanitize=address,undefined -Db_lundef=false -Dtests=disabled -Dman=disabled >/dev/null &&
         ninja -C build-fuzz >/dev/null; then
-        run_checks "fuzz targets (15 s each)" build/fuzz.log tests/fuzz/run.sh 15 build-fuzz
+        run_checks "fuzz targets (15 s each, one per core)" build/fuzz.log tests/fuzz/run.sh 15 build-fuzz
 else
         echo "FAIL: the fuzz targets did not build" | tee build/fuzz.log
         failed=$((failed + 1))

@@ -34,7 +34,7 @@ typedef struct Setting {
 
 static const char *const starting_choices[] = { "earliest", "latest", NULL };
 static const char *const mode_choices[] = { "update", "append", "complete", NULL };
-static const char *const sink_choices[] = { "auto", "stdout", "journal", NULL };
+static const char *const sink_choices[] = { "auto", "stdout", "journal", "none", NULL };
 static const char *const format_choices[] = { "json", "table", NULL };
 static const char *const level_choices[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL };
 
@@ -61,6 +61,7 @@ static const Setting settings[] = {
         { "output.sink", KIND_ENUM, AT(sink), sink_choices, LIVE },
         { "output.format", KIND_ENUM, AT(format), format_choices, LIVE },
         { "output.kafka_topic", KIND_STRING, AT(output_topic), NULL, RESTART },
+        { "output.kafka_properties", KIND_PROPERTIES, AT(output_properties), NULL, RESTART },
         { "state.directory", KIND_STRING, AT(state_directory), NULL, RESTART },
         { "state.checkpoint_interval", KIND_DURATION, AT(checkpoint_interval_ms), NULL, LIVE },
         { "state.max_keys", KIND_COUNT, AT(max_keys), NULL, LIVE },
@@ -80,18 +81,22 @@ static const char *setting_name(const Setting *def) {
 }
 
 /* librdkafka properties that sensord sets itself from its own settings or
- * needs fixed for its delivery guarantees. */
+ * needs fixed for its delivery guarantees, in the consumer's list
+ * (kafka.properties) or the producer's (output.kafka_properties). */
 static const struct {
+        bool consumer, producer;
         const char *property;
         const char *instead;
 } managed_properties[] = {
-        { "bootstrap.servers", "kafka.brokers" },
-        { "metadata.broker.list", "kafka.brokers" },
-        { "group.id", "kafka.group_id" },
-        { "auto.offset.reset", "kafka.starting_offsets" },
-        { "enable.auto.commit", NULL },
-        { "enable.auto.offset.store", NULL },
-        { "enable.partition.eof", NULL },
+        { true, true, "bootstrap.servers", "kafka.brokers" },
+        { true, true, "metadata.broker.list", "kafka.brokers" },
+        { true, false, "group.id", "kafka.group_id" },
+        { true, false, "auto.offset.reset", "kafka.starting_offsets" },
+        { true, false, "enable.auto.commit", NULL },
+        { true, false, "enable.auto.offset.store", NULL },
+        { true, false, "enable.partition.eof", NULL },
+        /* a retried row must not be written twice */
+        { false, true, "enable.idempotence", NULL },
 };
 
 typedef struct Loader {
@@ -153,8 +158,8 @@ static void set_string(char **field, const char *value) {
         *field = xstrdup(value);
 }
 
-static void load_properties(Loader *l, const config_setting_t *list, const char *path) {
-        Config *c = l->config;
+static void load_properties(Loader *l, const config_setting_t *list, const char *path, KafkaProperties *props) {
+        bool producer = strcmp(path, "kafka.properties") != 0;
         int n = config_setting_length(list);
         if (config_setting_type(list) != CONFIG_TYPE_LIST) {
                 add_error(l, setting_line(list), path, "must be a list of (\"name\", \"value\") pairs, not %s",
@@ -175,7 +180,8 @@ static void load_properties(Loader *l, const config_setting_t *list, const char 
                 const char *name = config_setting_get_string(k), *value = config_setting_get_string(v);
                 bool managed = false;
                 for (size_t m = 0; m < ARRAY_SIZE(managed_properties); m++)
-                        if (strcmp(name, managed_properties[m].property) == 0) {
+                        if ((producer ? managed_properties[m].producer : managed_properties[m].consumer) &&
+                            strcmp(name, managed_properties[m].property) == 0) {
                                 if (managed_properties[m].instead)
                                         add_error(l, line, path, "'%s' is set by %s", name,
                                                   managed_properties[m].instead);
@@ -191,8 +197,8 @@ static void load_properties(Loader *l, const config_setting_t *list, const char 
                         add_error(l, line, path, "%s", errstr);
                         continue;
                 }
-                c->properties = xrealloc(c->properties, (c->n_properties + 1) * sizeof(*c->properties));
-                c->properties[c->n_properties++] = (KafkaProperty){ xstrdup(name), xstrdup(value) };
+                props->items = xrealloc(props->items, (props->n + 1) * sizeof(*props->items));
+                props->items[props->n++] = (KafkaProperty){ xstrdup(name), xstrdup(value) };
         }
         rd_kafka_conf_destroy(probe);
 }
@@ -204,7 +210,7 @@ static void load_setting(Loader *l, const Setting *def, const config_setting_t *
         const char *error = NULL;
 
         if (def->kind == KIND_PROPERTIES) {
-                load_properties(l, s, path);
+                load_properties(l, s, path, (KafkaProperties *)(base + def->offset));
                 return;
         }
         if (def->kind == KIND_COUNT || def->kind == KIND_SIZE) {
@@ -376,12 +382,21 @@ static void validate(Loader *l, const config_t *cf) {
         if (c->format == FORMAT_TABLE && c->sink == SINK_JOURNAL)
                 add_error(l, LINE("output", "format"), "output.format",
                           "\"table\" applies to the stdout sink only; the journal gets one entry per row");
-        if (c->output_topic[0])
+        if (usable(l, "output.kafka_topic") && c->output_topic[0] && (reason = topic_problem(c->output_topic)))
+                add_error(l, LINE("output", "kafka_topic"), "output.kafka_topic", "\"%.40s%s\" %s", c->output_topic,
+                          strlen(c->output_topic) > 40 ? "..." : "", reason);
+        else if (usable(l, "output.kafka_topic") && c->output_topic[0] && strcmp(c->output_topic, c->topic) == 0)
                 add_error(l, LINE("output", "kafka_topic"), "output.kafka_topic",
-                          "producing results to Kafka is not supported by this version; leave it \"\"");
-        if (c->dead_letter_topic[0])
+                          "must differ from kafka.topic: sensord would read its own results");
+        if (usable(l, "output.sink") && usable(l, "output.kafka_topic") && c->sink == SINK_NONE && !c->output_topic[0])
+                add_error(l, LINE("output", "sink"), "output.sink",
+                          "\"none\" needs output.kafka_topic: the results would go nowhere");
+        if (usable(l, "dead_letter.topic") && c->dead_letter_topic[0] && (reason = topic_problem(c->dead_letter_topic)))
+                add_error(l, LINE("dead_letter", "topic"), "dead_letter.topic", "\"%.40s%s\" %s",
+                          c->dead_letter_topic, strlen(c->dead_letter_topic) > 40 ? "..." : "", reason);
+        else if (usable(l, "dead_letter.topic") && c->dead_letter_topic[0] && strcmp(c->dead_letter_topic, c->topic) == 0)
                 add_error(l, LINE("dead_letter", "topic"), "dead_letter.topic",
-                          "dead-letter output is not supported by this version; leave it \"\"");
+                          "must differ from kafka.topic: sensord would read its own dead letters");
 #undef LINE
 }
 
@@ -452,6 +467,14 @@ finish:
         return r;
 }
 
+static void properties_free(KafkaProperties *props) {
+        for (size_t i = 0; i < props->n; i++) {
+                free(props->items[i].name);
+                free(props->items[i].value);
+        }
+        free(props->items);
+}
+
 Config *config_free(Config *c) {
         if (!c)
                 return NULL;
@@ -459,11 +482,8 @@ Config *config_free(Config *c) {
         free(c->brokers);
         free(c->topic);
         free(c->group_id);
-        for (size_t i = 0; i < c->n_properties; i++) {
-                free(c->properties[i].name);
-                free(c->properties[i].value);
-        }
-        free(c->properties);
+        properties_free(&c->properties);
+        properties_free(&c->output_properties);
         free(c->output_topic);
         free(c->state_directory);
         free(c->dead_letter_topic);
@@ -471,12 +491,11 @@ Config *config_free(Config *c) {
         return NULL;
 }
 
-static bool properties_equal(const Config *a, const Config *b) {
-        if (a->n_properties != b->n_properties)
+static bool properties_equal(const KafkaProperties *a, const KafkaProperties *b) {
+        if (a->n != b->n)
                 return false;
-        for (size_t i = 0; i < a->n_properties; i++)
-                if (strcmp(a->properties[i].name, b->properties[i].name) != 0 ||
-                    strcmp(a->properties[i].value, b->properties[i].value) != 0)
+        for (size_t i = 0; i < a->n; i++)
+                if (strcmp(a->items[i].name, b->items[i].name) != 0 || strcmp(a->items[i].value, b->items[i].value) != 0)
                         return false;
         return true;
 }
@@ -495,7 +514,7 @@ static bool setting_equal(const Setting *def, const Config *a, const Config *b) 
         case KIND_ENUM:
                 return *(const int *)x == *(const int *)y;
         case KIND_PROPERTIES:
-                return properties_equal(a, b);
+                return properties_equal((const KafkaProperties *)x, (const KafkaProperties *)y);
         }
         return false;
 }
@@ -540,10 +559,11 @@ void config_format_setting(const Config *c, size_t i, char *buf, size_t size) {
                 snprintf(buf, size, "\"%s\"", def->choices[*(const int *)field]);
                 break;
         case KIND_PROPERTIES: {
+                const KafkaProperties *props = (const KafkaProperties *)field;
                 size_t n = (size_t)snprintf(buf, size, "(");
-                for (size_t k = 0; k < c->n_properties && n < size; k++)
+                for (size_t k = 0; k < props->n && n < size; k++)
                         n += (size_t)snprintf(buf + n, size - n, "%s(\"%s\", \"%s\")", k ? ", " : " ",
-                                              c->properties[k].name, c->properties[k].value);
+                                              props->items[k].name, props->items[k].value);
                 if (n < size)
                         snprintf(buf + n, size - n, " )");
                 break;

@@ -18,6 +18,12 @@ typedef struct KafkaProperty {
         char *value;
 } KafkaProperty;
 
+/* librdkafka properties passed through, in file order. */
+typedef struct KafkaProperties {
+        KafkaProperty *items;
+        size_t n;
+} KafkaProperties;
+
 typedef struct Config {
         char *path;
 
@@ -26,8 +32,7 @@ typedef struct Config {
         char *group_id;
         StartingOffsets starting_offsets;
         int64_t startup_timeout_ms;
-        KafkaProperty *properties;
-        size_t n_properties;
+        KafkaProperties properties; /* the consumer's */
 
         BatchLimits batch;
 
@@ -38,6 +43,7 @@ typedef struct Config {
         SinkKind sink;
         OutputFormat format;
         char *output_topic; /* "" or NULL: off */
+        KafkaProperties output_properties; /* the producer's, for results and dead letters */
 
         char *state_directory;
         int64_t checkpoint_interval_ms;

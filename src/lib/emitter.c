@@ -170,6 +170,8 @@ static int buffer_table_row(Emitter *e, const WindowRow *row) {
 int emitter_row(const WindowRow *row, void *userdata) {
         Emitter *e = userdata;
         int r;
+        if (e->sink == SINK_NONE)
+                return 0;
         if (e->sink == SINK_JOURNAL)
                 r = write_journal(e, row);
         else if (e->format == FORMAT_TABLE)

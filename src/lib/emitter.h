@@ -7,7 +7,8 @@
 
 #include "window.h"
 
-typedef enum SinkKind { SINK_AUTO, SINK_STDOUT, SINK_JOURNAL } SinkKind;
+/* SINK_NONE: no rows here (they go to output.kafka_topic only). */
+typedef enum SinkKind { SINK_AUTO, SINK_STDOUT, SINK_JOURNAL, SINK_NONE } SinkKind;
 typedef enum OutputFormat { FORMAT_JSON, FORMAT_TABLE } OutputFormat;
 
 /* The MESSAGE_ID of every result row in the journal (see sensord.catalog). */

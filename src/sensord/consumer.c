@@ -166,7 +166,8 @@ static bool dispatch(Consumer *c, const rd_kafka_message_t *m, uint64_t now) {
                 return true;
         }
         reachable_again(c);
-        PipelineMessage pm = { .partition = m->partition, .offset = m->offset, .payload = m->payload, .len = m->len };
+        PipelineMessage pm = { .partition = m->partition, .offset = m->offset, .payload = m->payload, .len = m->len,
+                               .key = m->key, .key_len = m->key_len, .timestamp_ms = rd_kafka_message_timestamp(m, NULL) };
         check_pipeline(c, pipeline_add(c->pipeline, &pm, now));
         return !c->stopping;
 }
@@ -176,6 +177,11 @@ static int drain(Consumer *c) {
          * far below the batch deadline's resolution. */
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         for (unsigned i = 0; i < DRAIN_MAX && !c->stopping; i++) {
+                if (!pipeline_accepts(c->pipeline)) {
+                        /* left queued in librdkafka until consumer_resume() */
+                        c->events.drained(c->events.userdata);
+                        return 0;
+                }
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
                 if (!m) {
                         c->events.drained(c->events.userdata);
@@ -214,8 +220,8 @@ static int set_conf(rd_kafka_conf_t *conf, const char *name, const char *value) 
 static rd_kafka_conf_t *make_conf(Consumer *c, const Config *config) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         int r = 0;
-        for (size_t i = 0; i < config->n_properties && r == 0; i++)
-                r = set_conf(conf, config->properties[i].name, config->properties[i].value);
+        for (size_t i = 0; i < config->properties.n && r == 0; i++)
+                r = set_conf(conf, config->properties.items[i].name, config->properties.items[i].value);
         if (r < 0 || set_conf(conf, "bootstrap.servers", config->brokers) < 0 ||
             set_conf(conf, "group.id", config->group_id) < 0 || set_conf(conf, "client.id", "sensord") < 0 ||
             set_conf(conf, "auto.offset.reset",
@@ -295,7 +301,7 @@ Consumer *consumer_free(Consumer *c) {
 }
 
 int consumer_start(Consumer *c) {
-        int r = topic_wait(c->rk, c->topic, c->brokers, c->startup_timeout_ms);
+        int r = topic_wait(c->rk, c->topic, c->brokers, c->startup_timeout_ms, false);
         if (r < 0)
                 return r;
         rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
@@ -317,6 +323,11 @@ void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t 
         if (err && err != RD_KAFKA_RESP_ERR__STATE) /* __STATE: revoked meanwhile */
                 log_warning("storing offsets failed: %s", rd_kafka_err2str(err));
         rd_kafka_topic_partition_list_destroy(list);
+}
+
+void consumer_resume(Consumer *c) {
+        if (!c->stopping)
+                sd_event_source_set_enabled(c->more, SD_EVENT_ONESHOT);
 }
 
 bool consumer_unreachable(const Consumer *c) {

@@ -42,6 +42,10 @@ int consumer_start(Consumer *c);
  * interval, when the partitions are revoked and at close. */
 void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t n);
 
+/* Drains again after the pipeline stopped accepting messages (they wait
+ * in librdkafka's queue, which wakes the loop only when it fills anew). */
+void consumer_resume(Consumer *c);
+
 /* Messages between the fetch positions and the high watermarks, from what
  * librdkafka already knows (no broker round trip); -1 while unknown. */
 int64_t consumer_lag(Consumer *c);

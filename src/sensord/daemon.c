@@ -69,9 +69,34 @@ static void store_offsets(void *userdata, const PartitionOffset *offsets, size_t
         consumer_store_offsets(((Daemon *)userdata)->consumer, offsets, n);
 }
 
-static void report_invalid(void *userdata, const PipelineMessage *m, RecordError error, const char *reason) {
+static int report_invalid(void *userdata, uint64_t batch, const PipelineMessage *m, RecordError error,
+                          const char *reason) {
         Daemon *d = userdata;
         status_report_invalid(&d->status, d->config->topic, m, reason);
+        return output_dead_letter(d->output, batch, d->config->topic, m, error, reason);
+}
+
+/* --- the Kafka sink's events --- */
+
+static void on_confirmed(void *userdata, uint64_t batch) {
+        Daemon *d = userdata;
+        check_close(d, pipeline_batch_done(d->pipeline, batch));
+        if (d->consumer)
+                consumer_resume(d->consumer); /* a checkpoint may have held it */
+}
+
+static void on_output_failed(void *userdata, uint64_t batch, const char *error) {
+        Daemon *d = userdata;
+        log_error("%s; batch %" PRIu64 " stays unconfirmed: its records are read and produced again after a restart",
+                  error, batch);
+        pipeline_batch_failed(d->pipeline, batch);
+        daemon_stop(d, EX_IOERR, NULL);
+}
+
+static void on_uncongested(void *userdata) {
+        Daemon *d = userdata;
+        if (d->consumer)
+                consumer_resume(d->consumer);
 }
 
 /* --- the consumer's events --- */
@@ -233,6 +258,7 @@ int daemon_run(const DaemonOptions *options, Config *config) {
         Daemon d = { .options = *options, .config = config };
         const PipelineHooks hooks = { &d, store_offsets, report_invalid };
         const ConsumerEvents events = { &d, on_drained, on_failed };
+        const KafkaSinkEvents sink_events = { &d, on_confirmed, on_output_failed, on_uncongested };
         PipelineSettings settings = pipeline_settings(&d, config);
         sigset_t mask;
         int r;
@@ -245,33 +271,36 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 sigaddset(&mask, loop_signals[i]);
         sigprocmask(SIG_BLOCK, &mask, NULL);
 
-        d.output = output_new(config->sink, config->format);
-        if (output_sink(d.output) == SINK_JOURNAL && config->format == FORMAT_TABLE)
-                log_notice("output.format=table applies to stdout only; the journal gets one entry per row");
-        PipelineOutput output = output_for_pipeline(d.output);
-        d.checkpoints = checkpoints_new(config);
-        PipelineCheckpoints checkpoints = checkpoints_for_pipeline(d.checkpoints);
-        r = pipeline_new(&d.pipeline, &config->window, &settings, &output, &hooks, &checkpoints);
-        if (r >= 0) {
-                status_init(&d.status, d.pipeline);
-                r = setup_event_loop(&d);
-        }
-        if (r < 0) {
+        if ((r = setup_event_loop(&d)) < 0) {
                 log_error("cannot set up sensord: %s", strerror(-r));
                 r = EX_SOFTWARE;
                 goto out;
         }
+        if (output_new(&d.output, config, d.event, &sink_events) < 0) {
+                r = EX_CONFIG;
+                goto out;
+        }
+        PipelineOutput output = output_for_pipeline(d.output);
+        d.checkpoints = checkpoints_new(config);
+        PipelineCheckpoints checkpoints = checkpoints_for_pipeline(d.checkpoints);
+        if ((r = pipeline_new(&d.pipeline, &config->window, &settings, &output, &hooks, &checkpoints)) < 0) {
+                log_error("cannot set up sensord: %s", strerror(-r));
+                r = EX_SOFTWARE;
+                goto out;
+        }
+        status_init(&d.status, d.pipeline, d.output);
         if (consumer_new(&d.consumer, config, options->available_now, d.event, d.pipeline, &events) < 0) {
                 r = EX_CONFIG;
                 goto out;
         }
-        if (consumer_start(d.consumer) < 0) {
+        if (consumer_start(d.consumer) < 0 || output_start(d.output) < 0) {
                 r = EX_UNAVAILABLE;
                 goto out;
         }
-        log_info("sensord %s started: topic %s, group %s, %s mode, results to %s%s", SENSORD_VERSION,
-                 config->topic, config->group_id, output_mode_to_string(config->mode),
-                 output_sink(d.output) == SINK_JOURNAL ? "the journal" : "stdout",
+        char results[300];
+        output_describe(d.output, results, sizeof(results));
+        log_info("sensord %s started: topic %s, group %s, %s mode, results to %s%s", SENSORD_VERSION, config->topic,
+                 config->group_id, output_mode_to_string(config->mode), results,
                  options->available_now ? " (available-now)" : "");
         sd_notify(0, "READY=1");
         if ((r = status_start(&d.status, d.event, d.consumer)) < 0)
@@ -283,10 +312,11 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 daemon_stop(&d, EX_SOFTWARE, NULL);
         } else if (d.exit_code == EX_OK) {
                 check_close(&d, pipeline_close_batch(d.pipeline)); /* the batch in flight */
+                output_wait(d.output, OUTPUT_WAIT_MS);
                 check_close(&d, pipeline_checkpoint(d.pipeline));
         }
         r = d.exit_code;
-        status_log_summary(&d.status, output_rows(d.output));
+        status_log_summary(&d.status);
         consumer_close(d.consumer); /* the revoke commits what the batches stored */
 out:
         daemon_free(&d);

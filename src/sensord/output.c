@@ -1,58 +1,135 @@
-/* output: the emitter behind the pipeline's two-phase batch close. */
+/* output: the emitter and the Kafka sink behind the pipeline's two-phase
+ * batch close. */
 #include "output.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "alloc.h"
+#include "log.h"
+#include "util.h"
 
 struct Output {
-        Emitter *emitter;
+        Emitter *emitter; /* NULL: output.sink "none" */
+        KafkaSink *kafka; /* NULL: no Kafka topic */
+        char *kafka_topic;
+        uint64_t batch; /* the batch being written */
         uint64_t rows_before; /* rows of emitters replaced by a reload */
 };
 
-Output *output_new(SinkKind sink, OutputFormat format) {
+static Emitter *make_emitter(SinkKind sink, OutputFormat format) {
+        return sink == SINK_NONE ? NULL : emitter_new(sink, format, stdout);
+}
+
+int output_new(Output **out, const Config *config, sd_event *event, const KafkaSinkEvents *events) {
         Output *o = xcalloc(1, sizeof(*o));
-        o->emitter = emitter_new(sink, format, stdout);
-        return o;
+        int r = kafka_sink_new(&o->kafka, config, event, events);
+        if (r < 0) {
+                free(o);
+                return r;
+        }
+        o->emitter = make_emitter(config->sink, config->format);
+        if (o->emitter && emitter_sink(o->emitter) == SINK_JOURNAL && config->format == FORMAT_TABLE)
+                log_notice("output.format=table applies to stdout only; the journal gets one entry per row");
+        o->kafka_topic = xstrdup(config->output_topic ? config->output_topic : "");
+        *out = o;
+        return 0;
 }
 
 Output *output_free(Output *o) {
         if (o) {
                 emitter_free(o->emitter);
+                kafka_sink_free(o->kafka);
+                free(o->kafka_topic);
                 free(o);
         }
         return NULL;
 }
 
+int output_start(Output *o) {
+        return o->kafka ? kafka_sink_start(o->kafka) : 0;
+}
+
 void output_reconfigure(Output *o, SinkKind sink, OutputFormat format) {
-        o->rows_before += emitter_rows(o->emitter);
+        if (o->emitter)
+                o->rows_before += emitter_rows(o->emitter);
         emitter_free(o->emitter);
-        o->emitter = emitter_new(sink, format, stdout);
+        o->emitter = make_emitter(sink, format);
 }
 
 static void begin(void *userdata, uint64_t batch) {
-        emitter_begin_batch(((Output *)userdata)->emitter, batch);
+        Output *o = userdata;
+        o->batch = batch;
+        if (o->emitter)
+                emitter_begin_batch(o->emitter, batch);
 }
 
 static int row(const WindowRow *r, void *userdata) {
-        return emitter_row(r, ((Output *)userdata)->emitter);
+        Output *o = userdata;
+        int result = 0;
+        if (o->emitter)
+                result = emitter_row(r, o->emitter);
+        if (kafka_sink_has_results(o->kafka))
+                keep_first_error(&result, kafka_sink_row(o->kafka, o->batch, r));
+        return result;
 }
 
-/* Written and flushed is confirmed: nothing further acknowledges stdout or
- * the journal. */
+/* Written and flushed is confirmed for stdout and the journal: nothing
+ * further acknowledges them. Kafka confirms at the delivery reports. */
 static int end(void *userdata, uint64_t batch) {
-        return emitter_end_batch(((Output *)userdata)->emitter);
+        Output *o = userdata;
+        int result = o->emitter ? emitter_end_batch(o->emitter) : 0;
+        if (result < 0 || !o->kafka)
+                return result;
+        return kafka_sink_end_batch(o->kafka, batch);
+}
+
+static bool congested(void *userdata) {
+        Output *o = userdata;
+        return o->kafka && kafka_sink_congested(o->kafka);
+}
+
+static void flush(void *userdata) {
+        output_wait(userdata, OUTPUT_WAIT_MS);
 }
 
 PipelineOutput output_for_pipeline(Output *o) {
-        return (PipelineOutput){ .userdata = o, .begin_batch = begin, .row = row, .end_batch = end };
+        return (PipelineOutput){ .userdata = o, .begin_batch = begin, .row = row, .end_batch = end,
+                                 .congested = congested, .flush = flush };
 }
 
-uint64_t output_rows(const Output *o) {
-        return o->rows_before + emitter_rows(o->emitter);
+int output_dead_letter(Output *o, uint64_t batch, const char *topic, const PipelineMessage *m, RecordError error,
+                       const char *reason) {
+        if (!o->kafka)
+                return 0;
+        DeadLetter dl = { .topic = topic, .message = m, .reason_class = record_error_name(error), .reason = reason };
+        return kafka_sink_dead_letter(o->kafka, batch, &dl);
 }
 
-SinkKind output_sink(const Output *o) {
-        return emitter_sink(o->emitter);
+bool output_wait(Output *o, int timeout_ms) {
+        if (!o->kafka || kafka_sink_wait(o->kafka, timeout_ms))
+                return true;
+        log_warning("deliveries to Kafka did not complete within %d ms: their batches stay unconfirmed, and are "
+                    "read and produced again after a restart",
+                    timeout_ms);
+        return false;
+}
+
+OutputStats output_stats(const Output *o) {
+        OutputStats s = { .rows = o->rows_before + (o->emitter ? emitter_rows(o->emitter) : 0) };
+        if (o->kafka)
+                s.kafka = *kafka_sink_stats(o->kafka);
+        return s;
+}
+
+bool output_to_kafka(const Output *o) {
+        return o->kafka != NULL;
+}
+
+void output_describe(const Output *o, char *buf, size_t size) {
+        const char *local = !o->emitter ? NULL : emitter_sink(o->emitter) == SINK_JOURNAL ? "the journal" : "stdout";
+        if (kafka_sink_has_results(o->kafka))
+                snprintf(buf, size, "%s%sKafka topic %s", local ? local : "", local ? " and " : "", o->kafka_topic);
+        else
+                snprintf(buf, size, "%s", local ? local : "nowhere");
 }

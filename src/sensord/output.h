@@ -1,17 +1,36 @@
 /* output: where the pipeline's rows go, and when they count as confirmed.
- * Today that is the emitter (stdout or the journal), which confirms a batch
- * as soon as its rows are written and flushed. */
+ * The emitter (stdout or the journal, unless output.sink is "none")
+ * confirms a batch as soon as its rows are written and flushed. With
+ * output.kafka_topic or dead_letter.topic, the Kafka sink confirms it
+ * later, once every message of the batch is delivered. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <systemd/sd-event.h>
 
+#include "config.h"
 #include "emitter.h"
+#include "kafka_sink.h"
 #include "pipeline.h"
+
+/* At a stop, or before partitions are revoked, how long to wait for
+ * deliveries before checkpointing what they confirmed. */
+#define OUTPUT_WAIT_MS 10000
 
 typedef struct Output Output;
 
-Output *output_new(SinkKind sink, OutputFormat format);
+typedef struct OutputStats {
+        uint64_t rows;         /* written to stdout or the journal */
+        KafkaSinkStats kafka;  /* delivered to Kafka */
+} OutputStats;
+
+/* -EINVAL for a producer property librdkafka refuses (logged). */
+int output_new(Output **out, const Config *config, sd_event *event, const KafkaSinkEvents *events);
 Output *output_free(Output *o);
+
+/* Checks that the Kafka topics exist (see kafka_sink_start). */
+int output_start(Output *o);
 
 /* Applies a reloaded sink and format from the next batch on. */
 void output_reconfigure(Output *o, SinkKind sink, OutputFormat format);
@@ -19,7 +38,18 @@ void output_reconfigure(Output *o, SinkKind sink, OutputFormat format);
 /* The pipeline's view of this output. */
 PipelineOutput output_for_pipeline(Output *o);
 
-/* Rows written since start. */
-uint64_t output_rows(const Output *o);
+/* Copies an invalid record of batch to dead_letter.topic, if set. */
+int output_dead_letter(Output *o, uint64_t batch, const char *topic, const PipelineMessage *m, RecordError error,
+                       const char *reason);
 
-SinkKind output_sink(const Output *o);
+/* Waits at most timeout_ms for outstanding deliveries (their events are
+ * told meanwhile); true when none is left. */
+bool output_wait(Output *o, int timeout_ms);
+
+OutputStats output_stats(const Output *o);
+
+/* Whether a Kafka topic (results or dead letters) is configured. */
+bool output_to_kafka(const Output *o);
+
+/* "stdout", "the journal and Kafka topic results", ... for the log. */
+void output_describe(const Output *o, char *buf, size_t size);

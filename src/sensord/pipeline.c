@@ -101,11 +101,22 @@ static void release_confirmed(Pipeline *p) {
         p->n_in_flight -= done;
 }
 
-void pipeline_batch_done(Pipeline *p, uint64_t batch) {
+int pipeline_batch_done(Pipeline *p, uint64_t batch) {
         for (size_t i = 0; i < p->n_in_flight; i++)
                 if (p->in_flight[i].batch == batch)
                         p->in_flight[i].confirmed = true;
         release_confirmed(p);
+        return p->checkpoint_wanted ? pipeline_checkpoint(p) : 0;
+}
+
+void pipeline_batch_failed(Pipeline *p, uint64_t batch) {
+        p->failed = true;
+}
+
+bool pipeline_accepts(const Pipeline *p) {
+        if (p->checkpoint_wanted && p->n_in_flight > 0 && batcher_is_empty(&p->batcher) && !p->failed)
+                return false;
+        return !p->output.congested || !p->output.congested(p->output.userdata);
 }
 
 int pipeline_close_batch(Pipeline *p) {
@@ -136,9 +147,9 @@ int pipeline_close_batch(Pipeline *p) {
                 p->n_in_flight--;
                 return result;
         }
-        if (end != PIPELINE_PENDING)
-                pipeline_batch_done(p, batch);
-        return p->checkpoint_wanted ? pipeline_checkpoint(p) : 0;
+        if (end == PIPELINE_PENDING)
+                return p->checkpoint_wanted ? pipeline_checkpoint(p) : 0;
+        return pipeline_batch_done(p, batch);
 }
 
 /* Hands the confirmed offsets of the held partitions over for committing. */
@@ -216,7 +227,11 @@ int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us) {
         } else {
                 p->stats.invalid++;
                 p->stats.invalid_by_class[err]++;
-                p->hooks.invalid(p->hooks.userdata, m, err, reason);
+                result = p->hooks.invalid(p->hooks.userdata, p->batcher.number, m, err, reason);
+                if (result < 0) {
+                        p->failed = true;
+                        return result;
+                }
         }
         p->idle_base_event_ms = windows_stats(p->windows)->max_event_time_ms;
         part->pending = m->offset + 1;
@@ -303,6 +318,8 @@ int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost)
                 return r;
         }
         r = pipeline_close_batch(p);
+        if (r == 0 && p->n_in_flight > 0 && p->output.flush)
+                p->output.flush(p->output.userdata);
         if (r == 0)
                 r = pipeline_checkpoint(p);
         drop_partitions(p, partitions, n);

@@ -33,6 +33,9 @@ typedef struct PipelineMessage {
         int64_t offset;
         const void *payload;
         size_t len;
+        const void *key; /* for dead letters */
+        size_t key_len;
+        int64_t timestamp_ms; /* the message's timestamp; -1: none */
 } PipelineMessage;
 
 typedef struct PipelineOutput {
@@ -42,14 +45,23 @@ typedef struct PipelineOutput {
         /* 0: written and confirmed; PIPELINE_PENDING: written, confirmed by a
          * later pipeline_batch_done(); negative errno: not written. */
         int (*end_batch)(void *userdata, uint64_t batch);
+        /* Optional, for an output that confirms later. congested: it holds
+         * too much unconfirmed, take no more messages for now. flush: wait
+         * (bounded) for the confirmations, which it hands to
+         * pipeline_batch_done() meanwhile. */
+        bool (*congested)(void *userdata);
+        void (*flush)(void *userdata);
 } PipelineOutput;
 
 typedef struct PipelineHooks {
         void *userdata;
         /* Offsets of confirmed batches, for the consumer to store and commit. */
         void (*store_offsets)(void *userdata, const PartitionOffset *offsets, size_t n);
-        /* An invalid record: counted in its batch, reported by the caller. */
-        void (*invalid)(void *userdata, const PipelineMessage *m, RecordError error, const char *reason);
+        /* An invalid record of batch (the open one): counted in it, reported
+         * (and dead-lettered) by the caller. A negative errno fails the
+         * batch as an unwritten row would. */
+        int (*invalid)(void *userdata, uint64_t batch, const PipelineMessage *m, RecordError error,
+                       const char *reason);
 } PipelineHooks;
 
 /* Checkpoints, per partition. With them, a partition's state and offsets
@@ -109,8 +121,20 @@ void pipeline_partition_eof(Pipeline *p, int32_t partition, int64_t next_offset)
 int pipeline_close_batch(Pipeline *p);
 
 /* The output confirmed batch `batch`: release its offsets and those of the
- * confirmed batches before it. */
-void pipeline_batch_done(Pipeline *p, uint64_t batch);
+ * confirmed batches before it, and take a checkpoint that waited for them.
+ * Returns as pipeline_checkpoint. */
+int pipeline_batch_done(Pipeline *p, uint64_t batch);
+
+/* The output of batch failed for good: nothing more is released or
+ * checkpointed, so that the records are read again after a restart. */
+void pipeline_batch_failed(Pipeline *p, uint64_t batch);
+
+/* Whether to hand over more messages now. Not while a checkpoint waits for
+ * the batches in flight to be confirmed (the barrier that keeps their rows
+ * out of any checkpoint until delivered), nor while the output is
+ * congested. The caller resumes after pipeline_batch_done(), or when the
+ * output is no longer congested. */
+bool pipeline_accepts(const Pipeline *p);
 
 /* Idle input: moves event time on by the time since the last message, as
  * if a record had arrived that much later, and closes an empty batch so that
@@ -126,14 +150,17 @@ int pipeline_advance_idle(Pipeline *p, uint64_t now_us);
 int pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n, int64_t *seek);
 
 /* Checkpoints every held partition at the current batch boundary, or at the
- * next one when a batch is open or unconfirmed; nothing when no batch
- * closed since the last checkpoint. Then hands the offsets it holds over
+ * next one when a batch is open or unconfirmed (then messages wait, see
+ * pipeline_accepts); nothing when no batch closed since the last checkpoint. Then hands the offsets it holds over
  * for committing. Returns 0 or the negative errno of a failed save. */
 int pipeline_checkpoint(Pipeline *p);
 
 /* Revocation. The open batch is closed first, so that what was read from
- * the partitions is emitted and, when they were not lost, checkpointed and
- * its offsets stored before they are given up. A lost assignment already
+ * the partitions is emitted and, when they were not lost, confirmed (the
+ * output's flush), checkpointed and its offsets stored before they are
+ * given up. A batch still unconfirmed after the flush keeps them from
+ * being checkpointed: the next owner reads them again from the last
+ * checkpoint. A lost assignment already
  * belongs to another member: its offsets are dropped, never stored or
  * checkpointed. Returns as close_batch or checkpoint. */
 int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost);

@@ -11,12 +11,13 @@
 
 #define STATUS_INTERVAL_US (2 * 1000000ull)
 
-void status_init(Status *st, const Pipeline *p) {
+void status_init(Status *st, const Pipeline *p, const Output *o) {
         *st = (Status){
                 .notify = getenv("NOTIFY_SOCKET") != NULL,
                 .invalid_limit = { .interval_us = 10 * 1000000ull, .burst = 10 },
                 .cap_limit = { .interval_us = 10 * 1000000ull, .burst = 1 },
                 .pipeline = p,
+                .output = o,
         };
 }
 
@@ -71,7 +72,12 @@ void status_notify(Status *st) {
         double rate = st->last_us && now > st->last_us
                               ? (double)(ps->messages - st->last_messages) * 1e6 / (double)(now - st->last_us)
                               : 0.0;
-        char wm[TIMESTAMP_MAX] = "unset", lag_text[48] = "", cap_text[64] = "";
+        char wm[TIMESTAMP_MAX] = "unset", lag_text[48] = "", cap_text[64] = "", kafka_text[128] = "";
+        OutputStats os = output_stats(st->output);
+        if (output_to_kafka(st->output))
+                snprintf(kafka_text, sizeof(kafka_text),
+                         ", %" PRIu64 " rows and %" PRIu64 " dead letters produced, %" PRIu64 " producer errors",
+                         os.kafka.rows, os.kafka.dead_letters, os.kafka.errors);
         if (ws->dropped_pairs)
                 snprintf(cap_text, sizeof(cap_text), ", %" PRIu64 " pairs dropped at state.max_keys",
                          ws->dropped_pairs);
@@ -83,14 +89,14 @@ void status_notify(Status *st) {
                 snprintf(lag_text, sizeof(lag_text), ", lag %" PRId64, lag);
         sd_notifyf(0,
                    "STATUS=%" PRIu64 " records (%.0f/s), %" PRIu64 " batches, %" PRIu64 " late pairs, %" PRIu64
-                   " invalid, %" PRIu64 " keys%s, watermark %s%s",
+                   " invalid, %" PRIu64 " keys%s, watermark %s%s%s",
                    ps->messages, rate, pipeline_batch_number(p), ws->late_pairs, ps->invalid, ws->live_keys, cap_text,
-                   wm, lag_text);
+                   wm, lag_text, kafka_text);
         st->last_messages = ps->messages;
         st->last_us = now;
 }
 
-void status_log_summary(const Status *st, uint64_t rows) {
+void status_log_summary(const Status *st) {
         const Pipeline *p = st->pipeline;
         const PipelineStats *ps = pipeline_stats(p);
         const WindowStats *ws = pipeline_window_stats(p);
@@ -100,9 +106,11 @@ void status_log_summary(const Status *st, uint64_t rows) {
                 if (ps->invalid_by_class[i] && n < sizeof(classes))
                         n += (size_t)snprintf(classes + n, sizeof(classes) - n, " invalid_%s=%" PRIu64,
                                               record_error_name((RecordError)i), ps->invalid_by_class[i]);
+        OutputStats os = output_stats(st->output);
         uint64_t busy_ms = ps->messages ? (now_usec(CLOCK_MONOTONIC) - ps->first_message_us) / 1000 : 0;
         log_info("summary: messages=%" PRIu64 " bytes=%" PRIu64 " invalid=%" PRIu64 " late_pairs=%" PRIu64
-                 " dropped_pairs=%" PRIu64 " batches=%" PRIu64 " rows=%" PRIu64 " ms_since_first_message=%" PRIu64 "%s",
+                 " dropped_pairs=%" PRIu64 " batches=%" PRIu64 " rows=%" PRIu64 " produced_rows=%" PRIu64
+                 " dead_lettered=%" PRIu64 " producer_errors=%" PRIu64 " ms_since_first_message=%" PRIu64 "%s",
                  ps->messages, ps->bytes, ps->invalid, ws->late_pairs, ws->dropped_pairs, pipeline_batch_number(p),
-                 rows, busy_ms, classes);
+                 os.rows, os.kafka.rows, os.kafka.dead_letters, os.kafka.errors, busy_ms, classes);
 }

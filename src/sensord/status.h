@@ -9,6 +9,7 @@
 
 #include "consumer.h"
 #include "log.h"
+#include "output.h"
 #include "pipeline.h"
 
 typedef struct Status {
@@ -19,10 +20,11 @@ typedef struct Status {
         uint64_t last_messages, last_us; /* at the previous STATUS=, for the rate */
         sd_event_source *timer;
         const Pipeline *pipeline;
+        const Output *output;
         Consumer *consumer; /* for the lag; NULL until started */
 } Status;
 
-void status_init(Status *st, const Pipeline *p);
+void status_init(Status *st, const Pipeline *p, const Output *o);
 void status_free(Status *st);
 
 /* Refreshes STATUS= every 2 s from now on. Without a notify socket there
@@ -40,5 +42,5 @@ void status_check_limits(Status *st);
 /* Sends STATUS= now (when there is a notify socket). */
 void status_notify(Status *st);
 
-/* Logs the "summary:" line with every counter; rows is the rows written. */
-void status_log_summary(const Status *st, uint64_t rows);
+/* Logs the "summary:" line with every counter. */
+void status_log_summary(const Status *st);

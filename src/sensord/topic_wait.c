@@ -32,15 +32,37 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, const char **prob
         return partitions;
 }
 
-int topic_wait(rd_kafka_t *rk, const char *topic, const char *brokers, int64_t timeout_ms) {
+/* A metadata request naming the topic: what lets a broker auto-create it. */
+static void ask_for(rd_kafka_t *rk, const char *topic) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        if (!rkt)
+                return;
+        if (rd_kafka_metadata(rk, 0, rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+}
+
+int topic_wait(rd_kafka_t *rk, const char *topic, const char *brokers, int64_t timeout_ms, bool ask_by_name) {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000;
         const char *problem = "no answer";
+        bool asked = false;
 
         for (unsigned attempt = 1;; attempt++) {
                 int partitions = topic_partitions(rk, topic, &problem);
                 if (partitions > 0) {
-                        log_info("topic %s has %d partition(s) on %s", topic, partitions, brokers);
+                        if (asked)
+                                log_notice("topic %s did not exist; the broker created it, with %d partition(s), "
+                                           "when sensord asked for it (auto-creation)",
+                                           topic, partitions);
+                        else
+                                log_info("topic %s has %d partition(s) on %s", topic, partitions, brokers);
                         return 0;
+                }
+                if (partitions == 0 && ask_by_name && !asked) {
+                        ask_for(rk, topic);
+                        asked = true;
+                        continue;
                 }
                 if (now_usec(CLOCK_MONOTONIC) >= deadline)
                         break;
@@ -48,6 +70,12 @@ int topic_wait(rd_kafka_t *rk, const char *topic, const char *brokers, int64_t t
                 sd_notify(0, "WATCHDOG=1");
                 usleep(500000);
         }
-        log_error("topic %s is not available on %s after %" PRId64 " ms: %s", topic, brokers, timeout_ms, problem);
+        if (asked)
+                log_error("topic %s is not available on %s after %" PRId64 " ms: %s; the broker did not create it "
+                          "on request (auto.create.topics.enable is off): create it",
+                          topic, brokers, timeout_ms, problem);
+        else
+                log_error("topic %s is not available on %s after %" PRId64 " ms: %s", topic, brokers, timeout_ms,
+                          problem);
         return -EHOSTUNREACH;
 }

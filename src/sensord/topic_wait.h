@@ -4,8 +4,12 @@
 #pragma once
 
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Asks rk's brokers for the topic every 0.5 s, for at most timeout_ms,
- * pinging the watchdog meanwhile. Returns 0, or -EHOSTUNREACH (logged). */
-int topic_wait(rd_kafka_t *rk, const char *topic, const char *brokers, int64_t timeout_ms);
+ * pinging the watchdog meanwhile. With ask_by_name, a topic missing from
+ * the cluster's list is also asked for by name once: a broker that
+ * auto-creates topics (auto.create.topics.enable) then creates it, and the
+ * log says so. Returns 0, or -EHOSTUNREACH (logged). */
+int topic_wait(rd_kafka_t *rk, const char *topic, const char *brokers, int64_t timeout_ms, bool ask_by_name);

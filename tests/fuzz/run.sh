@@ -2,6 +2,7 @@
 # Runs every libFuzzer target for SECONDS (default 30) from a copy of its
 # seed corpus (tests/fuzz/corpus/TARGET) with its dictionary, if any, and
 # prints one PASS or FAIL line per target with the executions it made.
+# Targets run JOBS at a time (default: the number of CPUs), one per core.
 #   tests/fuzz/run.sh [SECONDS] [BUILD_DIR]     (BUILD_DIR: build-fuzz)
 # A longer run, for example an hour per target:
 #   tests/fuzz/run.sh 3600
@@ -11,19 +12,40 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 seconds=${1:-30}
 build=${2:-build-fuzz}
+jobs=${JOBS:-$(nproc)}
 artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 export LSAN_OPTIONS="suppressions=$here/lsan.supp"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-for target in record config units timestamp window checkpoint; do
+targets=(record config units timestamp window checkpoint)
+
+# fuzz TARGET : runs it, leaving its log and exit code in $artifacts
+fuzz() {
+        local target=$1 corpus dict=()
         corpus=$(mktemp -d)
         cp "$here/corpus/$target"/* "$corpus/"
-        dict=()
         [ -f "$here/$target.dict" ] && dict=(-dict="$here/$target.dict")
-        log="$artifacts/$target.log"
         "$build/tests/fuzz/fuzz-$target" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 \
-                -rss_limit_mb=2048 -artifact_prefix="$artifacts/$target-" "${dict[@]}" "$corpus" >"$log" 2>&1
-        rc=$?
+                -rss_limit_mb=2048 -artifact_prefix="$artifacts/$target-" "${dict[@]}" "$corpus" \
+                >"$artifacts/$target.log" 2>&1
+        echo $? >"$artifacts/$target.rc"
+        rm -rf "$corpus"
+}
+
+running=0
+for target in "${targets[@]}"; do
+        if [ "$running" -ge "$jobs" ]; then
+                wait -n
+                running=$((running - 1))
+        fi
+        fuzz "$target" &
+        running=$((running + 1))
+done
+wait
+
+for target in "${targets[@]}"; do
+        log="$artifacts/$target.log"
+        rc=$(cat "$artifacts/$target.rc" 2>/dev/null || echo "?")
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
         if [ "$rc" = 0 ]; then
                 echo "PASS: fuzz-$target: ${runs:-0} executions in $seconds s, no crash"
@@ -31,5 +53,4 @@ for target in record config units timestamp window checkpoint; do
                 echo "FAIL: fuzz-$target (exit $rc): $(grep -m1 -E 'SUMMARY|ERROR' "$log")"
                 tail -n 30 "$log"
         fi
-        rm -rf "$corpus"
 done

@@ -40,13 +40,7 @@ phase() {
                 wait "$pid" || true
         done
         wait "$replay" || fail "$name: the producer failed"
-        local before=-1 now
-        for _ in $(seq 60); do # until the last run has caught up
-                now=$(wc -l <"$WORK/${name}10.jsonl")
-                [ "$now" = "$before" ] && break
-                before=$now
-                sleep 0.5
-        done
+        wait_quiet "$WORK/${name}10.jsonl" # the last run has caught up
         kill -TERM "$pid"
         wait "$pid" || fail "$name: the last run did not stop cleanly"
         for i in $(seq 0 10); do cat "$WORK/$name$i.jsonl"; done >"$WORK/$name.jsonl"

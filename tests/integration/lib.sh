@@ -79,6 +79,18 @@ devbroker() {
         fail "the devbroker did not answer '$*'"
 }
 
+# wait_quiet FILE : until FILE has stopped growing for 0.5 s (its writer
+# has caught up), for at most 30 s
+wait_quiet() {
+        local before=-1 now
+        for _ in $(seq 60); do
+                now=$(wc -l <"$1")
+                [ "$now" = "$before" ] && return 0
+                before=$now
+                sleep 0.5
+        done
+}
+
 # wait_for PATTERN FILE SECONDS : until a line matching PATTERN is in FILE
 wait_for() {
         for _ in $(seq $(($3 * 10))); do
@@ -89,7 +101,8 @@ wait_for() {
 }
 
 # write_config FILE [name=value]... : the example's settings, overridable;
-# properties=', ("name", "value")...' adds librdkafka properties.
+# properties=', ("name", "value")...' adds librdkafka properties to the
+# consumer, output_properties='("name", "value"), ...' to the producer.
 # session.timeout.ms is lowered (through kafka.properties, the pass-through)
 # because the mock coordinator keeps a member that left until its session
 # expires, which would delay every restart of sensord in a group by 45 s.
@@ -99,7 +112,8 @@ write_config() {
         local brokers=$BROKER topic=sensor-data group_id=sensord-test max_messages=5 max_bytes=10240 \
                 max_delay="1 s" duration="10 minutes" slide="5 minutes" start_offset="0 s" \
                 watermark="5 minutes" mode=update max_keys=1000000 startup_timeout="20 s" properties="" \
-                state_directory="$WORK/state" checkpoint_interval="5 s"
+                state_directory="$WORK/state" checkpoint_interval="5 s" sink=stdout kafka_topic="" \
+                output_properties="" dead_letter_topic=""
         local kv
         for kv in "$@"; do local "$kv"; done
         cat >"$file" <<CONF
@@ -113,8 +127,10 @@ kafka = {
 };
 batch = { max_messages = $max_messages; max_bytes = $max_bytes; max_delay = "$max_delay"; };
 window = { duration = "$duration"; slide = "$slide"; start_offset = "$start_offset"; watermark = "$watermark"; };
-output = { mode = "$mode"; sink = "stdout"; format = "json"; };
+output = { mode = "$mode"; sink = "$sink"; format = "json"; kafka_topic = "$kafka_topic";
+           kafka_properties = ( $output_properties ); };
 state = { max_keys = $max_keys; directory = "$state_directory"; checkpoint_interval = "$checkpoint_interval"; };
+dead_letter = { topic = "$dead_letter_topic"; };
 CONF
 }
 

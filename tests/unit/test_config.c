@@ -77,18 +77,19 @@ static void test_all_settings(void **state) {
                                    "batch = { max_messages = 7; max_bytes = 2048; max_delay = \"250ms\"; };\n"
                                    "window = { duration = \"1 hour\"; slide = \"15 minutes\"; start_offset = \"1m\";\n"
                                    "  watermark = \"0 s\"; idle_timeout = \"30 s\"; };\n"
-                                   "output = { mode = \"append\"; sink = \"stdout\"; format = \"table\"; kafka_topic = \"\"; };\n"
+                                   "output = { mode = \"append\"; sink = \"none\"; format = \"table\"; kafka_topic = \"results\";\n"
+                                   "  kafka_properties = ( (\"linger.ms\", \"20\") ); };\n"
                                    "state = { directory = \"/tmp/x\"; checkpoint_interval = \"10 s\"; max_keys = 12; };\n"
                                    "limits = { max_message_bytes = \"1 KiB\"; };\n"
-                                   "dead_letter = { topic = \"\"; };\n"
+                                   "dead_letter = { topic = \"bad-records\"; };\n"
                                    "log = { level = \"debug\"; };\n",
                                    &c, &errors),
                          0);
         assert_string_equal(c->brokers, "127.0.0.1:1");
         assert_int_equal(c->starting_offsets, STARTING_LATEST);
         assert_int_equal(c->startup_timeout_ms, 2000);
-        assert_int_equal(c->n_properties, 2);
-        assert_string_equal(c->properties[1].name, "client.rack");
+        assert_int_equal(c->properties.n, 2);
+        assert_string_equal(c->properties.items[1].name, "client.rack");
         assert_int_equal(c->batch.max_messages, 7);
         assert_int_equal(c->batch.max_bytes, 2048);
         assert_int_equal(c->batch.max_delay_us, 250000);
@@ -98,8 +99,12 @@ static void test_all_settings(void **state) {
         assert_int_equal(c->window.watermark_delay_ms, 0);
         assert_int_equal(c->idle_timeout_ms, 30000);
         assert_int_equal(c->mode, OUTPUT_APPEND);
-        assert_int_equal(c->sink, SINK_STDOUT);
+        assert_int_equal(c->sink, SINK_NONE);
         assert_int_equal(c->format, FORMAT_TABLE);
+        assert_string_equal(c->output_topic, "results");
+        assert_int_equal(c->output_properties.n, 1);
+        assert_string_equal(c->output_properties.items[0].value, "20");
+        assert_string_equal(c->dead_letter_topic, "bad-records");
         assert_int_equal(c->max_keys, 12);
         assert_int_equal(c->max_message_bytes, 1024);
         assert_int_equal(c->log_level, 7);
@@ -136,6 +141,16 @@ static void test_errors(void **state) {
         expect_errors("kafka = { properties = ( \"security.protocol\" ); };\n", (const char *[]){ "pair of strings", NULL });
         expect_errors("kafka = { topic = \"\"; };\n", (const char *[]){ "kafka.topic: must not be empty", NULL });
         expect_errors("batch = {\n max_messages = ;\n};\n", (const char *[]){ ":2: syntax error", NULL });
+        expect_errors("output = { sink = \"none\"; };\n", (const char *[]){ "output.sink: \"none\" needs output.kafka_topic", NULL });
+        expect_errors("output = { kafka_topic = \"sensor-data\"; };\n",
+                      (const char *[]){ "output.kafka_topic: must differ from kafka.topic", NULL });
+        expect_errors("output = { kafka_topic = \"re sults\"; };\n", (const char *[]){ "output.kafka_topic: \"re sults\" may hold only", NULL });
+        expect_errors("dead_letter = { topic = \"sensor-data\"; };\n",
+                      (const char *[]){ "dead_letter.topic: must differ from kafka.topic", NULL });
+        expect_errors("output = { kafka_properties = ( (\"enable.idempotence\", \"false\") ); };\n",
+                      (const char *[]){ "output.kafka_properties: 'enable.idempotence' is managed by sensord", NULL });
+        expect_errors("output = { kafka_properties = ( (\"bootstrap.servers\", \"x:1\") ); };\n",
+                      (const char *[]){ "'bootstrap.servers' is set by kafka.brokers", NULL });
         /* several mistakes: all are reported */
         expect_errors("batch = { max_messages = -1; nope = 1; };\nwindow = { slide = 3; };\n",
                       (const char *[]){ "batch.max_messages: must not be negative", "batch.nope", ":2: window.slide", NULL });

@@ -23,6 +23,13 @@ typedef struct Recorder {
         size_t n_stored;
         size_t store_calls;
         uint64_t invalid;
+        int invalid_result;           /* what the invalid hook answers (a dead letter refused) */
+        CheckpointMark saved[16];     /* every checkpoint saved, in order */
+        size_t n_saved;
+        bool congested;
+        int flushes;
+        uint64_t confirm_on_flush;    /* flush confirms this batch (UINT64_MAX: none) */
+        Pipeline *pipeline;
 } Recorder;
 
 static void rec_begin(void *userdata, uint64_t batch) {
@@ -50,8 +57,49 @@ static void rec_store(void *userdata, const PartitionOffset *offsets, size_t n) 
         }
 }
 
-static void rec_invalid(void *userdata, const PipelineMessage *m, RecordError error, const char *reason) {
+static int rec_invalid(void *userdata, uint64_t batch, const PipelineMessage *m, RecordError error,
+                       const char *reason) {
         ((Recorder *)userdata)->invalid++;
+        return ((Recorder *)userdata)->invalid_result;
+}
+
+static int ck_load(void *userdata, int32_t partition, WindowState *state, CheckpointMark *mark) {
+        return 0; /* no checkpoint yet */
+}
+
+static int ck_save(void *userdata, int32_t partition, WindowState *state, const CheckpointMark *mark) {
+        Recorder *r = userdata;
+        assert_true(r->n_saved < 16);
+        r->saved[r->n_saved++] = *mark;
+        return 0;
+}
+
+static void ck_close(void *userdata, int32_t partition) {
+}
+
+static bool rec_congested(void *userdata) {
+        return ((Recorder *)userdata)->congested;
+}
+
+/* As a producer's flush: the delivery reports arrive while it waits. */
+static void rec_flush(void *userdata) {
+        Recorder *r = userdata;
+        r->flushes++;
+        if (r->confirm_on_flush != UINT64_MAX)
+                assert_int_equal(pipeline_batch_done(r->pipeline, r->confirm_on_flush), 0);
+}
+
+/* A pipeline with checkpoints and an output that confirms later. */
+static Pipeline *new_checkpointed_pipeline(Recorder *r, uint64_t max_messages) {
+        WindowSpec spec = { .size_ms = 600000, .slide_ms = 300000, .watermark_delay_ms = 300000 };
+        PipelineSettings settings = { .batch = { .max_messages = max_messages, .max_bytes = 1 << 20 },
+                                      .mode = OUTPUT_UPDATE, .max_keys = 1000, .max_message_bytes = 65536 };
+        PipelineOutput output = { .userdata = r, .begin_batch = rec_begin, .row = rec_row, .end_batch = rec_end,
+                                  .congested = rec_congested, .flush = rec_flush };
+        PipelineHooks hooks = { r, rec_store, rec_invalid };
+        PipelineCheckpoints checkpoints = { r, ck_load, ck_save, ck_close };
+        assert_int_equal(pipeline_new(&r->pipeline, &spec, &settings, &output, &hooks, &checkpoints), 0);
+        return r->pipeline;
 }
 
 static Pipeline *new_pipeline(Recorder *r, uint64_t max_messages, bool available_now) {
@@ -63,7 +111,7 @@ static Pipeline *new_pipeline(Recorder *r, uint64_t max_messages, bool available
                 .max_message_bytes = 65536,
                 .available_now = available_now,
         };
-        PipelineOutput output = { r, rec_begin, rec_row, rec_end };
+        PipelineOutput output = { .userdata = r, .begin_batch = rec_begin, .row = rec_row, .end_batch = rec_end };
         PipelineHooks hooks = { r, rec_store, rec_invalid };
         Pipeline *p = NULL;
         assert_int_equal(pipeline_new(&p, &spec, &settings, &output, &hooks, NULL), 0);
@@ -266,6 +314,113 @@ static void test_batches_and_invalid(void **state) {
         pipeline_free(p);
 }
 
+static void assign_fresh(Pipeline *p, const int32_t *partitions, size_t n) {
+        int64_t seek[8];
+        assert_int_equal(pipeline_assign(p, partitions, n, seek), 0);
+}
+
+/* The checkpoint barrier: a checkpoint never holds a batch whose output is
+ * unconfirmed. It waits for the confirmation, with messages held back
+ * meanwhile, and only then are the offsets handed over for committing. */
+static void test_checkpoint_waits_for_confirmation(void **state) {
+        Recorder r = { .end_result = PIPELINE_PENDING, .confirm_on_flush = UINT64_MAX };
+        Pipeline *p = new_checkpointed_pipeline(&r, 2);
+        assign_fresh(p, P01, 1);
+        add(p, 0, 0, 1, 0);
+        add(p, 0, 1, 2, 0); /* batch 0 written, unconfirmed */
+        assert_true(pipeline_accepts(p));
+        assert_int_equal(pipeline_checkpoint(p), 0);
+        assert_int_equal(r.n_saved, 0);
+        assert_false(pipeline_accepts(p)); /* held until batch 0 is confirmed */
+        assert_int_equal(r.n_stored, 0);
+
+        assert_int_equal(pipeline_batch_done(p, 0), 0);
+        assert_int_equal(r.n_saved, 1);
+        assert_int_equal(r.saved[0].next_offset, 2);
+        assert_int_equal(r.saved[0].next_batch, 1);
+        assert_int_equal(r.n_stored, 1); /* committed only once durable */
+        assert_stored(&r, 0, 0, 2);
+        assert_true(pipeline_accepts(p));
+
+        /* an open batch: the checkpoint waits for its close, then for its confirmation */
+        add(p, 0, 2, 3, 1);
+        assert_int_equal(pipeline_checkpoint(p), 0);
+        assert_true(pipeline_accepts(p));
+        add(p, 0, 3, 3, 1); /* batch 1 closes, unconfirmed */
+        assert_int_equal(r.n_saved, 1);
+        assert_false(pipeline_accepts(p));
+        r.congested = true;
+        assert_int_equal(pipeline_batch_done(p, 1), 0);
+        assert_int_equal(r.n_saved, 2);
+        assert_int_equal(r.saved[1].next_offset, 4);
+        assert_false(pipeline_accepts(p)); /* the output is congested */
+        r.congested = false;
+        assert_true(pipeline_accepts(p));
+        pipeline_free(p);
+}
+
+/* A batch whose delivery failed: nothing after it is checkpointed or
+ * stored, and messages are not held forever by a checkpoint that cannot be. */
+static void test_delivery_failure_checkpoints_nothing(void **state) {
+        Recorder r = { .end_result = PIPELINE_PENDING, .confirm_on_flush = UINT64_MAX };
+        Pipeline *p = new_checkpointed_pipeline(&r, 2);
+        assign_fresh(p, P01, 1);
+        add(p, 0, 0, 1, 0);
+        add(p, 0, 1, 2, 0);
+        add(p, 0, 2, 1, 1);
+        add(p, 0, 3, 2, 1); /* batches 0 and 1 in flight */
+        assert_int_equal(pipeline_checkpoint(p), 0);
+        pipeline_batch_failed(p, 0);
+        assert_true(pipeline_accepts(p));
+        assert_int_equal(pipeline_batch_done(p, 1), 0);
+        assert_int_equal(pipeline_checkpoint(p), 0);
+        assert_int_equal(r.n_saved, 0);
+        assert_int_equal(r.n_stored, 0);
+        pipeline_free(p);
+}
+
+/* A revoke closes the open batch, waits for its confirmation through the
+ * output's flush, and checkpoints it before the partition is given up;
+ * when the flush does not confirm it, nothing is checkpointed. */
+static void test_revoke_flushes_then_checkpoints(void **state) {
+        Recorder r = { .end_result = PIPELINE_PENDING, .confirm_on_flush = 0 };
+        Pipeline *p = new_checkpointed_pipeline(&r, 10);
+        assign_fresh(p, P01, 1);
+        add(p, 0, 0, 1, 0);
+        add(p, 0, 1, 2, 0);
+        assert_int_equal(pipeline_revoke(p, P01, 1, false), 0);
+        assert_int_equal(r.flushes, 1);
+        assert_int_equal(r.n_saved, 1);
+        assert_int_equal(r.saved[0].next_offset, 2);
+        assert_int_equal(r.n_stored, 1);
+
+        Recorder s = { .end_result = PIPELINE_PENDING, .confirm_on_flush = UINT64_MAX };
+        p = new_checkpointed_pipeline(&s, 10);
+        assign_fresh(p, P01, 1);
+        add(p, 0, 0, 1, 0);
+        assert_int_equal(pipeline_revoke(p, P01, 1, false), 0);
+        assert_int_equal(s.flushes, 1);
+        assert_int_equal(s.n_saved, 0);
+        assert_int_equal(s.n_stored, 0);
+        pipeline_free(r.pipeline);
+        pipeline_free(p);
+}
+
+/* A dead letter the producer refuses fails its batch like an unwritten row. */
+static void test_refused_dead_letter_fails_batch(void **state) {
+        Recorder r = { .invalid_result = -EIO };
+        Pipeline *p = new_pipeline(&r, 2, false);
+        assign(p, P01, 1);
+        add(p, 0, 0, 1, 0);
+        PipelineMessage bad = { .partition = 0, .offset = 1, .payload = "nope", .len = 4 };
+        assert_int_equal(pipeline_add(p, &bad, 2000), -EIO);
+        r.invalid_result = 0;
+        add(p, 0, 2, 1, 0);
+        add(p, 0, 3, 1, 0);
+        assert_int_equal(r.n_stored, 0);
+        pipeline_free(p);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_confirmed_at_once),
@@ -276,6 +431,10 @@ int main(void) {
                 cmocka_unit_test(test_lost_stores_nothing_for_lost),
                 cmocka_unit_test(test_available_now_done),
                 cmocka_unit_test(test_batches_and_invalid),
+                cmocka_unit_test(test_checkpoint_waits_for_confirmation),
+                cmocka_unit_test(test_delivery_failure_checkpoints_nothing),
+                cmocka_unit_test(test_revoke_flushes_then_checkpoints),
+                cmocka_unit_test(test_refused_dead_letter_fails_batch),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
