@@ -59,6 +59,8 @@ static void usage(FILE *f) {
                 "      --count N             stop after N records\n"
                 "      --generate SENSORS    synthetic readings for SENSORS sensors (with --count)\n"
                 "      --seed N              seed of --generate (default 1); same seed, same records\n"
+                "      --distinct            --generate's record i is sensor i mod SENSORS instead of a\n"
+                "                            random one: SENSORS >= --count gives every record its own id\n"
                 "  -X NAME=VALUE             any librdkafka producer property\n"
                 "      --version             print the version\n"
                 "  -h, --help                print this help\n"
@@ -264,13 +266,14 @@ static uint64_t splitmix64(uint64_t *state) {
 /* Record i of a generated stream: event time advances 100 ms per record with
  * up to 2 s of jitter either way (mildly out of order), values in
  * [-20, 80) with two decimals. */
-static int send_generated(Replay *r, uint64_t *rng, uint64_t i, unsigned sensors) {
+static int send_generated(Replay *r, uint64_t *rng, uint64_t i, uint64_t sensors, bool distinct) {
         static const int64_t base_ms = 1729593600000; /* 2024-10-22T10:40:00Z */
         char id[32], ts[TIMESTAMP_MAX], json[160];
-        unsigned sensor = (unsigned)(splitmix64(rng) % sensors);
+        uint64_t draw = splitmix64(rng); /* drawn either way: the values and times stay those of the seed */
+        uint64_t sensor = distinct ? i % sensors : draw % sensors;
         int64_t cents = (int64_t)(splitmix64(rng) % 10000) - 2000;
         int64_t jitter = (int64_t)(splitmix64(rng) % 4001) - 2000;
-        int id_len = snprintf(id, sizeof(id), "sensor_%04u", sensor);
+        int id_len = snprintf(id, sizeof(id), "sensor_%04" PRIu64, sensor);
         timestamp_format(base_ms + (int64_t)i * 100 + jitter, ts);
         int len = snprintf(json, sizeof(json), "{\"sensor_id\":\"%s\",\"value\":%s%" PRId64 ".%02" PRId64 ",\"timestamp\":\"%s\"}",
                            id, cents < 0 ? "-" : "", (cents < 0 ? -cents : cents) / 100, (cents < 0 ? -cents : cents) % 100, ts);
@@ -321,18 +324,19 @@ static int parse_u64(const char *s, uint64_t *out) {
 }
 
 int main(int argc, char **argv) {
-        enum { OPT_INTERVAL = 256, OPT_RATE, OPT_LOOP, OPT_COUNT, OPT_GENERATE, OPT_SEED, OPT_VERSION };
+        enum { OPT_INTERVAL = 256, OPT_RATE, OPT_LOOP, OPT_COUNT, OPT_GENERATE, OPT_SEED, OPT_DISTINCT, OPT_VERSION };
         static const struct option options[] = {
                 { "brokers", required_argument, NULL, 'b' },  { "topic", required_argument, NULL, 't' },
                 { "interval", required_argument, NULL, OPT_INTERVAL }, { "rate", required_argument, NULL, OPT_RATE },
                 { "loop", no_argument, NULL, OPT_LOOP },      { "count", required_argument, NULL, OPT_COUNT },
                 { "generate", required_argument, NULL, OPT_GENERATE }, { "seed", required_argument, NULL, OPT_SEED },
+                { "distinct", no_argument, NULL, OPT_DISTINCT },
                 { "version", no_argument, NULL, OPT_VERSION }, { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
         const char *brokers = "localhost:9092", *topic = "sensor-data", *error;
         uint64_t interval_us = 500000, count = UINT64_MAX, generate = 0, seed = 1, rate = 0;
-        bool loop = false, interval_set = false;
+        bool loop = false, interval_set = false, distinct = false;
         char errstr[512];
         char *properties[MAX_PROPERTIES]; /* -X NAME=VALUE, applied when the producer is made */
         size_t n_properties = 0;
@@ -380,10 +384,13 @@ int main(int argc, char **argv) {
                         }
                         break;
                 case OPT_GENERATE:
-                        if (parse_u64(optarg, &generate) < 0 || generate == 0 || generate > 1000000) {
-                                fprintf(stderr, "sensor-replay: --generate wants 1-1000000 sensors, not '%s'\n", optarg);
+                        if (parse_u64(optarg, &generate) < 0 || generate == 0 || generate > 100000000) {
+                                fprintf(stderr, "sensor-replay: --generate wants 1-100000000 sensors, not '%s'\n", optarg);
                                 return EX_USAGE;
                         }
+                        break;
+                case OPT_DISTINCT:
+                        distinct = true;
                         break;
                 case OPT_SEED:
                         if (parse_u64(optarg, &seed) < 0) {
@@ -408,6 +415,10 @@ int main(int argc, char **argv) {
         }
         if (rate)
                 interval_us = 1000000 / rate;
+        if (distinct && !generate) {
+                fprintf(stderr, "sensor-replay: --distinct goes with --generate\n");
+                return EX_USAGE;
+        }
         if (generate && (optind < argc || loop)) {
                 fprintf(stderr, "sensor-replay: --generate takes no FILE and no --loop\n");
                 return EX_USAGE;
@@ -467,7 +478,7 @@ int main(int argc, char **argv) {
                         wait_until(&r, start + i * interval_us);
                 if (interrupted)
                         break;
-                int e = generate ? send_generated(&r, &rng, i, (unsigned)generate)
+                int e = generate ? send_generated(&r, &rng, i, generate, distinct)
                                  : send_item(&r, &items[i % n_items], (int64_t)(i / n_items) * shift);
                 if (e < 0)
                         break;

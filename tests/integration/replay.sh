@@ -35,6 +35,18 @@ cmp -s "$WORK/a.txt" "$WORK/b.txt" || fail "--generate is not deterministic for 
 ! cmp -s "$WORK/a.txt" "$WORK/c.txt" || fail "--seed makes no difference"
 [ "$(grep -o '"sensor_id":"[^"]*"' "$WORK/a.txt" | sort -u | wc -l)" = 10 ] || fail "expected 10 distinct sensors"
 
+# --distinct: record i is sensor i mod SENSORS, values and times as without it
+"$SENSOR_REPLAY" -b "$BROKER" -t gen-d --interval 0 --generate 1000 --distinct --count 500 --seed 42 2>/dev/null
+consume gen-d >"$WORK/d.txt"
+# (keyed by sensor, the records spread over the topic's partitions: compare as sets)
+sed -n 's/.*"sensor_id":"sensor_\([0-9]*\)".*/\1/p' "$WORK/d.txt" | sort >"$WORK/d-ids.txt"
+seq -f '%04g' 0 499 | cmp -s - "$WORK/d-ids.txt" || fail "--distinct did not give sensor_0000 to sensor_0499 once each"
+sed 's/"sensor_id":"[^"]*"//' "$WORK/a.txt" | sort >"$WORK/a-rest.txt"
+sed 's/"sensor_id":"[^"]*"//' "$WORK/d.txt" | sort | cmp -s - "$WORK/a-rest.txt" || fail "--distinct changed values or times"
+rc=0
+"$SENSOR_REPLAY" -b "$BROKER" --distinct "$SHARED_DATA/seed.json" 2>/dev/null || rc=$?
+[ "$rc" = 64 ] || fail "--distinct without --generate: exit $rc, expected 64"
+
 # JSON lines from stdin are sent byte for byte, invalid ones included
 printf '%s\n' '{"sensor_id": "x", "value": 1, "timestamp": "2024-10-22T10:40:00"}' 'not json at all' |
         "$SENSOR_REPLAY" -b "$BROKER" -t lines --interval 0 - 2>/dev/null
