@@ -190,6 +190,19 @@ static void test_restart_required(void **state) {
         assert_int_equal(load_text("kafka = { topic = \"other\"; };\n", &b, &errors), 0);
         assert_string_equal(config_restart_required(a, b), "kafka.topic");
         config_free(b);
+        /* the producer is made once, at start */
+        static const struct {
+                const char *text, *setting;
+        } producer[] = {
+                { "output = { kafka_topic = \"results\"; };\n", "output.kafka_topic" },
+                { "output = { kafka_properties = ( (\"linger.ms\", \"20\") ); };\n", "output.kafka_properties" },
+                { "dead_letter = { topic = \"bad\"; };\n", "dead_letter.topic" },
+        };
+        for (size_t i = 0; i < sizeof(producer) / sizeof(producer[0]); i++) {
+                assert_int_equal(load_text(producer[i].text, &b, &errors), 0);
+                assert_string_equal(config_restart_required(a, b), producer[i].setting);
+                config_free(b);
+        }
         config_free(a);
 }
 
