@@ -2,7 +2,6 @@
 #include "consumer.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -10,12 +9,12 @@
 #include <string.h>
 #include <sysexits.h>
 #include <systemd/sd-daemon.h>
-#include <unistd.h>
 
 #include "alloc.h"
 #include "end_offsets.h"
 #include "topic_wait.h"
 #include "log.h"
+#include "queue_watch.h"
 #include "util.h"
 
 /* Messages handled per drain before yielding to timers and signals. */
@@ -31,8 +30,8 @@ struct Consumer {
 
         rd_kafka_t *rk;
         rd_kafka_queue_t *queue;
-        int pipe_fds[2]; /* librdkafka writes to [1] when the queue becomes non-empty */
-        sd_event_source *readable, *more;
+        QueueWatch watch; /* wakes the loop when the queue becomes non-empty */
+        sd_event_source *more;
         EndOffsets *ends;
         bool closed; /* left the group; else destroy without closing */
         bool unreachable; /* librdkafka said every broker is down; until a message or an assignment */
@@ -197,10 +196,7 @@ static int drain(Consumer *c) {
         return sd_event_source_set_enabled(c->more, SD_EVENT_ONESHOT);
 }
 
-static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        char buf[64];
-        while (read(fd, buf, sizeof(buf)) > 0)
-                ;
+static int on_ready(void *userdata) {
         return drain(userdata);
 }
 
@@ -245,7 +241,7 @@ int consumer_new(Consumer **out, const Config *config, bool available_now, sd_ev
         char errstr[512];
         int r;
 
-        *c = (Consumer){ .events = *events, .pipeline = pipeline, .available_now = available_now, .pipe_fds = { -1, -1 } };
+        *c = (Consumer){ .events = *events, .pipeline = pipeline, .available_now = available_now };
         c->brokers = xstrdup(config->brokers);
         c->topic = xstrdup(config->topic);
         c->startup_timeout_ms = config->startup_timeout_ms;
@@ -263,12 +259,7 @@ int consumer_new(Consumer **out, const Config *config, bool available_now, sd_ev
         }
         rd_kafka_poll_set_consumer(c->rk);
         c->queue = rd_kafka_queue_get_consumer(c->rk);
-        if (pipe2(c->pipe_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        rd_kafka_queue_io_event_enable(c->queue, c->pipe_fds[1], "1", 1);
-        if ((r = sd_event_add_io(event, &c->readable, c->pipe_fds[0], EPOLLIN, on_readable, c)) < 0 ||
+        if ((r = queue_watch_init(&c->watch, event, c->queue, on_ready, c)) < 0 ||
             (r = sd_event_add_defer(event, &c->more, on_more, c)) < 0 ||
             (r = sd_event_source_set_enabled(c->more, SD_EVENT_OFF)) < 0)
                 goto fail;
@@ -285,15 +276,12 @@ Consumer *consumer_free(Consumer *c) {
         if (!c)
                 return NULL;
         end_offsets_free(c->ends); /* before the handle it queries */
-        sd_event_source_disable_unref(c->readable);
         sd_event_source_disable_unref(c->more);
         if (c->queue)
                 rd_kafka_queue_destroy(c->queue);
         if (c->rk)
                 rd_kafka_destroy_flags(c->rk, c->closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-        for (int i = 0; i < 2; i++)
-                if (c->pipe_fds[i] >= 0)
-                        close(c->pipe_fds[i]);
+        queue_watch_free(&c->watch); /* after the handle that writes to its pipe */
         free(c->brokers);
         free(c->topic);
         free(c);

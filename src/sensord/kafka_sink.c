@@ -3,7 +3,6 @@
 #include "kafka_sink.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <stdarg.h>
@@ -11,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
-#include <unistd.h>
 #include <yajl/yajl_gen.h>
 
 #include "alloc.h"
 #include "log.h"
+#include "queue_watch.h"
 #include "row_json.h"
 #include "timestamp.h"
 #include "topic_wait.h"
@@ -36,8 +35,8 @@ struct KafkaSink {
         char *brokers;
         int64_t startup_timeout_ms;
         bool may_create; /* allow.auto.create.topics: ask for a missing topic by name */
-        int pipe_fds[2]; /* librdkafka writes to [1] when a delivery report is queued */
-        sd_event_source *readable, *later;
+        QueueWatch watch; /* wakes the loop when a delivery report is queued */
+        sd_event_source *later;
         yajl_gen gen;
         char *key; /* "<window start>|<sensor_id>" */
         size_t key_cap;
@@ -124,11 +123,8 @@ static void dispatch(KafkaSink *k) {
         }
 }
 
-static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static int on_ready(void *userdata) {
         KafkaSink *k = userdata;
-        char buf[64];
-        while (read(fd, buf, sizeof(buf)) > 0)
-                ;
         rd_kafka_poll(k->rk, 0);
         dispatch(k);
         return 0;
@@ -203,7 +199,7 @@ int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const
         if (!results && !dead_letters)
                 return 0;
         KafkaSink *k = xcalloc(1, sizeof(*k));
-        *k = (KafkaSink){ .events = *events, .pipe_fds = { -1, -1 }, .startup_timeout_ms = config->startup_timeout_ms };
+        *k = (KafkaSink){ .events = *events, .startup_timeout_ms = config->startup_timeout_ms };
         k->brokers = xstrdup(config->brokers);
         if (!(k->gen = yajl_gen_alloc(NULL)))
                 oom();
@@ -222,14 +218,10 @@ int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const
          * producer asks for a handle's topic, and a broker may create it */
         k->results_name = results ? xstrdup(config->output_topic) : NULL;
         k->dead_letters_name = dead_letters ? xstrdup(config->dead_letter_topic) : NULL;
-        if (pipe2(k->pipe_fds, O_NONBLOCK | O_CLOEXEC) < 0) {
-                r = -errno;
-                goto fail;
-        }
         rd_kafka_queue_t *main_queue = rd_kafka_queue_get_main(k->rk);
-        rd_kafka_queue_io_event_enable(main_queue, k->pipe_fds[1], "1", 1);
+        r = queue_watch_init(&k->watch, event, main_queue, on_ready, k);
         rd_kafka_queue_destroy(main_queue);
-        if ((r = sd_event_add_io(event, &k->readable, k->pipe_fds[0], EPOLLIN, on_readable, k)) < 0 ||
+        if (r < 0 ||
             (r = sd_event_add_defer(event, &k->later, on_later, k)) < 0 ||
             (r = sd_event_source_set_enabled(k->later, SD_EVENT_OFF)) < 0)
                 goto fail;
@@ -243,7 +235,6 @@ fail:
 KafkaSink *kafka_sink_free(KafkaSink *k) {
         if (!k)
                 return NULL;
-        sd_event_source_disable_unref(k->readable);
         sd_event_source_disable_unref(k->later);
         if (k->results)
                 rd_kafka_topic_destroy(k->results);
@@ -255,9 +246,7 @@ KafkaSink *kafka_sink_free(KafkaSink *k) {
                 rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
                 rd_kafka_destroy(k->rk);
         }
-        for (int i = 0; i < 2; i++)
-                if (k->pipe_fds[i] >= 0)
-                        close(k->pipe_fds[i]);
+        queue_watch_free(&k->watch); /* after the handle that writes to its pipe */
         yajl_gen_free(k->gen);
         free(k->batches);
         free(k->key);
