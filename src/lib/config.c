@@ -327,6 +327,23 @@ static const char *topic_problem(const char *topic) {
         return NULL;
 }
 
+/* Adds an error, quoting the name, when topic breaks Kafka's rule; true if
+ * it is a legal name. */
+static bool check_topic_name(Loader *l, int line, const char *path, const char *topic) {
+        const char *reason = topic_problem(topic);
+        if (reason)
+                add_error(l, line, path, "\"%.40s%s\" %s", topic, strlen(topic) > 40 ? "..." : "", reason);
+        return !reason;
+}
+
+/* A topic sensord writes to ("" is off): a legal name, and not the topic it
+ * reads, which would feed its own `what` back to it. */
+static void check_output_topic(Loader *l, int line, const char *path, const char *topic, const char *what) {
+        if (usable(l, path) && topic[0] && check_topic_name(l, line, path, topic) &&
+            strcmp(topic, l->config->topic) == 0)
+                add_error(l, line, path, "must differ from kafka.topic: sensord would read its own %s", what);
+}
+
 #define MAX_WATERMARK_MS (365LL * 24 * 3600 * 1000)
 
 /* Checks of values and of relations between settings, each reported at the
@@ -341,9 +358,8 @@ static void validate(Loader *l, const config_t *cf) {
                 add_error(l, LINE("kafka", "brokers"), "kafka.brokers", "must not be empty");
         if (usable(l, "kafka.topic") && !c->topic[0])
                 add_error(l, LINE("kafka", "topic"), "kafka.topic", "must not be empty");
-        else if (usable(l, "kafka.topic") && (reason = topic_problem(c->topic)))
-                add_error(l, LINE("kafka", "topic"), "kafka.topic", "\"%.40s%s\" %s", c->topic,
-                          strlen(c->topic) > 40 ? "..." : "", reason);
+        else if (usable(l, "kafka.topic"))
+                check_topic_name(l, LINE("kafka", "topic"), "kafka.topic", c->topic);
         if (!c->group_id[0])
                 add_error(l, LINE("kafka", "group_id"), "kafka.group_id", "must not be empty");
         if (c->batch.max_messages < 1)
@@ -382,21 +398,11 @@ static void validate(Loader *l, const config_t *cf) {
         if (c->format == FORMAT_TABLE && c->sink == SINK_JOURNAL)
                 add_error(l, LINE("output", "format"), "output.format",
                           "\"table\" applies to the stdout sink only; the journal gets one entry per row");
-        if (usable(l, "output.kafka_topic") && c->output_topic[0] && (reason = topic_problem(c->output_topic)))
-                add_error(l, LINE("output", "kafka_topic"), "output.kafka_topic", "\"%.40s%s\" %s", c->output_topic,
-                          strlen(c->output_topic) > 40 ? "..." : "", reason);
-        else if (usable(l, "output.kafka_topic") && c->output_topic[0] && strcmp(c->output_topic, c->topic) == 0)
-                add_error(l, LINE("output", "kafka_topic"), "output.kafka_topic",
-                          "must differ from kafka.topic: sensord would read its own results");
+        check_output_topic(l, LINE("output", "kafka_topic"), "output.kafka_topic", c->output_topic, "results");
         if (usable(l, "output.sink") && usable(l, "output.kafka_topic") && c->sink == SINK_NONE && !c->output_topic[0])
                 add_error(l, LINE("output", "sink"), "output.sink",
                           "\"none\" needs output.kafka_topic: the results would go nowhere");
-        if (usable(l, "dead_letter.topic") && c->dead_letter_topic[0] && (reason = topic_problem(c->dead_letter_topic)))
-                add_error(l, LINE("dead_letter", "topic"), "dead_letter.topic", "\"%.40s%s\" %s",
-                          c->dead_letter_topic, strlen(c->dead_letter_topic) > 40 ? "..." : "", reason);
-        else if (usable(l, "dead_letter.topic") && c->dead_letter_topic[0] && strcmp(c->dead_letter_topic, c->topic) == 0)
-                add_error(l, LINE("dead_letter", "topic"), "dead_letter.topic",
-                          "must differ from kafka.topic: sensord would read its own dead letters");
+        check_output_topic(l, LINE("dead_letter", "topic"), "dead_letter.topic", c->dead_letter_topic, "dead letters");
 #undef LINE
 }
 
