@@ -79,11 +79,11 @@ devbroker() {
         fail "the devbroker did not answer '$*'"
 }
 
-# wait_quiet FILE : until FILE has stopped growing for 0.5 s (its writer
-# has caught up), for at most 30 s
+# wait_quiet FILE [SECONDS] : until FILE has stopped growing for 0.5 s (its
+# writer has caught up), for at most SECONDS (30)
 wait_quiet() {
         local before=-1 now
-        for _ in $(seq 60); do
+        for _ in $(seq $((${2:-30} * 2))); do
                 now=$(wc -l <"$1")
                 [ "$now" = "$before" ] && return 0
                 before=$now

@@ -36,13 +36,7 @@ wait_count() {
 # settle NAME : until sensord's output stops growing (everything read, and
 # auto-committed meanwhile)
 settle() {
-        local before=-1 now
-        for _ in $(seq 100); do
-                now=$(wc -l <"$WORK/$1.jsonl")
-                [ "$now" = "$before" ] && return 0
-                before=$now
-                sleep 0.5
-        done
+        wait_quiet "$WORK/$1.jsonl" 50
 }
 
 # run NAME COUNT SEED : a sensord holding all 4 partitions, COUNT records read

@@ -89,20 +89,9 @@ static void rec_flush(void *userdata) {
                 assert_int_equal(pipeline_batch_done(r->pipeline, r->confirm_on_flush), 0);
 }
 
-/* A pipeline with checkpoints and an output that confirms later. */
-static Pipeline *new_checkpointed_pipeline(Recorder *r, uint64_t max_messages) {
-        WindowSpec spec = { .size_ms = 600000, .slide_ms = 300000, .watermark_delay_ms = 300000 };
-        PipelineSettings settings = { .batch = { .max_messages = max_messages, .max_bytes = 1 << 20 },
-                                      .mode = OUTPUT_UPDATE, .max_keys = 1000, .max_message_bytes = 65536 };
-        PipelineOutput output = { .userdata = r, .begin_batch = rec_begin, .row = rec_row, .end_batch = rec_end,
-                                  .congested = rec_congested, .flush = rec_flush };
-        PipelineHooks hooks = { r, rec_store, rec_invalid };
-        PipelineCheckpoints checkpoints = { r, ck_load, ck_save, ck_close };
-        assert_int_equal(pipeline_new(&r->pipeline, &spec, &settings, &output, &hooks, &checkpoints), 0);
-        return r->pipeline;
-}
-
-static Pipeline *new_pipeline(Recorder *r, uint64_t max_messages, bool available_now) {
+/* Without checkpoints, an output that confirms at once or at end_batch's
+ * word; with them, the output also has a congestion flag and a flush. */
+static Pipeline *make_pipeline(Recorder *r, uint64_t max_messages, bool available_now, bool checkpointed) {
         WindowSpec spec = { .size_ms = 600000, .slide_ms = 300000, .watermark_delay_ms = 300000 };
         PipelineSettings settings = {
                 .batch = { .max_messages = max_messages, .max_bytes = 1 << 20 },
@@ -113,9 +102,22 @@ static Pipeline *new_pipeline(Recorder *r, uint64_t max_messages, bool available
         };
         PipelineOutput output = { .userdata = r, .begin_batch = rec_begin, .row = rec_row, .end_batch = rec_end };
         PipelineHooks hooks = { r, rec_store, rec_invalid };
-        Pipeline *p = NULL;
-        assert_int_equal(pipeline_new(&p, &spec, &settings, &output, &hooks, NULL), 0);
-        return p;
+        PipelineCheckpoints checkpoints = { r, ck_load, ck_save, ck_close };
+        if (checkpointed) {
+                output.congested = rec_congested;
+                output.flush = rec_flush;
+        }
+        assert_int_equal(pipeline_new(&r->pipeline, &spec, &settings, &output, &hooks, checkpointed ? &checkpoints : NULL),
+                         0);
+        return r->pipeline;
+}
+
+static Pipeline *new_pipeline(Recorder *r, uint64_t max_messages, bool available_now) {
+        return make_pipeline(r, max_messages, available_now, false);
+}
+
+static Pipeline *new_checkpointed_pipeline(Recorder *r, uint64_t max_messages) {
+        return make_pipeline(r, max_messages, false, true);
 }
 
 /* One reading of sensor s at 10:40 + minute. */
@@ -314,18 +316,13 @@ static void test_batches_and_invalid(void **state) {
         pipeline_free(p);
 }
 
-static void assign_fresh(Pipeline *p, const int32_t *partitions, size_t n) {
-        int64_t seek[8];
-        assert_int_equal(pipeline_assign(p, partitions, n, seek), 0);
-}
-
 /* The checkpoint barrier: a checkpoint never holds a batch whose output is
  * unconfirmed. It waits for the confirmation, with messages held back
  * meanwhile, and only then are the offsets handed over for committing. */
 static void test_checkpoint_waits_for_confirmation(void **state) {
         Recorder r = { .end_result = PIPELINE_PENDING, .confirm_on_flush = UINT64_MAX };
         Pipeline *p = new_checkpointed_pipeline(&r, 2);
-        assign_fresh(p, P01, 1);
+        assign(p, P01, 1);
         add(p, 0, 0, 1, 0);
         add(p, 0, 1, 2, 0); /* batch 0 written, unconfirmed */
         assert_true(pipeline_accepts(p));
@@ -364,7 +361,7 @@ static void test_checkpoint_waits_for_confirmation(void **state) {
 static void test_delivery_failure_checkpoints_nothing(void **state) {
         Recorder r = { .end_result = PIPELINE_PENDING, .confirm_on_flush = UINT64_MAX };
         Pipeline *p = new_checkpointed_pipeline(&r, 2);
-        assign_fresh(p, P01, 1);
+        assign(p, P01, 1);
         add(p, 0, 0, 1, 0);
         add(p, 0, 1, 2, 0);
         add(p, 0, 2, 1, 1);
@@ -385,7 +382,7 @@ static void test_delivery_failure_checkpoints_nothing(void **state) {
 static void test_revoke_flushes_then_checkpoints(void **state) {
         Recorder r = { .end_result = PIPELINE_PENDING, .confirm_on_flush = 0 };
         Pipeline *p = new_checkpointed_pipeline(&r, 10);
-        assign_fresh(p, P01, 1);
+        assign(p, P01, 1);
         add(p, 0, 0, 1, 0);
         add(p, 0, 1, 2, 0);
         assert_int_equal(pipeline_revoke(p, P01, 1, false), 0);
@@ -396,7 +393,7 @@ static void test_revoke_flushes_then_checkpoints(void **state) {
 
         Recorder s = { .end_result = PIPELINE_PENDING, .confirm_on_flush = UINT64_MAX };
         p = new_checkpointed_pipeline(&s, 10);
-        assign_fresh(p, P01, 1);
+        assign(p, P01, 1);
         add(p, 0, 0, 1, 0);
         assert_int_equal(pipeline_revoke(p, P01, 1, false), 0);
         assert_int_equal(s.flushes, 1);
