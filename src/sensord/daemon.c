@@ -19,6 +19,7 @@
 #include "log.h"
 #include "output.h"
 #include "pipeline.h"
+#include "reload.h"
 #include "sensord-build.h"
 #include "status.h"
 #include "util.h"
@@ -140,8 +141,6 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Idle input: event time moves on with the wall clock; look again a second
- * later while still idle. */
 /* state.checkpoint_interval: at the next batch boundary. */
 static int on_checkpoint(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
@@ -150,6 +149,8 @@ static int on_checkpoint(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Idle input: event time moves on with the wall clock; look again a second
+ * later while still idle. */
 static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
@@ -166,46 +167,18 @@ static PipelineSettings pipeline_settings(const Daemon *d, const Config *c) {
                                    .available_now = d->options.available_now };
 }
 
-/* The command line wins over the file, at start and at every reload. */
-static void apply_options(const Daemon *d, Config *c) {
-        if (d->options.sink_override >= 0)
-                c->sink = (SinkKind)d->options.sink_override;
-        if (d->options.format_override >= 0)
-                c->format = (OutputFormat)d->options.format_override;
-        if (d->options.log_level >= 0)
-                c->log_level = d->options.log_level;
-        log_set_max_priority(c->log_level);
-}
-
-/* Parses into a fresh configuration and swaps it in only when it is valid
- * and changes no restart-only setting; READY=1 either way. */
+/* SIGHUP: RELOADING=1, the new configuration swapped in when reload_config()
+ * accepts it, READY=1 either way. */
 static void reload(Daemon *d) {
-        Config *next = NULL;
-        ConfigErrors errors;
-        const char *setting;
-
         sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec(CLOCK_MONOTONIC));
-        log_info("reloading %s", d->options.config_path);
-        if (config_load(d->options.config_path, d->options.available_now, &next, &errors) < 0) {
-                for (size_t i = 0; i < errors.n; i++)
-                        log_error("reload failed: %s", errors.messages[i]);
-                log_error("reload failed: keeping the running configuration");
-                config_errors_clear(&errors);
-        } else if ((setting = config_restart_required(d->config, next))) {
-                log_error("reload refused: %s changed, which needs a restart (systemctl restart sensord); "
-                          "keeping the running configuration",
-                          setting);
-                config_free(next);
-        } else {
-                apply_options(d, next);
+        Config *next = reload_config(&d->options, d->config);
+        if (next) {
                 output_reconfigure(d->output, next->sink, next->format);
                 if (next->idle_timeout_ms == 0)
                         sd_event_source_set_enabled(d->idle, SD_EVENT_OFF);
                 PipelineSettings settings = pipeline_settings(d, next);
                 config_free(d->config);
                 d->config = next;
-                log_info("configuration reloaded: batch.max_messages=%" PRIu64 " batch.max_bytes=%" PRIu64,
-                         next->batch.max_messages, next->batch.max_bytes);
                 check_close(d, pipeline_set_settings(d->pipeline, &settings));
         }
         sd_notify(0, "READY=1");
@@ -263,7 +236,7 @@ int daemon_run(const DaemonOptions *options, Config *config) {
         sigset_t mask;
         int r;
 
-        apply_options(&d, config);
+        reload_apply_options(options, config);
         signal(SIGPIPE, SIG_IGN);
         /* Blocked before librdkafka starts its threads, so only the loop sees them. */
         sigemptyset(&mask);

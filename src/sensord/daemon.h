@@ -1,6 +1,7 @@
-/* daemon: the running sensord. Owns the configuration, the sd-event loop,
- * the Kafka consumer, and the pipeline batcher -> parser -> window state ->
- * emitter; handles signals, reload, sd_notify and the watchdog. */
+/* daemon: the running sensord. Owns the configuration and the sd-event loop
+ * with its signals, timers, reload, sd_notify and watchdog; starts the
+ * consumer, the pipeline, the output and the checkpoints, wires their events
+ * together, and stops them in order. */
 #pragma once
 
 #include <stdbool.h>
