@@ -16,6 +16,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "alloc.h"
+#include "generate.h"
 #include "log.h"
 #include "sensord-build.h"
 #include "timestamp.h"
@@ -256,28 +257,11 @@ static int64_t loop_shift(const Item *items, size_t n) {
 
 /* --- generated load -------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *state) {
-        uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-}
-
-/* Record i of a generated stream: event time advances 100 ms per record with
- * up to 2 s of jitter either way (mildly out of order), values in
- * [-20, 80) with two decimals. */
-static int send_generated(Replay *r, uint64_t *rng, uint64_t i, uint64_t sensors, bool distinct) {
-        static const int64_t base_ms = 1729593600000; /* 2024-10-22T10:40:00Z */
-        char id[32], ts[TIMESTAMP_MAX], json[160];
-        uint64_t draw = splitmix64(rng); /* drawn either way: the values and times stay those of the seed */
-        uint64_t sensor = distinct ? i % sensors : draw % sensors;
-        int64_t cents = (int64_t)(splitmix64(rng) % 10000) - 2000;
-        int64_t jitter = (int64_t)(splitmix64(rng) % 4001) - 2000;
-        int id_len = snprintf(id, sizeof(id), "sensor_%04" PRIu64, sensor);
-        timestamp_format(base_ms + (int64_t)i * 100 + jitter, ts);
-        int len = snprintf(json, sizeof(json), "{\"sensor_id\":\"%s\",\"value\":%s%" PRId64 ".%02" PRId64 ",\"timestamp\":\"%s\"}",
-                           id, cents < 0 ? "-" : "", (cents < 0 ? -cents : cents) / 100, (cents < 0 ? -cents : cents) % 100, ts);
-        return produce(r, id, (size_t)id_len, json, (size_t)len);
+/* Record i of the generator's stream (generate.h). */
+static int send_generated(Replay *r, Generator *g) {
+        char key[GENERATE_KEY_MAX], value[GENERATE_VALUE_MAX];
+        size_t key_len, len = generator_next(g, key, &key_len, value);
+        return produce(r, key, key_len, value, len);
 }
 
 /* --- main ------------------------------------------------------------------ */
@@ -469,7 +453,9 @@ int main(int argc, char **argv) {
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
 
-        uint64_t start = now_usec(CLOCK_MONOTONIC), rng = seed;
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
+        Generator gen;
+        generator_init(&gen, seed, generate, distinct);
         int64_t shift = loop ? loop_shift(items, n_items) : 0;
         for (uint64_t i = 0; i < count && !interrupted; i++) {
                 if (!generate && i >= n_items && !loop)
@@ -478,7 +464,7 @@ int main(int argc, char **argv) {
                         wait_until(&r, start + i * interval_us);
                 if (interrupted)
                         break;
-                int e = generate ? send_generated(&r, &rng, i, generate, distinct)
+                int e = generate ? send_generated(&r, &gen)
                                  : send_item(&r, &items[i % n_items], (int64_t)(i / n_items) * shift);
                 if (e < 0)
                         break;
