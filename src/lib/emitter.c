@@ -13,6 +13,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "alloc.h"
+#include "format_double.h"
 #include "row_json.h"
 #include "timestamp.h"
 #include "util.h"
@@ -34,55 +35,6 @@ struct Emitter {
         TableRow *table;
         size_t n_table, cap_table;
 };
-
-/* Exact fast path for values with at most 6 decimals (sensor readings, and
- * so min and max): if round(v * 10^k) / 10^k == v in IEEE arithmetic, the
- * k-decimal text parses back to v, because division and strtod both round
- * correctly. Returns 0 when v needs the general path. */
-static size_t format_decimal(double v, char buf[32]) {
-        static const double pow10[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6 };
-        double a = fabs(v);
-        if (!(a >= 1e-4 && a < 1e9))
-                return 0; /* %g's exponent form, and beyond 2^53 after scaling */
-        for (unsigned k = 0; k < ARRAY_SIZE(pow10); k++) {
-                double scaled = nearbyint(a * pow10[k]);
-                if (scaled / pow10[k] != a)
-                        continue;
-                uint64_t digits = (uint64_t)scaled, unit = (uint64_t)pow10[k];
-                char *p = buf;
-                if (v < 0)
-                        *p++ = '-';
-                p = format_u64(p, digits / unit);
-                *p++ = '.';
-                if (k)
-                        p = format_u64_padded(p, digits % unit, (int)k);
-                else
-                        *p++ = '0';
-                *p = '\0';
-                return (size_t)(p - buf);
-        }
-        return 0;
-}
-
-size_t format_double(double v, char buf[32]) {
-        size_t fast = format_decimal(v, buf);
-        if (fast)
-                return fast;
-        int n = 0;
-        /* %.15g is exact for every double whose shortest form has <= 15 digits;
-         * only the rest need 16 or 17. */
-        for (int precision = 15; precision <= 17; precision++) {
-                n = snprintf(buf, 32, "%.*g", precision, v);
-                if (strtod(buf, NULL) == v)
-                        break;
-        }
-        if (isfinite(v) && !strpbrk(buf, ".eEn")) {
-                buf[n++] = '.';
-                buf[n++] = '0';
-                buf[n] = '\0';
-        }
-        return (size_t)n;
-}
 
 SinkKind sink_resolve(SinkKind sink) {
         if (sink != SINK_AUTO)

@@ -16,11 +16,6 @@ typedef enum OutputFormat { FORMAT_JSON, FORMAT_TABLE } OutputFormat;
 
 typedef struct Emitter Emitter;
 
-/* Writes the shortest text that parses back to the same double, with ".0"
- * added to integral values so that they read as floating point. Returns the
- * length (< 32). */
-size_t format_double(double v, char buf[32]);
-
 /* Resolves SINK_AUTO: the journal when started by systemd (INVOCATION_ID set
  * or stdout connected to the journal), stdout otherwise. */
 SinkKind sink_resolve(SinkKind sink);

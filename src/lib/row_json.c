@@ -3,7 +3,7 @@
 
 #include <errno.h>
 
-#include "emitter.h"
+#include "format_double.h"
 #include "timestamp.h"
 #include "util.h"
 

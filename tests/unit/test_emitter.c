@@ -1,4 +1,5 @@
 /* Output formatting: shortest round-trip numbers and the JSON row layout. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 
 #include "emitter.h"
+#include "format_double.h"
 
 static void test_format_double(void **state) {
         char buf[32];
@@ -47,6 +49,60 @@ static void test_format_double(void **state) {
         assert_string_equal(buf, "1e-05");
         format_double(123456.000001, buf);
         assert_string_equal(buf, "123456.000001");
+}
+
+/* The reference: the first of %.15g, %.16g, %.17g that strtod reads back,
+ * ".0" added to integral values. */
+static void reference_format(double v, char out[40]) {
+        for (int precision = 15; precision <= 17; precision++) {
+                snprintf(out, 40, "%.*g", precision, v);
+                if (strtod(out, NULL) == v)
+                        break;
+        }
+        if (!strpbrk(out, ".eEn"))
+                strcat(out, ".0");
+}
+
+static void expect_reference(double v) {
+        char buf[32], want[40];
+        format_double(v, buf);
+        reference_format(v, want);
+        if (strcmp(buf, want) != 0)
+                fail_msg("%.17g: wrote %s, printf's shortest is %s", v, buf, want);
+}
+
+/* format_double's integer path gives printf's text exactly: random bit
+ * patterns over its range and beyond, averages and sums of two-decimal
+ * readings as the rows carry them, powers of two and ten and their
+ * neighbours, and the range's edges. */
+static void test_format_double_as_printf(void **state) {
+        uint64_t rng = 7;
+        for (int i = 0; i < 1000000; i++) {
+                rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                /* exponents around [1e-5, 1e16), any significand */
+                uint64_t bits = ((uint64_t)(1023 - 18 + (int)((rng >> 40) % 74)) << 52) | (rng >> 12);
+                double v;
+                memcpy(&v, &bits, sizeof(v));
+                expect_reference((rng & 1) ? -v : v);
+        }
+        double sum = 0;
+        for (int i = 1; i <= 200000; i++) {
+                rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                sum += (double)((int64_t)((rng >> 33) % 10000) - 2000) / 100.0;
+                expect_reference(sum);
+                expect_reference(sum / i);
+        }
+        for (int e = -20; e <= 60; e++) {
+                double two = ldexp(1.0, e), ten = pow(10.0, e / 3);
+                double values[] = { two, nextafter(two, 0), nextafter(two, INFINITY), ten, nextafter(ten, 0),
+                                    nextafter(ten, INFINITY) };
+                for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+                        expect_reference(values[i]);
+        }
+        double edges[] = { 1e-4, nextafter(1e-4, 0), 1e15, nextafter(1e15, 0), 999999999999999.9, 9.9999999999999999,
+                           0.99999999999999994, 99999.999999999985, 0.30000000000000004 };
+        for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+                expect_reference(edges[i]);
 }
 
 static void test_json_row(void **state) {
@@ -98,6 +154,7 @@ static void test_sink_resolve(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_format_double),
+                cmocka_unit_test(test_format_double_as_printf),
                 cmocka_unit_test(test_json_row),
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_sink_resolve),

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -124,6 +125,41 @@ static void test_oversized(void **state) {
         assert_non_null(strstr(reason, "over"));
 }
 
+/* Every number reads as strtod reads it, bit for bit: short decimals take
+ * the parser's fast path, the rest strtod; both are checked here over
+ * random mantissas, decimal points and exponents. */
+static void test_numbers_as_strtod(void **state) {
+        uint64_t rng = 42;
+        for (int i = 0; i < 300000; i++) {
+                rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                uint64_t draw = rng >> 11;
+                int digits = 1 + (int)(draw % 19), point = (int)((draw >> 5) % 21), exponent = (int)((draw >> 10) % 61) - 30;
+                char number[64], json[160];
+                int n = 0;
+                if (draw & (1ull << 20))
+                        number[n++] = '-';
+                for (int d = 0; d < digits; d++) {
+                        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                        if (d == point && d > 0)
+                                number[n++] = '.';
+                        number[n++] = (char)('0' + (d == 0 && digits > 1 && point != 1 ? 1 + (rng >> 33) % 9 : (rng >> 33) % 10));
+                }
+                if (draw & (1ull << 21))
+                        n += snprintf(number + n, sizeof(number) - (size_t)n, "e%d", exponent);
+                number[n] = '\0';
+                snprintf(json, sizeof(json), "{\"sensor_id\":\"s\",\"value\":%s,\"timestamp\":\"2024-10-22T10:40:00\"}",
+                         number);
+                Record r;
+                char reason[RECORD_REASON_MAX] = "";
+                double expected = strtod(number, NULL);
+                RecordError got = parse(json, &r, reason);
+                if (got != RECORD_OK)
+                        fail_msg("%s: %s (%s)", number, record_error_name(got), reason);
+                if (memcmp(&r.value, &expected, sizeof(double)) != 0)
+                        fail_msg("%s: read %.17g, strtod reads %.17g", number, r.value, expected);
+        }
+}
+
 static void test_error_names(void **state) {
         for (int e = 0; e < _RECORD_ERROR_MAX; e++)
                 assert_string_not_equal(record_error_name((RecordError)e), "unknown");
@@ -135,6 +171,7 @@ int main(void) {
                 cmocka_unit_test(test_valid),           cmocka_unit_test(test_order_extras_and_numbers),
                 cmocka_unit_test(test_invalid_classes), cmocka_unit_test(test_sensor_id_length),
                 cmocka_unit_test(test_oversized),       cmocka_unit_test(test_error_names),
+                cmocka_unit_test(test_numbers_as_strtod),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,137 @@
+/* engine: sensord's own ceiling. Parses, aggregates and emits records that
+ * are already in memory, through the real pipeline, window state and
+ * emitter (JSON lines to /dev/null), with no Kafka. The records are those
+ * of sensor-replay --generate (generate.c), spread over the partitions by
+ * key as a keyed producer would; they are generated before the clock starts.
+ * Prints one line of key=value figures. Not a test: tests/bench/run.sh runs it.
+ *   engine RECORDS SENSORS [PARTITIONS [MAX_MESSAGES [WINDOW_MS SLIDE_MS [MODE]]]]
+ * MODE is update (default), append or complete. The watermark is 365 days,
+ * as in the Kafka runs, so that every record is aggregated. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "emitter.h"
+#include "generate.h"
+#include "pipeline.h"
+#include "util.h"
+
+typedef struct Sink {
+        Emitter *emitter;
+} Sink;
+
+static void begin(void *userdata, uint64_t batch) {
+        emitter_begin_batch(((Sink *)userdata)->emitter, batch);
+}
+
+static int row(const WindowRow *r, void *userdata) {
+        return emitter_row(r, ((Sink *)userdata)->emitter);
+}
+
+static int end(void *userdata, uint64_t batch) {
+        return emitter_end_batch(((Sink *)userdata)->emitter);
+}
+
+static void store_offsets(void *userdata, const PartitionOffset *offsets, size_t n) {
+}
+
+static int invalid(void *userdata, uint64_t batch, const PipelineMessage *m, RecordError error, const char *reason) {
+        return 0;
+}
+
+static uint64_t arg(int argc, char **argv, int i, uint64_t fallback) {
+        return argc > i ? strtoull(argv[i], NULL, 10) : fallback;
+}
+
+static double seconds(clockid_t clock) {
+        return (double)now_usec(clock) / 1e6;
+}
+
+int main(int argc, char **argv) {
+        if (argc < 3) {
+                fprintf(stderr, "usage: engine RECORDS SENSORS [PARTITIONS [MAX_MESSAGES [WINDOW_MS SLIDE_MS "
+                                "[update|append|complete]]]]\n");
+                return 64;
+        }
+        uint64_t n = arg(argc, argv, 1, 0), sensors = arg(argc, argv, 2, 1000);
+        int32_t partitions = (int32_t)arg(argc, argv, 3, 32);
+        uint64_t max_messages = arg(argc, argv, 4, 10000);
+        WindowSpec spec = { .size_ms = (int64_t)arg(argc, argv, 5, 600000),
+                            .slide_ms = (int64_t)arg(argc, argv, 6, 300000),
+                            .watermark_delay_ms = 365ll * 24 * 3600 * 1000 };
+        const char *mode_name = argc > 7 ? argv[7] : "update";
+        OutputMode mode = strcmp(mode_name, "append") == 0     ? OUTPUT_APPEND
+                          : strcmp(mode_name, "complete") == 0 ? OUTPUT_COMPLETE
+                                                               : OUTPUT_UPDATE;
+
+        /* the records, one buffer */
+        PipelineMessage *messages = xcalloc(n, sizeof(*messages));
+        char *values = xmalloc(n * GENERATE_VALUE_MAX);
+        Generator gen;
+        generator_init(&gen, 1, sensors, sensors >= n);
+        for (uint64_t i = 0; i < n; i++) {
+                char key[GENERATE_KEY_MAX];
+                size_t key_len;
+                char *value = values + i * GENERATE_VALUE_MAX;
+                size_t len = generator_next(&gen, key, &key_len, value);
+                uint64_t h = 1469598103934665603ull;
+                for (size_t k = 0; k < key_len; k++)
+                        h = (h ^ (unsigned char)key[k]) * 1099511628211ull;
+                int32_t partition = (int32_t)(h % (uint64_t)partitions);
+                messages[i] = (PipelineMessage){ .partition = partition, .offset = (int64_t)i, .payload = value,
+                                                 .len = len, .timestamp_ms = -1 };
+        }
+
+        FILE *devnull = fopen("/dev/null", "w");
+        Sink sink = { emitter_new(SINK_STDOUT, FORMAT_JSON, devnull) };
+        PipelineSettings settings = { .batch = { .max_messages = max_messages, .max_bytes = 1 << 20, .max_delay_us = 0 },
+                                      .mode = mode,
+                                      .max_keys = UINT64_MAX,
+                                      .max_message_bytes = 65536 };
+        PipelineOutput output = { .userdata = &sink, .begin_batch = begin, .row = row, .end_batch = end };
+        PipelineHooks hooks = { .store_offsets = store_offsets, .invalid = invalid };
+        Pipeline *p;
+        if (pipeline_new(&p, &spec, &settings, &output, &hooks, NULL) < 0) {
+                fprintf(stderr, "engine: invalid window\n");
+                return 64;
+        }
+        int32_t *ids = xmalloc((size_t)partitions * sizeof(*ids));
+        int64_t *seek = xmalloc((size_t)partitions * sizeof(*seek));
+        for (int32_t i = 0; i < partitions; i++)
+                ids[i] = i;
+        pipeline_assign(p, ids, (size_t)partitions, seek);
+
+        struct rusage before;
+        getrusage(RUSAGE_SELF, &before);
+        double wall0 = seconds(CLOCK_MONOTONIC), cpu0 = seconds(CLOCK_PROCESS_CPUTIME_ID);
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int r = 0;
+        for (uint64_t i = 0; i < n && r == 0; i++)
+                r = pipeline_add(p, &messages[i], now);
+        if (r == 0)
+                r = pipeline_close_batch(p);
+        double wall = seconds(CLOCK_MONOTONIC) - wall0, cpu = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+        if (r < 0) {
+                fprintf(stderr, "engine: the pipeline failed: %s\n", strerror(-r));
+                return 70;
+        }
+        const WindowStats *ws = pipeline_window_stats(p);
+        struct rusage after;
+        getrusage(RUSAGE_SELF, &after);
+        printf("records=%" PRIu64 " sensors=%" PRIu64 " mode=%s windows_per_record=%" PRIu64 " wall_s=%.3f cpu_s=%.3f "
+               "records_per_s=%.0f rows=%" PRIu64 " live_keys=%" PRIu64 " peak_rss_kib=%ld\n",
+               n, sensors, mode_name, window_spec_windows_per_record(&spec), wall, cpu, (double)n / wall,
+               emitter_rows(sink.emitter), ws->live_keys, after.ru_maxrss);
+        pipeline_free(p);
+        emitter_free(sink.emitter);
+        fclose(devnull);
+        free(ids);
+        free(seek);
+        free(messages);
+        free(values);
+        return 0;
+}
