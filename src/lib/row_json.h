@@ -4,10 +4,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <yajl/yajl_gen.h>
 
+#include "record.h"
 #include "window.h"
 
-/* Formats row of batch with g (reset first). *text stays valid until g is
- * used again. Returns 0 or -EINVAL. */
-int row_json(yajl_gen g, uint64_t batch, const WindowRow *row, const unsigned char **text, size_t *len);
+/* Room for the longest row: a sensor id of SENSOR_ID_MAX bytes that are all
+ * escaped as \u00XX, and everything else. */
+#define ROW_JSON_MAX (6 * SENSOR_ID_MAX + 512)
+
+/* Writes row of batch into buf as one JSON object (no newline, no NUL), its
+ * string escaped as yajl_gen escapes it. Returns the length, or -EINVAL for
+ * a sensor id over SENSOR_ID_MAX bytes. */
+int row_json(char buf[ROW_JSON_MAX], uint64_t batch, const WindowRow *row);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
-#include <yajl/yajl_gen.h>
 
 #include "alloc.h"
 #include "log.h"
@@ -37,7 +36,6 @@ struct KafkaSink {
         bool may_create; /* allow.auto.create.topics: ask for a missing topic by name */
         QueueWatch watch; /* wakes the loop when a delivery report is queued */
         sd_event_source *later;
-        yajl_gen gen;
         char *key; /* "<window start>|<sensor_id>" */
         size_t key_cap;
 
@@ -201,8 +199,6 @@ int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const
         KafkaSink *k = xcalloc(1, sizeof(*k));
         *k = (KafkaSink){ .events = *events, .startup_timeout_ms = config->startup_timeout_ms };
         k->brokers = xstrdup(config->brokers);
-        if (!(k->gen = yajl_gen_alloc(NULL)))
-                oom();
         rd_kafka_conf_t *conf = make_conf(k, config);
         if (!conf) {
                 r = -EINVAL;
@@ -247,7 +243,6 @@ KafkaSink *kafka_sink_free(KafkaSink *k) {
                 rd_kafka_destroy(k->rk);
         }
         queue_watch_free(&k->watch); /* after the handle that writes to its pipe */
-        yajl_gen_free(k->gen);
         free(k->batches);
         free(k->key);
         free(k->results_name);
@@ -308,14 +303,13 @@ static int produce(KafkaSink *k, rd_kafka_topic_t *topic, uint64_t batch, const 
 }
 
 int kafka_sink_row(KafkaSink *k, uint64_t batch, const WindowRow *row) {
-        char num[24];
-        const unsigned char *text;
-        size_t len, key_len;
-        int r;
+        char num[24], text[ROW_JSON_MAX];
+        size_t key_len;
         if (!k->results)
                 return 0;
-        if ((r = row_json(k->gen, batch, row, &text, &len)) < 0)
-                return r;
+        int len = row_json(text, batch, row);
+        if (len < 0)
+                return len;
         ARRAY_RESERVE(k->key, k->key_cap, TIMESTAMP_MAX + 1 + row->sensor_id_len);
         key_len = timestamp_format(row->start_ms, k->key);
         k->key[key_len++] = '|';
@@ -323,7 +317,7 @@ int kafka_sink_row(KafkaSink *k, uint64_t batch, const WindowRow *row) {
         key_len += row->sensor_id_len;
         rd_kafka_headers_t *headers = rd_kafka_headers_new(1);
         rd_kafka_header_add(headers, "sensord-batch", -1, num, format_u64(num, batch) - num);
-        return produce(k, k->results, batch, k->key, key_len, text, len, headers);
+        return produce(k, k->results, batch, k->key, key_len, text, (size_t)len, headers);
 }
 
 int kafka_sink_dead_letter(KafkaSink *k, uint64_t batch, const DeadLetter *dl) {

@@ -8,9 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <yajl/yajl_gen.h>
 
 #include "emitter.h"
 #include "format_double.h"
+#include "row_json.h"
+#include "timestamp.h"
 
 static void test_format_double(void **state) {
         char buf[32];
@@ -105,6 +109,65 @@ static void test_format_double_as_printf(void **state) {
                 expect_reference(edges[i]);
 }
 
+/* The reference row, as yajl_gen writes it. */
+static size_t reference_row(yajl_gen g, uint64_t batch, const WindowRow *row, char *out) {
+        char start[TIMESTAMP_MAX], end[TIMESTAMP_MAX], num[32];
+        const unsigned char *text;
+        size_t len;
+        yajl_gen_clear(g);
+        yajl_gen_reset(g, NULL);
+        yajl_gen_map_open(g);
+        yajl_gen_string(g, (const unsigned char *)"batch", 5);
+        yajl_gen_integer(g, (long long)batch);
+        yajl_gen_string(g, (const unsigned char *)"window", 6);
+        yajl_gen_map_open(g);
+        yajl_gen_string(g, (const unsigned char *)"start", 5);
+        yajl_gen_string(g, (const unsigned char *)start, timestamp_format(row->start_ms, start));
+        yajl_gen_string(g, (const unsigned char *)"end", 3);
+        yajl_gen_string(g, (const unsigned char *)end, timestamp_format(row->end_ms, end));
+        yajl_gen_map_close(g);
+        yajl_gen_string(g, (const unsigned char *)"sensor_id", 9);
+        yajl_gen_string(g, (const unsigned char *)row->sensor_id, row->sensor_id_len);
+        const char *keys[] = { "avg_value", "max_value", "min_value", "count", "sum" };
+        double values[] = { row->avg, row->max, row->min, (double)row->count, row->sum };
+        for (int i = 0; i < 5; i++) {
+                yajl_gen_string(g, (const unsigned char *)keys[i], strlen(keys[i]));
+                if (i == 3)
+                        yajl_gen_integer(g, (long long)row->count);
+                else
+                        yajl_gen_number(g, num, format_double(values[i], num));
+        }
+        yajl_gen_map_close(g);
+        yajl_gen_get_buf(g, &text, &len);
+        memcpy(out, text, len);
+        return len;
+}
+
+/* row_json writes what yajl_gen writes, for sensor ids of every byte (each
+ * control character escaped as yajl escapes it) and the longest id. */
+static void test_json_row_as_yajl(void **state) {
+        yajl_gen g = yajl_gen_alloc(NULL);
+        char id[SENSOR_ID_MAX + 1], want[ROW_JSON_MAX], got[ROW_JSON_MAX];
+        uint64_t rng = 3;
+        for (int i = 0; i < 20000; i++) {
+                size_t len = i < 256 ? 1 : 1 + (size_t)(rng >> 40) % SENSOR_ID_MAX;
+                for (size_t k = 0; k < len; k++) {
+                        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                        id[k] = (char)(i < 256 ? i : 1 + (int)((rng >> 33) % 255));
+                }
+                WindowRow row = { .start_ms = 1729593300000 + i, .end_ms = 1729593900000, .sensor_id = id,
+                                  .sensor_id_len = len, .count = (uint64_t)i * 7919, .sum = i / 3.0,
+                                  .min = -i / 7.0, .max = i * 1.5, .avg = i / 9.0 };
+                size_t want_len = reference_row(g, (uint64_t)i * 1000003, &row, want);
+                int got_len = row_json(got, (uint64_t)i * 1000003, &row);
+                if (got_len != (int)want_len || memcmp(got, want, want_len) != 0)
+                        fail_msg("row %d: wrote %.*s, yajl writes %.*s", i, got_len, got, (int)want_len, want);
+        }
+        WindowRow too_long = { .sensor_id = id, .sensor_id_len = SENSOR_ID_MAX + 1 };
+        assert_int_equal(row_json(got, 0, &too_long), -EINVAL);
+        yajl_gen_free(g);
+}
+
 static void test_json_row(void **state) {
         char *text = NULL;
         size_t size = 0;
@@ -155,6 +218,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_format_double),
                 cmocka_unit_test(test_format_double_as_printf),
+                cmocka_unit_test(test_json_row_as_yajl),
                 cmocka_unit_test(test_json_row),
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_sink_resolve),
