@@ -2,7 +2,7 @@
 # The whole test suite: installs missing packages, builds twice (a normal
 # -Werror build and an AddressSanitizer + UndefinedBehaviorSanitizer build),
 # runs the unit and integration suites in both, valgrind's memcheck over a
-# seed run and a restart, each libFuzzer target for 15 s (a clang build of
+# seed run and a restart, a smoke run of the benchmark suite, each libFuzzer target for 15 s (a clang build of
 # its own), then the packaging test
 # (.deb and .rpm built and checked) and the system test (a real systemd in
 # systemd-nspawn, sensord from the .deb and the .rpm) once, and ends with
@@ -76,6 +76,10 @@ run_checks() {
 }
 
 build_and_test build -Dwerror=true -Dtests=enabled
+run_checks "benchmark smoke run (100k records, no timing assertions)" build/bench-smoke.log bash -c \
+        'RECORDS=100000 RUNS=1 IDLE=5 JSON=build/bench-smoke.json tests/bench/run.sh >build/bench-smoke.out 2>&1 &&
+        /usr/bin/python3 -c "import json, sys; f = json.load(open(sys.argv[1])); assert f[\"engine\"][\"records_per_s\"] > 0" build/bench-smoke.json &&
+        echo "PASS: tests/bench/run.sh runs every figure" || { cat build/bench-smoke.out; echo "FAIL: tests/bench/run.sh"; }'
 run_checks "valgrind memcheck (seed run and restart)" build/memcheck.log tests/valgrind/memcheck.sh build
 run_checks "packaging test (.deb, .rpm)" build/packaging-test.log tests/packaging/packaging.sh build/packages
 run_checks "system test (systemd-nspawn)" build/system-test.log env PACKAGES=build/packages tests/system/system.sh

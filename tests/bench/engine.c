@@ -3,10 +3,12 @@
  * emitter (JSON lines to /dev/null), with no Kafka. The records are those
  * of sensor-replay --generate (generate.c), spread over the partitions by
  * key as a keyed producer would; they are generated before the clock starts.
- * Prints one line of key=value figures. Not a test: tests/bench/run.sh runs it.
- *   engine RECORDS SENSORS [PARTITIONS [MAX_MESSAGES [WINDOW_MS SLIDE_MS [MODE]]]]
- * MODE is update (default), append or complete. The watermark is 365 days,
- * as in the Kafka runs, so that every record is aggregated. */
+ * Prints one line of key=value figures; bytes_per_key is the growth of the
+ * peak RSS while the records were processed, per live (window, sensor)
+ * entry at the end. Not a test: tests/bench/run.sh runs it.
+ *   engine RECORDS SENSORS [PARTITIONS [MAX_MESSAGES [WINDOW_MS SLIDE_MS [MODE [WATERMARK_MS]]]]]
+ * MODE is update (default), append or complete. The watermark is 365 days
+ * unless given, so that every record is aggregated. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +64,7 @@ int main(int argc, char **argv) {
         uint64_t max_messages = arg(argc, argv, 4, 10000);
         WindowSpec spec = { .size_ms = (int64_t)arg(argc, argv, 5, 600000),
                             .slide_ms = (int64_t)arg(argc, argv, 6, 300000),
-                            .watermark_delay_ms = 365ll * 24 * 3600 * 1000 };
+                            .watermark_delay_ms = (int64_t)arg(argc, argv, 8, 365ull * 24 * 3600 * 1000) };
         const char *mode_name = argc > 7 ? argv[7] : "update";
         OutputMode mode = strcmp(mode_name, "append") == 0     ? OUTPUT_APPEND
                           : strcmp(mode_name, "complete") == 0 ? OUTPUT_COMPLETE
@@ -123,9 +125,10 @@ int main(int argc, char **argv) {
         struct rusage after;
         getrusage(RUSAGE_SELF, &after);
         printf("records=%" PRIu64 " sensors=%" PRIu64 " mode=%s windows_per_record=%" PRIu64 " wall_s=%.3f cpu_s=%.3f "
-               "records_per_s=%.0f rows=%" PRIu64 " live_keys=%" PRIu64 " peak_rss_kib=%ld\n",
+               "records_per_s=%.0f rows=%" PRIu64 " live_keys=%" PRIu64 " peak_rss_kib=%ld bytes_per_key=%.0f\n",
                n, sensors, mode_name, window_spec_windows_per_record(&spec), wall, cpu, (double)n / wall,
-               emitter_rows(sink.emitter), ws->live_keys, after.ru_maxrss);
+               emitter_rows(sink.emitter), ws->live_keys, after.ru_maxrss,
+               ws->live_keys ? (double)(after.ru_maxrss - before.ru_maxrss) * 1024 / (double)ws->live_keys : 0.0);
         pipeline_free(p);
         emitter_free(sink.emitter);
         fclose(devnull);

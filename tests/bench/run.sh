@@ -1,0 +1,179 @@
+#!/bin/bash
+# The benchmark suite, one command: starts its own sensor-devbroker, loads
+# generated records (sensor-replay --generate) and measures, in one run:
+#   1. throughput against the limit: raw kcat -C against sensord
+#      --available-now (10,000-message / 1 MiB batches), RECORDS records from
+#      1,000 sensors in 32 partitions;
+#   2. the same with the example's 5-message batches;
+#   3. cardinality: RECORDS records from as many distinct sensors;
+#   4. window ratio: a 1-hour window sliding every minute (60 windows per
+#      record), append mode, against 10/5 minutes;
+#   6. footprint: RSS at start with no data, and CPU time over IDLE seconds
+#      of idle for sensord and for kcat -G on the same topic;
+#   7. engine only: parse, aggregate and emit from records in memory
+#      (tests/bench/engine.c), no Kafka.
+# Figure 5 (produce-to-emit latency) is not measured yet.
+# Each figure is the median of RUNS alternating runs. sensord's rate counts
+# from its first message to its exit (its summary's ms_since_first_message:
+# the group join is left out); kcat's is its whole run. The watermark is 365
+# days in 1-3 so that every record is aggregated whatever order the
+# partitions interleave in; 4 uses the shipped 5 minutes, which append mode
+# needs to emit anything. Everything else is the shipped configuration.
+# Prints a table and writes the same figures as JSON (JSON=FILE).
+#   tests/bench/run.sh                       (RECORDS=1000000 RUNS=3 IDLE=60)
+#   RECORDS=100000 RUNS=1 IDLE=5 tests/bench/run.sh     (the smoke run in CI)
+# Not a test: it fails only when a run does not consume every record.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+RECORDS=${RECORDS:-1000000}
+RUNS=${RUNS:-3}
+IDLE=${IDLE:-60}
+JSON=${JSON:-$BUILD/bench.json}
+ninja -C "$BUILD" tests/bench/engine >/dev/null
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+        for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+        rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$BUILD/src/sensor-devbroker" --topic load:32 --topic distinct:32 --topic idle:32 \
+        --address-file "$work/addr" >/dev/null 2>"$work/devbroker.err" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.1; done
+broker=$(cat "$work/addr")
+"$BUILD/src/sensor-replay" -b "$broker" -t load --interval 0 --generate 1000 --count "$RECORDS" --seed 1
+"$BUILD/src/sensor-replay" -b "$broker" -t distinct --interval 0 --generate "$RECORDS" --distinct \
+        --count "$RECORDS" --seed 1
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# config NAME TOPIC MAX_MESSAGES WATERMARK [SETTING=VALUE...]: the shipped
+# file with the broker, the topic, a group of its own and the changes named
+config() {
+        local name=$1 topic=$2 batch=$3 watermark=$4
+        shift 4
+        local extra=()
+        for kv in "$@"; do extra+=(-e "s|${kv%%=*} = \"[^\"]*\"|${kv%%=*} = \"${kv#*=}\"|"); done
+        sed -e "s/localhost:9092/$broker/" -e "s/topic = \"sensor-data\"/topic = \"$topic\"/" \
+                -e "s/group_id = \"sensord\"/group_id = \"$name\"/" -e "s/max_messages = 5;/max_messages = $batch;/" \
+                -e 's/max_bytes = "10 KiB"/max_bytes = "1 MiB"/' -e 's/sink = "auto"/sink = "stdout"/' \
+                -e "s/watermark = \"5 minutes\"/watermark = \"$watermark\"/" \
+                -e "s|/var/lib/sensord|$work/state-$name|" "${extra[@]}" etc/sensord.conf >"$work/$name.conf"
+}
+
+# sensord_run NAME : records/s from first message to exit, and peak RSS (KiB)
+run_id=0
+sensord_run() {
+        local name=$1-$((run_id++))
+        config "$name" "${@:2}"
+        /usr/bin/time -f "%M" -o "$work/$name.time" \
+                "$BUILD/src/sensord" -c "$work/$name.conf" --available-now >/dev/null 2>"$work/$name.err"
+        grep -q "messages=$RECORDS " "$work/$name.err" ||
+                { echo "sensord ($name) did not consume $RECORDS messages:" >&2; tail -3 "$work/$name.err" >&2; exit 1; }
+        local ms
+        ms=$(sed -n 's/.*ms_since_first_message=\([0-9]*\).*/\1/p' "$work/$name.err")
+        echo "$(awk -v n="$RECORDS" -v ms="$ms" 'BEGIN { printf "%.0f", n * 1000 / (ms > 0 ? ms : 1) }') $(cat "$work/$name.time")"
+}
+
+kcat_run() {
+        /usr/bin/time -f "%e %M" -o "$work/kcat.time" kcat -C -b "$broker" -t load -e -q -o beginning -f '%s\n' \
+                >"$work/kcat.out"
+        [ "$(wc -l <"$work/kcat.out")" = "$RECORDS" ] || { echo "kcat did not read $RECORDS records" >&2; exit 1; }
+        read -r s rss <"$work/kcat.time"
+        echo "$(awk -v n="$RECORDS" -v s="$s" 'BEGIN { printf "%.0f", n / (s > 0 ? s : 0.01) }') $rss"
+}
+
+engine_run() {
+        "$BUILD/tests/bench/engine" "$@" | tr ' ' '\n' | sed -n 's/^\(records_per_s\|bytes_per_key\)=//p' | paste -sd' '
+}
+
+declare -A samples
+add() { samples[$1]+="$2"$'\n'; }
+med() { printf '%s' "${samples[$1]}" | grep . | median; }
+
+for run in $(seq "$RUNS"); do
+        read -r rate rss < <(kcat_run)
+        add kcat_rate "$rate"
+        add kcat_rss "$rss"
+        read -r rate rss < <(sensord_run big load 10000 "365 days")
+        add big_rate "$rate"
+        add big_rss "$rss"
+        read -r rate rss < <(sensord_run small load 5 "365 days")
+        add small_rate "$rate"
+        add small_rss "$rss"
+        read -r rate rss < <(sensord_run distinct distinct 10000 "365 days")
+        add distinct_rate "$rate"
+        add distinct_rss "$rss"
+        read -r rate rss < <(sensord_run w2 load 10000 "5 minutes" mode=append)
+        add w2_rate "$rate"
+        read -r rate rss < <(sensord_run w60 load 10000 "5 minutes" mode=append duration="1 hour" slide="1 minute")
+        add w60_rate "$rate"
+        read -r rate _ < <(engine_run "$RECORDS" 1000 32 10000)
+        add engine_rate "$rate"
+        read -r _ bytes < <(engine_run "$RECORDS" "$RECORDS" 32 10000)
+        add engine_bytes_per_key "$bytes"
+done
+
+# 6. footprint: both idle on a topic with no data, side by side
+config idle idle 10000 "5 minutes"
+"$BUILD/src/sensord" -c "$work/idle.conf" >/dev/null 2>"$work/idle.err" &
+sensord_pid=$!
+pids+=("$sensord_pid")
+kcat -G bench-idle -b "$broker" -q -o end idle >/dev/null 2>&1 &
+kcat_pid=$!
+pids+=("$kcat_pid")
+for _ in $(seq 300); do grep -q "assigned" "$work/idle.err" && break; sleep 0.1; done
+sleep 5 # kcat joins too
+start_rss=$(awk '/VmRSS/ { print $2 }' "/proc/$sensord_pid/status")
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+s0=$(cpu_ticks "$sensord_pid")
+k0=$(cpu_ticks "$kcat_pid")
+sleep "$IDLE"
+idle_sensord_ms=$((($(cpu_ticks "$sensord_pid") - s0) * 1000 / $(getconf CLK_TCK)))
+idle_kcat_ms=$((($(cpu_ticks "$kcat_pid") - k0) * 1000 / $(getconf CLK_TCK)))
+
+cores=$(nproc)
+cpu=$(sed -n 's/^model name\s*:\s*//p' /proc/cpuinfo | head -1)
+kcat_rate=$(med kcat_rate)
+/usr/bin/python3 - "$JSON" <<EOF
+import json, sys
+f = {
+    "machine": {"cores": $cores, "cpu": "$cpu"},
+    "records": $RECORDS, "runs": $RUNS, "idle_s": $IDLE,
+    "kcat": {"records_per_s": $kcat_rate, "peak_rss_kib": $(med kcat_rss)},
+    "sensord_10000": {"records_per_s": $(med big_rate), "peak_rss_kib": $(med big_rss)},
+    "sensord_5": {"records_per_s": $(med small_rate), "peak_rss_kib": $(med small_rss)},
+    "distinct": {"records_per_s": $(med distinct_rate), "peak_rss_kib": $(med distinct_rss),
+                 "engine_bytes_per_live_entry": $(med engine_bytes_per_key)},
+    "window_10m_5m_append": {"records_per_s": $(med w2_rate)},
+    "window_1h_1m_append": {"records_per_s": $(med w60_rate)},
+    "idle": {"start_rss_kib": $start_rss, "sensord_cpu_ms": $idle_sensord_ms, "kcat_g_cpu_ms": $idle_kcat_ms},
+    "engine": {"records_per_s": $(med engine_rate)},
+}
+json.dump(f, open(sys.argv[1], "w"), indent=1)
+k = f["kcat"]["records_per_s"]
+mib = lambda kib: f"{kib / 1024:.0f} MiB"
+print(f"machine: {f['machine']['cores']} cores, {f['machine']['cpu']}; {f['records']} records, median of {f['runs']} runs")
+print(f"{'figure':<48} {'records/s':>10} {'ratio':>6} {'peak RSS':>9}")
+rows = [
+    ("1. raw kcat -C", f["kcat"], 1),
+    ("1. sensord, 10,000-message batches", f["sensord_10000"], 1),
+    ("2. sensord, 5-message batches", f["sensord_5"], 1),
+    ("3. sensord, as many sensors as records", f["distinct"], 1),
+]
+for name, r, _ in rows:
+    print(f"{name:<48} {r['records_per_s']:>10} {r['records_per_s'] / k:>6.2f} {mib(r['peak_rss_kib']):>9}")
+w2, w60 = f["window_10m_5m_append"]["records_per_s"], f["window_1h_1m_append"]["records_per_s"]
+print(f"{'3. bytes per live entry (engine)':<48} {f['distinct']['engine_bytes_per_live_entry']:>10}")
+print(f"{'4. append, 10/5 min windows':<48} {w2:>10}")
+print(f"{'4. append, 1 h / 1 min windows (ratio to 10/5)':<48} {w60:>10} {w60 / w2:>6.2f}")
+print(f"{'6. RSS at start, no data':<48} {'':>10} {'':>6} {mib(f['idle']['start_rss_kib']):>9}")
+print(f"{'6. idle CPU ms over ' + str(f['idle_s']) + ' s: sensord / kcat -G':<48} {f['idle']['sensord_cpu_ms']:>10} / {f['idle']['kcat_g_cpu_ms']}")
+print(f"{'7. engine only, no Kafka (one core)':<48} {f['engine']['records_per_s']:>10}")
+print(f"figures in {sys.argv[1]}")
+EOF
