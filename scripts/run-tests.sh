@@ -2,9 +2,9 @@
 # The whole test suite: installs missing packages, builds twice (a normal
 # -Werror build and an AddressSanitizer + UndefinedBehaviorSanitizer build),
 # runs the unit and integration suites in both, valgrind's memcheck over a
-# seed run and a restart, a smoke run of the benchmark suite, each libFuzzer target for 15 s (a clang build of
-# its own), then the packaging test
-# (.deb and .rpm built and checked) and the system test (a real systemd in
+# seed run and a restart, a smoke run of the benchmark suite (100k records),
+# each libFuzzer target for 15 s (a clang build of its own), then the
+# packaging test (.deb and .rpm built and checked) and the system test (a real systemd in
 # systemd-nspawn, sensord from the .deb and the .rpm) once, and ends with
 # one line "N passed, N failed" over every test run.
 set -uo pipefail

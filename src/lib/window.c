@@ -20,12 +20,13 @@
 #include "alloc.h"
 #include "util.h"
 
+/* 48 bytes: the state is mostly these. */
 typedef struct Entry {
-        uint64_t hash;
-        const char *sensor;
-        uint32_t len;
+        uint32_t hash;
+        uint16_t len; /* sensor ids are at most 256 bytes, and a checkpoint's at most 65535 */
         bool dirty;   /* changed in the open batch */
         bool changed; /* changed since the last checkpoint */
+        const char *sensor;
         uint64_t count;
         double sum, min, max;
 } Entry;
@@ -109,13 +110,13 @@ int64_t window_last_start(const WindowSpec *spec, int64_t t) {
         return spec->offset_ms + floor_div(t - spec->offset_ms, spec->slide_ms) * spec->slide_ms;
 }
 
-static uint64_t hash_bytes(const char *s, size_t len) {
+static uint32_t hash_bytes(const char *s, size_t len) {
         uint64_t h = 14695981039346656037ull; /* FNV-1a: short keys, good spread */
         for (size_t i = 0; i < len; i++) {
                 h ^= (unsigned char)s[i];
                 h *= 1099511628211ull;
         }
-        return h ^ (h >> 29);
+        return (uint32_t)(h ^ (h >> 32));
 }
 
 static void window_free(Window *w) {
@@ -135,7 +136,11 @@ static void window_free(Window *w) {
 static const char *window_store_string(Window *w, const char *s, size_t len) {
         Block *b = w->strings;
         if (!b || b->size - b->used < len) {
-                size_t size = len > 4096 ? len : 4096;
+                /* from 256 bytes, doubling up to a page: most windows of a
+                 * partition hold few sensors */
+                size_t size = b ? (b->size < 4096 ? b->size * 2 : 4096) : 256;
+                if (size < len)
+                        size = len;
                 b = xmalloc(sizeof(Block) + size);
                 b->next = w->strings;
                 b->used = 0;
@@ -152,7 +157,7 @@ static void window_grow_slots(Window *w) {
         uint32_t n_slots = w->slots ? (w->slot_mask + 1) * 2 : 16;
         uint32_t *slots = xcalloc(n_slots, sizeof(*slots));
         for (uint32_t i = 0; i < w->n_entries; i++) {
-                uint32_t pos = (uint32_t)w->entries[i].hash & (n_slots - 1);
+                uint32_t pos = w->entries[i].hash & (n_slots - 1);
                 while (slots[pos])
                         pos = (pos + 1) & (n_slots - 1);
                 slots[pos] = i + 1;
@@ -163,8 +168,8 @@ static void window_grow_slots(Window *w) {
 }
 
 /* Finds the entry for a sensor, or the empty slot where it would go. */
-static uint32_t *window_find_slot(Window *w, uint64_t hash, const char *sensor, size_t len) {
-        uint32_t pos = (uint32_t)hash & w->slot_mask;
+static uint32_t *window_find_slot(Window *w, uint32_t hash, const char *sensor, size_t len) {
+        uint32_t pos = hash & w->slot_mask;
         for (;;) {
                 uint32_t *slot = &w->slots[pos];
                 if (*slot == 0)
@@ -176,11 +181,11 @@ static uint32_t *window_find_slot(Window *w, uint64_t hash, const char *sensor, 
         }
 }
 
-static Entry *window_insert_entry(Window *w, uint32_t *slot, uint64_t hash, const char *sensor, size_t len) {
+static Entry *window_insert_entry(Window *w, uint32_t *slot, uint32_t hash, const char *sensor, size_t len) {
         ARRAY_RESERVE(w->entries, w->cap_entries, (size_t)w->n_entries + 1);
         const char *copy = window_store_string(w, sensor, len);
         Entry *e = &w->entries[w->n_entries];
-        *e = (Entry){ .hash = hash, .sensor = copy, .len = (uint32_t)len };
+        *e = (Entry){ .hash = hash, .sensor = copy, .len = (uint16_t)len };
         *slot = ++w->n_entries;
         w->key_bytes += len;
         return e;
@@ -302,7 +307,7 @@ void windows_observe_event_time(Windows *w, int64_t t) {
 
 /* A new entry in the empty slot, counted in the partition and in the shared
  * key count; the table grows past half full. Returns the entry. */
-static Entry *state_insert_entry(WindowState *s, Window *w, uint32_t *slot, uint64_t hash, const char *sensor,
+static Entry *state_insert_entry(WindowState *s, Window *w, uint32_t *slot, uint32_t hash, const char *sensor,
                                  size_t len) {
         Entry *e = window_insert_entry(w, slot, hash, sensor, len);
         s->all->stats.live_keys++;
@@ -317,7 +322,7 @@ void window_state_add(WindowState *s, const char *sensor, size_t len, double val
         Windows *all = s->all;
         WindowStats *stats = &all->stats;
         const int64_t W = all->spec.size_ms, S = all->spec.slide_ms;
-        const uint64_t hash = hash_bytes(sensor, len);
+        const uint32_t hash = hash_bytes(sensor, len);
 
         stats->records++;
         windows_observe_event_time(all, t);
@@ -547,7 +552,7 @@ void window_state_each_entry(const WindowState *s, WindowEntryFn fn, void *userd
 }
 
 void window_state_restore_entry(WindowState *s, const WindowEntry *in) {
-        uint64_t hash = hash_bytes(in->sensor_id, in->sensor_id_len);
+        uint32_t hash = hash_bytes(in->sensor_id, in->sensor_id_len);
         size_t index;
         Window *w = find_window(s, in->start_ms, &index);
         if (!w)

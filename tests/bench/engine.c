@@ -2,14 +2,17 @@
  * are already in memory, through the real pipeline, window state and
  * emitter (JSON lines to /dev/null), with no Kafka. The records are those
  * of sensor-replay --generate (generate.c), spread over the partitions by
- * key as a keyed producer would; they are generated before the clock starts.
- * Prints one line of key=value figures; bytes_per_key is the growth of the
- * peak RSS while the records were processed, per live (window, sensor)
+ * key as a keyed producer would, and handed over in runs of 1,000 per
+ * partition as a consumer's fetches deliver them; they are generated before
+ * the clock starts.
+ * Prints one line of key=value figures; bytes_per_key is the heap the
+ * processing left in use (malloc's own count), per live (window, sensor)
  * entry at the end. Not a test: tests/bench/run.sh runs it.
  *   engine RECORDS SENSORS [PARTITIONS [MAX_MESSAGES [WINDOW_MS SLIDE_MS [MODE [WATERMARK_MS]]]]]
  * MODE is update (default), append or complete. The watermark is 365 days
  * unless given, so that every record is aggregated. */
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +48,25 @@ static int invalid(void *userdata, uint64_t batch, const PipelineMessage *m, Rec
         return 0;
 }
 
+/* The order a consumer hands messages over in: each partition's in runs of
+ * RUN_LENGTH (its fetched message sets), the partitions in turn. */
+#define RUN_LENGTH 1000
+static PipelineMessage *as_fetched(PipelineMessage *messages, uint64_t n, int32_t partitions) {
+        PipelineMessage *ordered = xmalloc(n * sizeof(*ordered));
+        uint64_t *next = xcalloc((size_t)partitions, sizeof(*next)); /* scan position per partition */
+        uint64_t out = 0;
+        while (out < n)
+                for (int32_t p = 0; p < partitions; p++)
+                        for (uint64_t taken = 0; taken < RUN_LENGTH && next[p] < n; next[p]++)
+                                if (messages[next[p]].partition == p) {
+                                        ordered[out++] = messages[next[p]];
+                                        taken++;
+                                }
+        free(next);
+        free(messages);
+        return ordered;
+}
+
 static uint64_t arg(int argc, char **argv, int i, uint64_t fallback) {
         return argc > i ? strtoull(argv[i], NULL, 10) : fallback;
 }
@@ -72,14 +94,16 @@ int main(int argc, char **argv) {
 
         /* the records, one buffer */
         PipelineMessage *messages = xcalloc(n, sizeof(*messages));
-        char *values = xmalloc(n * GENERATE_VALUE_MAX);
+        char *values = xmalloc(n * GENERATE_VALUE_MAX); /* packed: only the pages written are touched */
+        size_t used = 0;
         Generator gen;
         generator_init(&gen, 1, sensors, sensors >= n);
         for (uint64_t i = 0; i < n; i++) {
                 char key[GENERATE_KEY_MAX];
                 size_t key_len;
-                char *value = values + i * GENERATE_VALUE_MAX;
+                char *value = values + used;
                 size_t len = generator_next(&gen, key, &key_len, value);
+                used += len;
                 uint64_t h = 1469598103934665603ull;
                 for (size_t k = 0; k < key_len; k++)
                         h = (h ^ (unsigned char)key[k]) * 1099511628211ull;
@@ -87,6 +111,7 @@ int main(int argc, char **argv) {
                 messages[i] = (PipelineMessage){ .partition = partition, .offset = (int64_t)i, .payload = value,
                                                  .len = len, .timestamp_ms = -1 };
         }
+        messages = as_fetched(messages, n, partitions);
 
         FILE *devnull = fopen("/dev/null", "w");
         Sink sink = { emitter_new(SINK_STDOUT, FORMAT_JSON, devnull) };
@@ -107,8 +132,8 @@ int main(int argc, char **argv) {
                 ids[i] = i;
         pipeline_assign(p, ids, (size_t)partitions, seek);
 
-        struct rusage before;
-        getrusage(RUSAGE_SELF, &before);
+        fprintf(stderr, "engine: %" PRIu64 " records generated\n", n);
+        size_t heap_before = mallinfo2().uordblks;
         double wall0 = seconds(CLOCK_MONOTONIC), cpu0 = seconds(CLOCK_PROCESS_CPUTIME_ID);
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         int r = 0;
@@ -122,13 +147,14 @@ int main(int argc, char **argv) {
                 return 70;
         }
         const WindowStats *ws = pipeline_window_stats(p);
-        struct rusage after;
-        getrusage(RUSAGE_SELF, &after);
+        struct rusage usage;
+        getrusage(RUSAGE_SELF, &usage);
+        size_t heap_after = mallinfo2().uordblks;
         printf("records=%" PRIu64 " sensors=%" PRIu64 " mode=%s windows_per_record=%" PRIu64 " wall_s=%.3f cpu_s=%.3f "
                "records_per_s=%.0f rows=%" PRIu64 " live_keys=%" PRIu64 " peak_rss_kib=%ld bytes_per_key=%.0f\n",
                n, sensors, mode_name, window_spec_windows_per_record(&spec), wall, cpu, (double)n / wall,
-               emitter_rows(sink.emitter), ws->live_keys, after.ru_maxrss,
-               ws->live_keys ? (double)(after.ru_maxrss - before.ru_maxrss) * 1024 / (double)ws->live_keys : 0.0);
+               emitter_rows(sink.emitter), ws->live_keys, usage.ru_maxrss,
+               ws->live_keys ? (double)(heap_after - heap_before) / (double)ws->live_keys : 0.0);
         pipeline_free(p);
         emitter_free(sink.emitter);
         fclose(devnull);

@@ -66,10 +66,10 @@ config() {
                 -e "s|/var/lib/sensord|$work/state-$name|" "${extra[@]}" etc/sensord.conf >"$work/$name.conf"
 }
 
-# sensord_run NAME : records/s from first message to exit, and peak RSS (KiB)
-run_id=0
+# sensord_run NAME CONFIG... : records/s from first message to exit, and
+# peak RSS (KiB); a group and a state directory of its own for each run
 sensord_run() {
-        local name=$1-$((run_id++))
+        local name=$1-$run
         config "$name" "${@:2}"
         /usr/bin/time -f "%M" -o "$work/$name.time" \
                 "$BUILD/src/sensord" -c "$work/$name.conf" --available-now >/dev/null 2>"$work/$name.err"
