@@ -52,6 +52,12 @@ typedef struct Window {
         size_t cap_changed;
         uint64_t key_bytes; /* sum of the sensor ids' lengths */
         Block *strings;
+        /* A Bloom filter of the sensors here (two of 512 bits per sensor,
+         * never cleared: entries leave only with their window), so that
+         * merging a row across partitions skips, without a probe, the
+         * partitions that do not hold its sensor: with a keyed producer,
+         * all but one. */
+        uint64_t sensors_seen[8];
 } Window;
 
 /* One (window, sensor) entry of one partition, to be emitted. */
@@ -66,6 +72,8 @@ struct Windows {
         WindowStats stats;
         KeyRef *refs; /* the rows of the batch being finished */
         size_t n_refs, cap_refs;
+        Window **merge_windows; /* per partition, the window of the rows being merged */
+        size_t cap_merge_windows;
 };
 
 struct WindowState {
@@ -181,7 +189,17 @@ static uint32_t *window_find_slot(Window *w, uint32_t hash, const char *sensor, 
         }
 }
 
+/* The filter's two bits come from the hash's top 18 bits (the slots use
+ * the bottom ones). */
+static bool maybe_holds(const Window *w, uint32_t hash) {
+        unsigned a = hash >> 23, b = (hash >> 14) & 511u;
+        return (w->sensors_seen[a >> 6] >> (a & 63) & 1) && (w->sensors_seen[b >> 6] >> (b & 63) & 1);
+}
+
 static Entry *window_insert_entry(Window *w, uint32_t *slot, uint32_t hash, const char *sensor, size_t len) {
+        unsigned a = hash >> 23, b = (hash >> 14) & 511u;
+        w->sensors_seen[a >> 6] |= 1ull << (a & 63);
+        w->sensors_seen[b >> 6] |= 1ull << (b & 63);
         ARRAY_RESERVE(w->entries, w->cap_entries, (size_t)w->n_entries + 1);
         const char *copy = window_store_string(w, sensor, len);
         Entry *e = &w->entries[w->n_entries];
@@ -228,6 +246,7 @@ int windows_new(Windows **out, const WindowSpec *spec, uint64_t max_keys) {
 Windows *windows_free(Windows *w) {
         if (w) {
                 free(w->refs);
+                free(w->merge_windows);
                 free(w);
         }
         return NULL;
@@ -404,6 +423,9 @@ static int emit_refs(Windows *w, WindowState *const *states, size_t n, bool whol
         if (w->n_refs == 0)
                 return 0; /* qsort's array may not be NULL, even when empty */
         qsort(w->refs, w->n_refs, sizeof(*w->refs), compare_refs);
+        bool merge = !whole_windows && n > 1;
+        if (merge)
+                ARRAY_RESERVE(w->merge_windows, w->cap_merge_windows, n);
         for (size_t i = 0, next; i < w->n_refs; i = next) {
                 const KeyRef *ref = &w->refs[i];
                 const Entry *e = ref->entry;
@@ -412,14 +434,19 @@ static int emit_refs(Windows *w, WindowState *const *states, size_t n, bool whol
                 for (next = i; next < w->n_refs && same_key(ref, &w->refs[next]); next++)
                         if (whole_windows || n == 1)
                                 merge_entry(&row, w->refs[next].entry);
-                if (!whole_windows && n > 1)
-                        for (size_t k = 0; k < n; k++) {
+                if (merge && (i == 0 || w->refs[i - 1].start != ref->start))
+                        for (size_t k = 0; k < n; k++) { /* rows come by start: look windows up once per start */
                                 size_t index;
-                                Window *win = find_window(states[k], ref->start, &index);
-                                uint32_t *slot = win ? window_find_slot(win, e->hash, e->sensor, e->len) : NULL;
-                                if (slot && *slot)
-                                        merge_entry(&row, &win->entries[*slot - 1]);
+                                w->merge_windows[k] = find_window(states[k], ref->start, &index);
                         }
+                for (size_t k = 0; merge && k < n; k++) {
+                        Window *win = w->merge_windows[k];
+                        if (!win || !maybe_holds(win, e->hash))
+                                continue;
+                        uint32_t *slot = window_find_slot(win, e->hash, e->sensor, e->len);
+                        if (*slot)
+                                merge_entry(&row, &win->entries[*slot - 1]);
+                }
                 row.avg = row.sum / (double)row.count;
                 keep_first_error(&result, fn(&row, userdata));
         }
