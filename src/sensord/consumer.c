@@ -15,6 +15,7 @@
 #include "topic_wait.h"
 #include "log.h"
 #include "queue_watch.h"
+#include "refetch.h"
 #include "util.h"
 
 /* Messages handled per drain before yielding to timers and signals. */
@@ -35,6 +36,7 @@ struct Consumer {
         EndOffsets *ends;
         bool closed; /* left the group; else destroy without closing */
         bool unreachable; /* librdkafka said every broker is down; until a message or an assignment */
+        Refetch refetch;
 };
 
 static void reachable_again(Consumer *c) {
@@ -165,6 +167,7 @@ static bool dispatch(Consumer *c, const rd_kafka_message_t *m, uint64_t now) {
                 return true;
         }
         reachable_again(c);
+        refetch_drained(&c->refetch, m->len);
         PipelineMessage pm = { .partition = m->partition, .offset = m->offset, .payload = m->payload, .len = m->len,
                                .key = m->key, .key_len = m->key_len, .timestamp_ms = rd_kafka_message_timestamp(m, NULL) };
         check_pipeline(c, pipeline_add(c->pipeline, &pm, now));
@@ -183,6 +186,7 @@ static int drain(Consumer *c) {
                 }
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
                 if (!m) {
+                        refetch_queue_empty(&c->refetch, c->rk);
                         c->events.drained(c->events.userdata);
                         return 0;
                 }
@@ -228,6 +232,7 @@ static rd_kafka_conf_t *make_conf(Consumer *c, const Config *config) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
+        refetch_init(&c->refetch, conf);
         rd_kafka_conf_set_opaque(conf, c);
         rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
         rd_kafka_conf_set_error_cb(conf, on_kafka_error);
