@@ -70,6 +70,10 @@ static void store_offsets(void *userdata, const PartitionOffset *offsets, size_t
         consumer_store_offsets(((Daemon *)userdata)->consumer, offsets, n);
 }
 
+static int64_t wall_clock_ms(void *userdata) {
+        return (int64_t)(now_usec(CLOCK_REALTIME) / 1000);
+}
+
 static int report_invalid(void *userdata, uint64_t batch, const PipelineMessage *m, RecordError error,
                           const char *reason) {
         Daemon *d = userdata;
@@ -159,14 +163,6 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static PipelineSettings pipeline_settings(const Daemon *d, const Config *c) {
-        return (PipelineSettings){ .batch = c->batch,
-                                   .mode = c->mode,
-                                   .max_keys = c->max_keys,
-                                   .max_message_bytes = c->max_message_bytes,
-                                   .available_now = d->options.available_now };
-}
-
 /* SIGHUP: RELOADING=1, the new configuration swapped in when reload_config()
  * accepts it, READY=1 either way. */
 static void reload(Daemon *d) {
@@ -176,7 +172,7 @@ static void reload(Daemon *d) {
                 output_reconfigure(d->output, next->sink, next->format);
                 if (next->idle_timeout_ms == 0)
                         sd_event_source_set_enabled(d->idle, SD_EVENT_OFF);
-                PipelineSettings settings = pipeline_settings(d, next);
+                PipelineSettings settings = reload_pipeline_settings(&d->options, next);
                 config_free(d->config);
                 d->config = next;
                 check_close(d, pipeline_set_settings(d->pipeline, &settings));
@@ -229,10 +225,10 @@ static void daemon_free(Daemon *d) {
 
 int daemon_run(const DaemonOptions *options, Config *config) {
         Daemon d = { .options = *options, .config = config };
-        const PipelineHooks hooks = { &d, store_offsets, report_invalid };
+        const PipelineHooks hooks = { &d, store_offsets, report_invalid, wall_clock_ms };
         const ConsumerEvents events = { &d, on_drained, on_failed };
         const KafkaSinkEvents sink_events = { &d, on_confirmed, on_output_failed, on_uncongested };
-        PipelineSettings settings = pipeline_settings(&d, config);
+        PipelineSettings settings = reload_pipeline_settings(options, config);
         sigset_t mask;
         int r;
 

@@ -34,6 +34,8 @@ struct Pipeline {
         size_t n_in_flight, cap_in_flight;
         bool failed; /* a batch's rows were not written: release nothing more */
         int64_t idle_base_event_ms; /* max event time at the last message */
+        int64_t *batch_times; /* the open batch's message timestamps, for the latency */
+        size_t n_batch_times, cap_batch_times;
         PipelineStats stats;
 };
 
@@ -63,6 +65,7 @@ Pipeline *pipeline_free(Pipeline *p) {
         free(p->in_flight);
         partitions_free(&p->partitions);
         free(p->states);
+        free(p->batch_times);
         windows_free(p->windows);
         free(p);
         return NULL;
@@ -139,6 +142,12 @@ int pipeline_close_batch(Pipeline *p) {
                                           p->output.userdata);
         int end = p->output.end_batch(p->output.userdata, batch);
         keep_first_error(&result, end);
+        if (result >= 0 && p->n_batch_times > 0) {
+                int64_t now = p->hooks.wall_clock_ms(p->hooks.userdata);
+                for (size_t i = 0; i < p->n_batch_times; i++)
+                        latency_add(&p->stats.latency, now - p->batch_times[i]);
+        }
+        p->n_batch_times = 0;
         if (result < 0) {
                 /* Phase 1 failed: this batch and every later one keep their
                  * offsets unstored, so the records are read again. */
@@ -213,6 +222,10 @@ int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us) {
                         return result;
         }
         batcher_add(&p->batcher, m->len, now_us);
+        if (p->hooks.wall_clock_ms && m->timestamp_ms >= 0) {
+                ARRAY_RESERVE(p->batch_times, p->cap_batch_times, p->n_batch_times + 1);
+                p->batch_times[p->n_batch_times++] = m->timestamp_ms;
+        }
         if (p->stats.messages++ == 0)
                 p->stats.first_message_us = now_us;
         p->stats.bytes += m->len;

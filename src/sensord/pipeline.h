@@ -21,6 +21,7 @@
 
 #include "batcher.h"
 #include "checkpoint_format.h"
+#include "latency.h"
 #include "partitions.h"
 #include "record.h"
 #include "window.h"
@@ -62,6 +63,11 @@ typedef struct PipelineHooks {
          * batch as an unwritten row would. */
         int (*invalid)(void *userdata, uint64_t batch, const PipelineMessage *m, RecordError error,
                        const char *reason);
+        /* Optional: the wall clock in milliseconds since the epoch, the
+         * clock of Kafka's message timestamps. With it, each message's
+         * produce-to-emit latency (its timestamp to the moment its batch's
+         * rows are written) is counted in PipelineStats.latency. */
+        int64_t (*wall_clock_ms)(void *userdata);
 } PipelineHooks;
 
 /* Checkpoints, per partition. With them, a partition's state and offsets
@@ -93,6 +99,7 @@ typedef struct PipelineStats {
         uint64_t messages, bytes, invalid;
         uint64_t invalid_by_class[_RECORD_ERROR_MAX];
         uint64_t first_message_us, last_message_us;
+        Latency latency; /* produce-to-emit, of messages with a timestamp */
 } PipelineStats;
 
 typedef struct Pipeline Pipeline;

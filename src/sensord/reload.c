@@ -41,3 +41,11 @@ Config *reload_config(const DaemonOptions *options, const Config *running) {
                  next->batch.max_messages, next->batch.max_bytes);
         return next;
 }
+
+PipelineSettings reload_pipeline_settings(const DaemonOptions *options, const Config *config) {
+        return (PipelineSettings){ .batch = config->batch,
+                                   .mode = config->mode,
+                                   .max_keys = config->max_keys,
+                                   .max_message_bytes = config->max_message_bytes,
+                                   .available_now = options->available_now };
+}

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "pipeline.h"
 
 /* The command line wins over the file, at start and at every reload; sets
  * the log level too. */
@@ -14,3 +15,6 @@ void reload_apply_options(const DaemonOptions *options, Config *config);
 /* The configuration to swap in, or NULL to keep running: the errors, or the
  * restart-only setting that changed, are logged. */
 Config *reload_config(const DaemonOptions *options, const Config *running);
+
+/* The pipeline's settings from a configuration, at start and at reload. */
+PipelineSettings reload_pipeline_settings(const DaemonOptions *options, const Config *config);

@@ -5,7 +5,8 @@
  * key as a keyed producer would, and handed over in runs of 1,000 per
  * partition as a consumer's fetches deliver them; they are generated before
  * the clock starts.
- * Prints one line of key=value figures; bytes_per_key is the heap the
+ * Prints one line of key=value figures (records_per_s over the CPU time: one
+ * core, whatever else the machine runs); bytes_per_key is the heap the
  * processing left in use (malloc's own count), per live (window, sensor)
  * entry at the end. Not a test: tests/bench/run.sh runs it.
  *   engine RECORDS SENSORS [PARTITIONS [MAX_MESSAGES [WINDOW_MS SLIDE_MS [MODE [WATERMARK_MS]]]]]
@@ -152,7 +153,7 @@ int main(int argc, char **argv) {
         size_t heap_after = mallinfo2().uordblks;
         printf("records=%" PRIu64 " sensors=%" PRIu64 " mode=%s windows_per_record=%" PRIu64 " wall_s=%.3f cpu_s=%.3f "
                "records_per_s=%.0f rows=%" PRIu64 " live_keys=%" PRIu64 " peak_rss_kib=%ld bytes_per_key=%.0f\n",
-               n, sensors, mode_name, window_spec_windows_per_record(&spec), wall, cpu, (double)n / wall,
+               n, sensors, mode_name, window_spec_windows_per_record(&spec), wall, cpu, (double)n / cpu,
                emitter_rows(sink.emitter), ws->live_keys, usage.ru_maxrss,
                ws->live_keys ? (double)(heap_after - heap_before) / (double)ws->live_keys : 0.0);
         pipeline_free(p);

@@ -29,6 +29,7 @@ typedef struct Recorder {
         bool congested;
         int flushes;
         uint64_t confirm_on_flush;    /* flush confirms this batch (UINT64_MAX: none) */
+        int64_t wall_clock_ms;        /* what the wall clock reads */
         Pipeline *pipeline;
 } Recorder;
 
@@ -61,6 +62,10 @@ static int rec_invalid(void *userdata, uint64_t batch, const PipelineMessage *m,
                        const char *reason) {
         ((Recorder *)userdata)->invalid++;
         return ((Recorder *)userdata)->invalid_result;
+}
+
+static int64_t rec_clock(void *userdata) {
+        return ((Recorder *)userdata)->wall_clock_ms;
 }
 
 static int ck_load(void *userdata, int32_t partition, WindowState *state, CheckpointMark *mark) {
@@ -101,7 +106,7 @@ static Pipeline *make_pipeline(Recorder *r, uint64_t max_messages, bool availabl
                 .available_now = available_now,
         };
         PipelineOutput output = { .userdata = r, .begin_batch = rec_begin, .row = rec_row, .end_batch = rec_end };
-        PipelineHooks hooks = { r, rec_store, rec_invalid };
+        PipelineHooks hooks = { r, rec_store, rec_invalid, rec_clock };
         PipelineCheckpoints checkpoints = { r, ck_load, ck_save, ck_close };
         if (checkpointed) {
                 output.congested = rec_congested;
@@ -120,13 +125,19 @@ static Pipeline *new_checkpointed_pipeline(Recorder *r, uint64_t max_messages) {
         return make_pipeline(r, max_messages, false, true);
 }
 
-/* One reading of sensor s at 10:40 + minute. */
-static int add(Pipeline *p, int32_t partition, int64_t offset, int s, int minute) {
+/* One reading of sensor s at 10:40 + minute, in a message produced at
+ * produced_ms (-1: a message without timestamp). */
+static int add_produced(Pipeline *p, int32_t partition, int64_t offset, int s, int minute, int64_t produced_ms) {
         char text[128];
         snprintf(text, sizeof(text), "{\"sensor_id\": \"sensor_%03d\", \"value\": %d.5, \"timestamp\": \"2024-10-22T10:%02d:00\"}",
                  s, s + minute, 40 + minute);
-        PipelineMessage m = { .partition = partition, .offset = offset, .payload = text, .len = strlen(text) };
+        PipelineMessage m = { .partition = partition, .offset = offset, .payload = text, .len = strlen(text),
+                              .timestamp_ms = produced_ms };
         return pipeline_add(p, &m, 1000 + (uint64_t)offset);
+}
+
+static int add(Pipeline *p, int32_t partition, int64_t offset, int s, int minute) {
+        return add_produced(p, partition, offset, s, minute, -1);
 }
 
 static void assert_stored(const Recorder *r, size_t i, int32_t partition, int64_t offset) {
@@ -418,6 +429,30 @@ static void test_refused_dead_letter_fails_batch(void **state) {
         pipeline_free(p);
 }
 
+/* Each message's latency runs from its Kafka timestamp to the moment its
+ * batch's rows are written; a batch whose rows were not written counts
+ * none, nor does a message without timestamp. */
+static void test_latency(void **state) {
+        Recorder r = { .confirm_on_flush = UINT64_MAX, .wall_clock_ms = 100000 };
+        Pipeline *p = new_pipeline(&r, 5, false);
+        assign(p, P01, 1);
+        const int64_t ages[] = { 5, 10, 20, 400 };
+        for (int i = 0; i < 4; i++)
+                assert_int_equal(add_produced(p, 0, i, 1, 0, 100000 - ages[i]), 0);
+        assert_int_equal(add(p, 0, 4, 1, 0), 0); /* no timestamp; the fifth closes the batch */
+        const Latency *l = &pipeline_stats(p)->latency;
+        assert_int_equal(l->count, 4);
+        assert_int_equal(latency_percentile(l, 0.5), 10);
+        assert_int_equal(latency_percentile(l, 0.99), 400);
+        assert_int_equal(l->max_ms, 400);
+
+        r.end_result = -EIO;
+        assert_int_equal(add_produced(p, 0, 5, 2, 0, 90000), 0);
+        assert_int_equal(pipeline_close_batch(p), -EIO);
+        assert_int_equal(l->count, 4);
+        pipeline_free(p);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_confirmed_at_once),
@@ -432,6 +467,7 @@ int main(void) {
                 cmocka_unit_test(test_delivery_failure_checkpoints_nothing),
                 cmocka_unit_test(test_revoke_flushes_then_checkpoints),
                 cmocka_unit_test(test_refused_dead_letter_fails_batch),
+                cmocka_unit_test(test_latency),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

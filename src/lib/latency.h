@@ -1,0 +1,22 @@
+/* latency: a histogram of produce-to-emit latencies in milliseconds, with
+ * percentiles. Fixed size (16 KiB), no allocation, no I/O. Values below
+ * 128 ms are exact; above, buckets are 1/32 of a power of two wide (3%),
+ * and a percentile reports its bucket's upper bound. */
+#pragma once
+
+#include <stdint.h>
+
+#define LATENCY_BUCKETS (128 + 32 * 57)
+
+typedef struct Latency {
+        uint64_t count;
+        uint64_t max_ms;
+        uint64_t buckets[LATENCY_BUCKETS];
+} Latency;
+
+/* Counts one latency; a negative one (clocks apart) counts as 0. */
+void latency_add(Latency *l, int64_t ms);
+
+/* The latency that fraction q (0 < q <= 1) of the counted ones do not
+ * exceed; 0 when none was counted. */
+uint64_t latency_percentile(const Latency *l, double q);
