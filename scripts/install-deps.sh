@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
         gcc meson ninja-build pkg-config clang libclang-rt-14-dev valgrind
         librdkafka-dev libyajl-dev libconfig-dev libsystemd-dev libcmocka-dev
-        python3 python3-kafka kcat
+        python3 python3-kafka python3-confluent-kafka kcat
         debootstrap systemd-container util-linux procps
         scdoc man-db
         debhelper dpkg-dev fakeroot lintian rpm rpmlint elfutils

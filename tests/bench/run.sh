@@ -8,11 +8,17 @@
 #   3. cardinality: RECORDS records from as many distinct sensors;
 #   4. window ratio: a 1-hour window sliding every minute (60 windows per
 #      record), append mode, against 10/5 minutes;
+#   5. latency: sensor-replay at RATE records/s (10,000) for LATENCY_S
+#      seconds (30) into a topic of its own while sensord (max_delay 10 ms)
+#      runs live: produce-to-emit latency per record, from its Kafka
+#      timestamp to the moment its batch's rows are written (sensord's
+#      summary: latency_ms_p50, _p99, _max);
 #   6. footprint: RSS at start with no data, and CPU time over IDLE seconds
 #      of idle for sensord and for kcat -G on the same topic;
 #   7. engine only: parse, aggregate and emit from records in memory
 #      (tests/bench/engine.c), no Kafka.
-# Figure 5 (produce-to-emit latency) is not measured yet.
+# Also: the same job as a plain Python script (python_windows.py:
+# confluent-kafka, consume(10000), a dict of windows), against figure 1.
 # Each figure is the median of RUNS alternating runs. sensord's rate counts
 # from its first message to its exit (its summary's ms_since_first_message:
 # the group join is left out); kcat's is its whole run. The watermark is 365
@@ -29,6 +35,8 @@ BUILD=${BUILD:-build}
 RECORDS=${RECORDS:-1000000}
 RUNS=${RUNS:-3}
 IDLE=${IDLE:-60}
+RATE=${RATE:-10000}
+LATENCY_S=${LATENCY_S:-30}
 JSON=${JSON:-$BUILD/bench.json}
 ninja -C "$BUILD" tests/bench/engine >/dev/null
 
@@ -42,6 +50,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$BUILD/src/sensor-devbroker" --topic load:32 --topic distinct:32 --topic idle:32 \
+        $(for run in $(seq "$RUNS"); do echo --topic "latency-$run:32"; done) \
         --address-file "$work/addr" >/dev/null 2>"$work/devbroker.err" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.1; done
@@ -88,6 +97,31 @@ kcat_run() {
         echo "$(awk -v n="$RECORDS" -v s="$s" 'BEGIN { printf "%.0f", n / (s > 0 ? s : 0.01) }') $rss"
 }
 
+python_run() {
+        /usr/bin/python3 tests/bench/python_windows.py "$broker" load >/dev/null 2>"$work/python.err"
+        grep -q "records=$RECORDS " "$work/python.err" || { echo "python did not read $RECORDS records" >&2; exit 1; }
+        sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' "$work/python.err" | awk -v n="$RECORDS" '{ printf "%.0f\n", n / $1 }'
+}
+
+# latency_run : p50 p99 max (ms) of sensord live while records arrive at RATE/s
+latency_run() {
+        local name=latency-$run
+        config "$name" "$name" 10000 "365 days" max_delay="10 ms"
+        "$BUILD/src/sensord" -c "$work/$name.conf" >/dev/null 2>"$work/$name.err" &
+        local pid=$!
+        pids+=("$pid")
+        for _ in $(seq 300); do grep -q "assigned" "$work/$name.err" && break; sleep 0.1; done
+        sleep 3 # fetching from the partitions' starting offsets
+        "$BUILD/src/sensor-replay" -b "$broker" -t "$name" --rate "$RATE" --generate 1000 \
+                --count $((RATE * LATENCY_S)) --seed "$run" 2>/dev/null
+        sleep 1
+        kill -TERM "$pid"
+        wait "$pid"
+        grep -q "messages=$((RATE * LATENCY_S)) " "$work/$name.err" ||
+                { echo "sensord ($name) did not consume every record" >&2; exit 1; }
+        for f in p50 p99 max; do sed -n "s/.*summary:.* latency_ms_$f=\([0-9]*\).*/\1/p" "$work/$name.err"; done | paste -sd' '
+}
+
 engine_run() {
         "$BUILD/tests/bench/engine" "$@" | tr ' ' '\n' | sed -n 's/^\(records_per_s\|bytes_per_key\)=//p' | paste -sd' '
 }
@@ -113,6 +147,11 @@ for run in $(seq "$RUNS"); do
         add w2_rate "$rate"
         read -r rate rss < <(sensord_run w60 load 10000 "5 minutes" mode=append duration="1 hour" slide="1 minute")
         add w60_rate "$rate"
+        add python_rate "$(python_run)"
+        read -r p50 p99 max < <(latency_run)
+        add latency_p50 "$p50"
+        add latency_p99 "$p99"
+        add latency_max "$max"
         read -r rate _ < <(engine_run "$RECORDS" 1000 32 10000)
         add engine_rate "$rate"
         read -r _ bytes < <(engine_run "$RECORDS" "$RECORDS" 32 10000)
@@ -152,6 +191,9 @@ f = {
                  "engine_bytes_per_live_entry": $(med engine_bytes_per_key)},
     "window_10m_5m_append": {"records_per_s": $(med w2_rate)},
     "window_1h_1m_append": {"records_per_s": $(med w60_rate)},
+    "latency": {"records_per_s": $RATE, "seconds": $LATENCY_S, "p50_ms": $(med latency_p50),
+                "p99_ms": $(med latency_p99), "max_ms": $(med latency_max)},
+    "python": {"records_per_s": $(med python_rate)},
     "idle": {"start_rss_kib": $start_rss, "sensord_cpu_ms": $idle_sensord_ms, "kcat_g_cpu_ms": $idle_kcat_ms},
     "engine": {"records_per_s": $(med engine_rate)},
 }
@@ -172,8 +214,13 @@ w2, w60 = f["window_10m_5m_append"]["records_per_s"], f["window_1h_1m_append"]["
 print(f"{'3. bytes per live entry (engine)':<48} {f['distinct']['engine_bytes_per_live_entry']:>10}")
 print(f"{'4. append, 10/5 min windows':<48} {w2:>10}")
 print(f"{'4. append, 1 h / 1 min windows (ratio to 10/5)':<48} {w60:>10} {w60 / w2:>6.2f}")
+lat = f["latency"]
+print(f"{'5. latency ms at ' + str(lat['records_per_s']) + '/s: p50 / p99 / max':<48} {lat['p50_ms']:>10} / {lat['p99_ms']} / {lat['max_ms']}")
 print(f"{'6. RSS at start, no data':<48} {'':>10} {'':>6} {mib(f['idle']['start_rss_kib']):>9}")
 print(f"{'6. idle CPU ms over ' + str(f['idle_s']) + ' s: sensord / kcat -G':<48} {f['idle']['sensord_cpu_ms']:>10} / {f['idle']['kcat_g_cpu_ms']}")
 print(f"{'7. engine only, no Kafka (one core)':<48} {f['engine']['records_per_s']:>10}")
+py = f["python"]["records_per_s"]
+print(f"{'Python script (confluent-kafka, a dict)':<48} {py:>10} {py / k:>6.2f}")
+print(f"{'sensord (figure 1) over the Python script':<48} {f['sensord_10000']['records_per_s'] / py:>10.1f}")
 print(f"figures in {sys.argv[1]}")
 EOF

@@ -59,7 +59,7 @@ PIDS+=("$KCAT_PID")
 wait_for "revoked 4 partition(s)" "$WORK/live.err" 30
 wait_for "assigned 2 partition(s)" "$WORK/live.err" 30
 produce 3000 2 # half of it goes to the other member's partitions
-for _ in $(seq 100); do [ -s "$WORK/kcat.out" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -s "$WORK/kcat.out" ] && break; sleep 0.1; done
 [ -s "$WORK/kcat.out" ] || fail "the second member received nothing"
 settle live
 
