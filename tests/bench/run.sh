@@ -123,7 +123,7 @@ latency_run() {
 }
 
 engine_run() {
-        "$BUILD/tests/bench/engine" "$@" | tr ' ' '\n' | sed -n 's/^\(records_per_s\|bytes_per_key\)=//p' | paste -sd' '
+        "$BUILD/tests/bench/engine" "$@" 2>/dev/null | tr ' ' '\n' | sed -n 's/^\(records_per_s\|bytes_per_key\)=//p' | paste -sd' '
 }
 
 declare -A samples
