@@ -281,7 +281,7 @@ static void *arena_realloc(void *ctx, void *ptr, size_t size) {
         return bigger;
 }
 
-RecordError record_parse(const void *data, size_t len, size_t max_bytes, Record *out, char *reason) {
+RecordError record_parse_with_yajl(const void *data, size_t len, size_t max_bytes, Record *out, char *reason) {
         Parse p = { .record = out, .reason = reason, .current = FIELD_OTHER };
         Arena arena;
         arena.used = 0;
@@ -310,4 +310,137 @@ RecordError record_parse(const void *data, size_t len, size_t max_bytes, Record 
                 if (!(p.seen & (1u << f)))
                         return fail(&p, RECORD_MISSING_FIELD, "field '%s' is missing", field_names[f]), p.error;
         return RECORD_OK;
+}
+
+/* --- the fast path -------------------------------------------------------- */
+
+/* Most messages are a flat object of plain ASCII strings and numbers, as
+ * sensors and sensor-replay write them. For those, a hand-written scanner
+ * reads the three fields without yajl's handle and callbacks. It accepts
+ * only a strict subset of JSON (no escapes, no bytes outside printable
+ * ASCII in strings, no nesting, no true/false/null) and only valid records;
+ * anything else, an invalid record included, goes to yajl, so the answer
+ * and the reason are always yajl's. tests/unit/test_record.c and the fuzz
+ * target check that both paths agree. */
+
+typedef struct Scan {
+        const char *p, *end;
+} Scan;
+
+static void skip_ws(Scan *s) {
+        while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+                s->p++;
+}
+
+static bool scan_char(Scan *s, char c) {
+        skip_ws(s);
+        if (s->p < s->end && *s->p == c) {
+                s->p++;
+                return true;
+        }
+        return false;
+}
+
+/* A string of printable ASCII without escapes; *text and *len its contents. */
+static bool scan_plain_string(Scan *s, const char **text, size_t *len) {
+        if (!scan_char(s, '"'))
+                return false;
+        const char *start = s->p;
+        while (s->p < s->end && *s->p != '"') {
+                unsigned char c = (unsigned char)*s->p;
+                if (c < 0x20 || c >= 0x7f || c == '\\')
+                        return false;
+                s->p++;
+        }
+        if (s->p == s->end)
+                return false;
+        *text = start;
+        *len = (size_t)(s->p - start);
+        s->p++;
+        return true;
+}
+
+static bool scan_digits(Scan *s) {
+        const char *start = s->p;
+        while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+                s->p++;
+        return s->p > start;
+}
+
+/* JSON's number grammar exactly. */
+static bool scan_number(Scan *s, const char **text, size_t *len) {
+        skip_ws(s);
+        const char *start = s->p;
+        if (s->p < s->end && *s->p == '-')
+                s->p++;
+        if (s->p < s->end && *s->p == '0')
+                s->p++;
+        else if (!(s->p < s->end && *s->p >= '1' && *s->p <= '9') || !scan_digits(s))
+                return false;
+        if (s->p < s->end && *s->p == '.') {
+                s->p++;
+                if (!scan_digits(s))
+                        return false;
+        }
+        if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+                s->p++;
+                if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+                        s->p++;
+                if (!scan_digits(s))
+                        return false;
+        }
+        *text = start;
+        *len = (size_t)(s->p - start);
+        return true;
+}
+
+static bool parse_fast(const char *data, size_t len, Record *out) {
+        Scan s = { data, data + len };
+        unsigned seen = 0;
+        if (!scan_char(&s, '{'))
+                return false;
+        if (!scan_char(&s, '}'))
+                for (;;) {
+                        const char *key, *text;
+                        size_t key_len, text_len;
+                        if (!scan_plain_string(&s, &key, &key_len) || !scan_char(&s, ':'))
+                                return false;
+                        int field = FIELD_OTHER;
+                        for (int f = 0; f < _FIELD_MAX; f++)
+                                if (strlen(field_names[f]) == key_len && memcmp(field_names[f], key, key_len) == 0)
+                                        field = f;
+                        if (field >= 0 && (seen & (1u << field)))
+                                return false;
+                        skip_ws(&s);
+                        bool is_string = s.p < s.end && *s.p == '"';
+                        if (is_string ? !scan_plain_string(&s, &text, &text_len) : !scan_number(&s, &text, &text_len))
+                                return false;
+                        if (field == FIELD_SENSOR_ID) {
+                                if (!is_string || text_len == 0 || text_len > SENSOR_ID_MAX)
+                                        return false;
+                                memcpy(out->sensor_id, text, text_len);
+                                out->sensor_id[text_len] = '\0';
+                                out->sensor_id_len = text_len;
+                        } else if (field == FIELD_VALUE) {
+                                if (is_string || !parse_number_fast(text, text_len, &out->value))
+                                        return false;
+                        } else if (field == FIELD_TIMESTAMP) {
+                                if (!is_string || timestamp_parse(text, text_len, &out->event_time_ms) < 0)
+                                        return false;
+                        }
+                        if (field >= 0)
+                                seen |= 1u << field;
+                        if (scan_char(&s, '}'))
+                                break;
+                        if (!scan_char(&s, ','))
+                                return false;
+                }
+        skip_ws(&s);
+        return s.p == s.end && seen == (1u << _FIELD_MAX) - 1;
+}
+
+RecordError record_parse(const void *data, size_t len, size_t max_bytes, Record *out, char *reason) {
+        if (len > 0 && (!max_bytes || len <= max_bytes) && parse_fast(data, len, out))
+                return RECORD_OK;
+        return record_parse_with_yajl(data, len, max_bytes, out, reason);
 }

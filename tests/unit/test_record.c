@@ -160,6 +160,71 @@ static void test_numbers_as_strtod(void **state) {
         }
 }
 
+/* The fast path and yajl give the same answer, record and reason, for valid
+ * records of many shapes and for random mutations of them (each byte
+ * replaced, inserted or dropped from an alphabet of JSON's own characters). */
+static void expect_same(const char *data, size_t len) {
+        Record fast, slow;
+        char fast_reason[RECORD_REASON_MAX] = "", slow_reason[RECORD_REASON_MAX] = "";
+        RecordError a = record_parse(data, len, 65536, &fast, fast_reason);
+        RecordError b = record_parse_with_yajl(data, len, 65536, &slow, slow_reason);
+        if (a != b)
+                fail_msg("%.*s: %s, yajl says %s", (int)len, data, record_error_name(a), record_error_name(b));
+        if (a == RECORD_OK &&
+            (fast.sensor_id_len != slow.sensor_id_len || memcmp(fast.sensor_id, slow.sensor_id, fast.sensor_id_len + 1) ||
+             memcmp(&fast.value, &slow.value, sizeof(double)) || fast.event_time_ms != slow.event_time_ms))
+                fail_msg("%.*s: the fast path read another record", (int)len, data);
+        if (a != RECORD_OK && strcmp(fast_reason, slow_reason) != 0)
+                fail_msg("%.*s: reason \"%s\", yajl's \"%s\"", (int)len, data, fast_reason, slow_reason);
+}
+
+static void test_fast_path_as_yajl(void **state) {
+        static const char *const shapes[] = {
+                "{\"sensor_id\": \"sensor_001\", \"value\": 23.5, \"timestamp\": \"2024-10-22T10:40:00\"}",
+                "{\"timestamp\":\"2024-10-22T10:40:00.250+02:00\",\"value\":-1e3,\"sensor_id\":\"a\"}",
+                " {\n\t\"value\" : 0 , \"site\": \"x\", \"n\": 12, \"sensor_id\":\"s\",\"timestamp\":\"2024-10-22T10:40:00Z\"}\r\n",
+                "{\"sensor_id\":\"sensor_0001\",\"value\":12.25,\"timestamp\":\"2024-10-22T10:40:01.018Z\"}",
+                /* one byte from a duplicate field, a nested value, a wrong type */
+                "{\"sensor_id\":\"b\",\"valuf\":2,\"value\":1,\"timestamp\":\"2024-10-22T10:40:00\",\"x\":[1]}",
+                "{\"sensor_id\":\"\",\"value\":\"1\",\"timestamp\":\"2024-10-22T10:40:00\",\"timestamq\":1}",
+        };
+        const size_t n_shapes = sizeof(shapes) / sizeof(shapes[0]);
+        static const char alphabet[] = "{}[]\":,.-+eE0123456789 \t\nabcdefghijklmnopqrstuvwxyz_TZ\\/\x01\x7f\xc3\xa9";
+        uint64_t rng = 99;
+        char buf[256];
+        for (size_t k = 0; k < n_shapes; k++)
+                expect_same(shapes[k], strlen(shapes[k]));
+        for (int i = 0; i < 300000; i++) {
+                const char *shape = shapes[(size_t)i % n_shapes];
+                size_t len = strlen(shape);
+                memcpy(buf, shape, len);
+                for (int m = 0; m < 1 + i % 3; m++) {
+                        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                        size_t at = (size_t)(rng >> 33) % (len + 1);
+                        char c = alphabet[(rng >> 20) % (sizeof(alphabet) - 1)];
+                        switch ((rng >> 60) % 3) {
+                        case 0: /* replace */
+                                if (at < len)
+                                        buf[at] = c;
+                                break;
+                        case 1: /* insert */
+                                if (len + 1 < sizeof(buf)) {
+                                        memmove(buf + at + 1, buf + at, len - at);
+                                        buf[at] = c;
+                                        len++;
+                                }
+                                break;
+                        default: /* drop */
+                                if (at < len) {
+                                        memmove(buf + at, buf + at + 1, len - at - 1);
+                                        len--;
+                                }
+                        }
+                }
+                expect_same(buf, len);
+        }
+}
+
 static void test_error_names(void **state) {
         for (int e = 0; e < _RECORD_ERROR_MAX; e++)
                 assert_string_not_equal(record_error_name((RecordError)e), "unknown");
@@ -172,6 +237,7 @@ int main(void) {
                 cmocka_unit_test(test_invalid_classes), cmocka_unit_test(test_sensor_id_length),
                 cmocka_unit_test(test_oversized),       cmocka_unit_test(test_error_names),
                 cmocka_unit_test(test_numbers_as_strtod),
+                cmocka_unit_test(test_fast_path_as_yajl),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
