@@ -47,27 +47,22 @@ static u128 pow10_u128(int p) {
         return p < 20 ? pow10_u64[p] : (u128)pow10_u64[19] * pow10_u64[p - 19];
 }
 
-/* M * 10^p / 2^k rounded half to even. */
-static uint64_t scaled_round(uint64_t m, int p, int k) {
-        u128 n = (u128)m * pow10_u128(p);
+/* The candidate with p decimals of M * 2^-k: q = M * 10^p / 2^k rounded half
+ * to even, and whether q * 10^-p reads back as M * 2^-k (within half an ulp,
+ * a tie going to the even significand; below a power of two the next double
+ * down is half as far). */
+static bool candidate(uint64_t m, int p, int k, uint64_t *out) {
+        u128 scale = pow10_u128(p), n = (u128)m * scale;
         u128 q = n >> k, rest = n & (((u128)1 << k) - 1), half = (u128)1 << (k - 1);
         if (rest > half || (rest == half && (q & 1)))
                 q++;
-        return (uint64_t)q;
-}
-
-/* Whether q * 10^-p reads back as M * 2^-k: within half an ulp, a tie
- * going to the even significand. Below a power of two the next double
- * down is half as far. */
-static bool reads_back(uint64_t q, uint64_t m, int p, int k) {
-        u128 scaled_q = (u128)q << k, n = (u128)m * pow10_u128(p);
+        *out = (uint64_t)q;
+        u128 scaled_q = q << k;
         bool below = scaled_q < n;
-        u128 distance = below ? n - scaled_q : scaled_q - n;
-        u128 limit = pow10_u128(p); /* twice the half ulp, in units of 10^-p * 2^-k */
-        distance *= 2;
+        u128 distance = (below ? n - scaled_q : scaled_q - n) * 2; /* against twice the half ulp: scale */
         if (below && m == (1ull << 52))
                 distance *= 2;
-        return distance < limit || (distance == limit && (m & 1) == 0);
+        return distance < scale || (distance == scale && (m & 1) == 0);
 }
 
 /* The general path: the first precision that round-trips, through printf
@@ -85,11 +80,23 @@ static size_t format_with_printf(double v, char buf[32]) {
 /* Digits of q (n of them, trailing zeros dropped) at decimal exponent e, in
  * %g's fixed notation. */
 static size_t write_fixed(char *buf, bool negative, uint64_t q, int n, int e) {
+        static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                    "8081828384858687888990919293949596979899";
         char digits[20];
-        for (int i = n - 1; i >= 0; i--, q /= 10)
-                digits[i] = (char)('0' + q % 10);
-        while (n > 1 && digits[n - 1] == '0')
+        while (n > 4 && q % 10000 == 0) { /* short decimals are mostly trailing zeros */
+                q /= 10000;
+                n -= 4;
+        }
+        while (n > 1 && q % 10 == 0) {
+                q /= 10;
                 n--;
+        }
+        int left = n;
+        for (; left >= 2; left -= 2, q /= 100)
+                memcpy(digits + left - 2, pairs + 2 * (q % 100), 2);
+        if (left == 1)
+                digits[0] = (char)('0' + q);
         char *out = buf;
         if (negative)
                 *out++ = '-';
@@ -122,13 +129,15 @@ size_t format_double(double v, char buf[32]) {
                 memcpy(&bits, &v, sizeof(bits));
                 uint64_t m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
                 int k = 1075 - (int)((bits >> 52) & 0x7ff); /* 3 ... 66 in this range */
-                /* e exactly: 10^16 <= floor(|v| * 10^(16 - e)) < 10^17, from a guess */
+                /* e exactly. From 1 up the powers of ten are doubles, so the
+                 * comparisons are exact; below, their reciprocals are not,
+                 * and 10^16 <= floor(|v| * 10^(16 - e)) < 10^17 settles it. */
                 int e = 0;
                 while (e < 14 && a >= (double)pow10_u64[e + 1])
                         e++;
                 while (e > -4 && a < (e >= 0 ? (double)pow10_u64[e] : 1.0 / (double)pow10_u64[-e]))
                         e--;
-                for (int tries = 0; tries < 2; tries++) {
+                for (int tries = 0; a < 1 && tries < 2; tries++) {
                         uint64_t floor17 = (uint64_t)(((u128)m * pow10_u128(16 - e)) >> k);
                         if (floor17 >= pow10_u64[17] && e < 14)
                                 e++;
@@ -137,8 +146,8 @@ size_t format_double(double v, char buf[32]) {
                 }
                 for (int n = 15; n <= 17; n++) {
                         int p = n - 1 - e;
-                        uint64_t q = scaled_round(m, p, k);
-                        if (!reads_back(q, m, p, k))
+                        uint64_t q;
+                        if (!candidate(m, p, k, &q))
                                 continue;
                         if (q < pow10_u64[n])
                                 return write_fixed(buf, v < 0, q, n, e);
