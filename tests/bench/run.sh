@@ -38,6 +38,10 @@ IDLE=${IDLE:-60}
 RATE=${RATE:-10000}
 LATENCY_S=${LATENCY_S:-30}
 JSON=${JSON:-$BUILD/bench.json}
+# from a fresh clone: the packages, a build, the engine benchmark
+scripts/install-deps.sh >&2
+[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
+ninja -C "$BUILD" >/dev/null
 ninja -C "$BUILD" tests/bench/engine >/dev/null
 
 work=$(mktemp -d)
