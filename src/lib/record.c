@@ -341,18 +341,19 @@ static bool scan_char(Scan *s, char c) {
         return false;
 }
 
+/* Printable ASCII but the quote and the backslash: a string's plain bytes. */
+static bool is_plain(unsigned char c) {
+        return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 /* A string of printable ASCII without escapes; *text and *len its contents. */
 static bool scan_plain_string(Scan *s, const char **text, size_t *len) {
         if (!scan_char(s, '"'))
                 return false;
         const char *start = s->p;
-        while (s->p < s->end && *s->p != '"') {
-                unsigned char c = (unsigned char)*s->p;
-                if (c < 0x20 || c >= 0x7f || c == '\\')
-                        return false;
+        while (s->p < s->end && is_plain((unsigned char)*s->p))
                 s->p++;
-        }
-        if (s->p == s->end)
+        if (s->p == s->end || *s->p != '"')
                 return false;
         *text = start;
         *len = (size_t)(s->p - start);
@@ -405,10 +406,10 @@ static bool parse_fast(const char *data, size_t len, Record *out) {
                         size_t key_len, text_len;
                         if (!scan_plain_string(&s, &key, &key_len) || !scan_char(&s, ':'))
                                 return false;
-                        int field = FIELD_OTHER;
-                        for (int f = 0; f < _FIELD_MAX; f++)
-                                if (strlen(field_names[f]) == key_len && memcmp(field_names[f], key, key_len) == 0)
-                                        field = f;
+                        int field = key_len == 9 && memcmp(key, "sensor_id", 9) == 0   ? FIELD_SENSOR_ID
+                                    : key_len == 5 && memcmp(key, "value", 5) == 0     ? FIELD_VALUE
+                                    : key_len == 9 && memcmp(key, "timestamp", 9) == 0 ? FIELD_TIMESTAMP
+                                                                                       : FIELD_OTHER;
                         if (field >= 0 && (seen & (1u << field)))
                                 return false;
                         skip_ws(&s);

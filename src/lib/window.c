@@ -69,6 +69,7 @@ typedef struct KeyRef {
 struct Windows {
         WindowSpec spec;
         uint64_t max_keys;
+        bool track_updates; /* update mode's rows: the entries each batch changed */
         WindowStats stats;
         KeyRef *refs; /* the rows of the batch being finished */
         size_t n_refs, cap_refs;
@@ -239,6 +240,7 @@ int windows_new(Windows **out, const WindowSpec *spec, uint64_t max_keys) {
         Windows *w = xcalloc(1, sizeof(*w));
         w->spec = *spec;
         w->max_keys = max_keys;
+        w->track_updates = true;
         *out = w;
         return 0;
 }
@@ -254,6 +256,10 @@ Windows *windows_free(Windows *w) {
 
 void windows_set_max_keys(Windows *w, uint64_t max_keys) {
         w->max_keys = max_keys;
+}
+
+void windows_set_mode(Windows *w, OutputMode mode) {
+        w->track_updates = mode == OUTPUT_UPDATE;
 }
 
 WindowState *window_state_new(Windows *all) {
@@ -372,7 +378,8 @@ void window_state_add(WindowState *s, const char *sensor, size_t len, double val
                         e->max = value;
                 e->count++;
                 e->sum += value;
-                window_mark_dirty(s, w, e);
+                if (all->track_updates)
+                        window_mark_dirty(s, w, e);
                 window_mark_changed(s, w, e);
         }
 }

@@ -72,6 +72,11 @@ Windows *windows_free(Windows *w);
 /* Takes effect for keys created from now on; existing keys are kept. */
 void windows_set_max_keys(Windows *w, uint64_t max_keys);
 
+/* The output mode that windows_finish_batch() will be called with, before
+ * the first record: only update mode tracks which entries each batch
+ * changed (the default), which append and complete modes do not need. */
+void windows_set_mode(Windows *w, OutputMode mode);
+
 /* Raises the maximum event time as if a record at t had arrived (idle input
  * advancing the watermark); never lowers it. */
 void windows_observe_event_time(Windows *w, int64_t t_ms);

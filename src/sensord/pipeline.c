@@ -47,6 +47,7 @@ int pipeline_new(Pipeline **out, const WindowSpec *spec, const PipelineSettings 
                 free(p);
                 return r;
         }
+        windows_set_mode(p->windows, settings->mode);
         p->settings = *settings;
         p->output = *output;
         p->hooks = *hooks;
