@@ -77,7 +77,7 @@ run_checks() {
 
 build_and_test build -Dwerror=true -Dtests=enabled
 run_checks "benchmark smoke run (100k records, no timing assertions)" build/bench-smoke.log bash -c \
-        'RECORDS=100000 RUNS=1 IDLE=5 JSON=build/bench-smoke.json tests/bench/run.sh >build/bench-smoke.out 2>&1 &&
+        'RECORDS=100000 RUNS=1 IDLE=5 LATENCY_S=3 JSON=build/bench-smoke.json tests/bench/run.sh >build/bench-smoke.out 2>&1 &&
         /usr/bin/python3 -c "import json, sys; f = json.load(open(sys.argv[1])); assert f[\"engine\"][\"records_per_s\"] > 0" build/bench-smoke.json &&
         echo "PASS: tests/bench/run.sh runs every figure" || { cat build/bench-smoke.out; echo "FAIL: tests/bench/run.sh"; }'
 run_checks "valgrind memcheck (seed run and restart)" build/memcheck.log tests/valgrind/memcheck.sh build
