@@ -129,6 +129,7 @@ static void on_end_offset(void *userdata, int32_t partition, int64_t end, const 
                 fail(c, EX_UNAVAILABLE);
         } else {
                 pipeline_set_end(c->pipeline, partition, end);
+                consumer_resume(c); /* the pipeline may take messages again */
         }
 }
 

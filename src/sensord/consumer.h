@@ -3,8 +3,8 @@
  * pipeline_assign() (which says where to read from) and pipeline_revoke(lost)
  * calls (as kcat's rebalance_cb does), wakes the event loop when messages
  * are queued and drains them into the pipeline without blocking, stores the
- * offsets the pipeline releases, and in available-now mode holds each newly
- * assigned partition paused until its end offset is known. It makes no
+ * offsets the pipeline releases, and in available-now mode has the end
+ * offsets of newly assigned partitions asked for. It makes no
  * blocking broker call on the loop's thread once started. */
 #pragma once
 

@@ -85,10 +85,6 @@ static int on_answers(sd_event_source *s, int fd, uint32_t revents, void *userda
                 if (a->err)
                         continue;
                 log_info("%s/%" PRId32 ": this run reads up to offset %" PRId64, q->topic, a->partition, a->end);
-                rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-                rd_kafka_topic_partition_list_add(list, q->topic, a->partition);
-                rd_kafka_resume_partitions(q->rk, list); /* a partition revoked meanwhile just fails */
-                rd_kafka_topic_partition_list_destroy(list);
         }
         free(answers);
         return 0;
@@ -145,7 +141,6 @@ EndOffsets *end_offsets_free(EndOffsets *q) {
 void end_offsets_assigned(EndOffsets *q, const rd_kafka_topic_partition_list_t *parts) {
         if (parts->cnt == 0)
                 return;
-        rd_kafka_pause_partitions(q->rk, (rd_kafka_topic_partition_list_t *)parts);
         pthread_mutex_lock(&q->lock);
         for (int i = 0; i < parts->cnt; i++) {
                 ARRAY_RESERVE(q->requests, q->cap_requests, q->n_requests + 1);

@@ -20,6 +20,10 @@ int end_offsets_new(EndOffsets **out, rd_kafka_t *rk, const char *topic, sd_even
 /* Waits for a query in progress (at most its timeout) and frees. */
 EndOffsets *end_offsets_free(EndOffsets *q);
 
-/* Newly assigned partitions: each stays paused until its end offset is
- * known, so that nothing past it is read, and is resumed once it is. */
+/* Newly assigned partitions: their end offsets are asked for. Until an
+ * answer comes, the pipeline takes no message (pipeline_accepts()), so that
+ * nothing past an end is read. Pausing the partitions instead raced, in
+ * librdkafka 2.0, with the fetch start of the assignment: a resume handled
+ * before it made it outdated, and the partition never fetched (the journal
+ * test hung once, with 0 messages read). */
 void end_offsets_assigned(EndOffsets *q, const rd_kafka_topic_partition_list_t *parts);

@@ -101,3 +101,10 @@ bool partitions_all_done(const Partitions *ps) {
                         return false;
         return true;
 }
+
+bool partitions_ends_known(const Partitions *ps) {
+        for (size_t i = 0; i < ps->n; i++)
+                if (ps->items[i].held && ps->items[i].end < 0)
+                        return false;
+        return true;
+}

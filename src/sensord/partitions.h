@@ -63,3 +63,6 @@ void partitions_set_end(Partitions *ps, int32_t id, int64_t end);
 /* Available-now: the set is settled and every held partition has reached
  * its end. True for a settled empty set: another member holds the rest. */
 bool partitions_all_done(const Partitions *ps);
+
+/* Available-now: every held partition's end offset is known. */
+bool partitions_ends_known(const Partitions *ps);

@@ -118,6 +118,8 @@ void pipeline_batch_failed(Pipeline *p, uint64_t batch) {
 }
 
 bool pipeline_accepts(const Pipeline *p) {
+        if (p->settings.available_now && !partitions_ends_known(&p->partitions))
+                return false; /* a message might lie past an end not known yet */
         if (p->checkpoint_wanted && p->n_in_flight > 0 && batcher_is_empty(&p->batcher) && !p->failed)
                 return false;
         return !p->output.congested || !p->output.congested(p->output.userdata);

@@ -136,7 +136,9 @@ int pipeline_batch_done(Pipeline *p, uint64_t batch);
  * checkpointed, so that the records are read again after a restart. */
 void pipeline_batch_failed(Pipeline *p, uint64_t batch);
 
-/* Whether to hand over more messages now. Not while a checkpoint waits for
+/* Whether to hand over more messages now. Not in available-now mode while
+ * a held partition's end offset is unknown (the caller resumes after
+ * pipeline_set_end()). Not while a checkpoint waits for
  * the batches in flight to be confirmed (the barrier that keeps their rows
  * out of any checkpoint until delivered), nor while the output is
  * congested. The caller resumes after pipeline_batch_done(), or when the

@@ -283,11 +283,15 @@ static void test_available_now_done(void **state) {
         Pipeline *p = new_pipeline(&r, 100, true);
         const int32_t all[] = { 0, 1, 2 };
         assert_false(pipeline_available_now_done(p)); /* nothing assigned yet */
+        assert_true(pipeline_accepts(p));
         assign(p, all, 3);
         assert_false(pipeline_available_now_done(p)); /* ends unknown */
+        assert_false(pipeline_accepts(p));            /* a message might lie past one */
         pipeline_set_end(p, 0, 3);
         pipeline_set_end(p, 1, 0);
+        assert_false(pipeline_accepts(p)); /* partition 2's end is still unknown */
         pipeline_set_end(p, 2, 100);
+        assert_true(pipeline_accepts(p));
         for (int64_t o = 0; o < 5; o++)
                 add(p, 0, o, 1, (int)o);
         assert_int_equal(pipeline_stats(p)->messages, 3); /* 3 and 4 came after the start */
@@ -297,6 +301,7 @@ static void test_available_now_done(void **state) {
         pipeline_revoke(p, all, 3, false); /* eager rebalance: everything revoked ... */
         assert_false(pipeline_available_now_done(p));
         assign(p, P01, 2); /* ... and 0, 1 assigned back: 2 went to another member */
+        assert_true(pipeline_accepts(p)); /* their ends are kept for the run */
         pipeline_set_end(p, 0, 50); /* a second answer does not move the run's end */
         assert_false(pipeline_available_now_done(p)); /* done flags restart with the assignment */
         add(p, 0, 2, 1, 2);
