@@ -32,7 +32,14 @@ struct Emitter {
         int error;
         TableRow *table;
         size_t n_table, cap_table;
+        char *lines; /* JSON rows not written yet, whole lines only */
+        size_t n_lines, cap_lines;
 };
+
+/* JSON rows leave in write(2)s of whole lines, at the batch's end and
+ * whenever this much has gathered, so that a crash cuts stdout between two
+ * rows, never inside one (stdio flushes wherever its buffer fills). */
+#define LINES_CHUNK (64 * 1024)
 
 SinkKind sink_resolve(SinkKind sink) {
         if (sink != SINK_AUTO)
@@ -59,6 +66,7 @@ Emitter *emitter_free(Emitter *e) {
                 return NULL;
         table_clear(e);
         free(e->table);
+        free(e->lines);
         free(e);
         return NULL;
 }
@@ -69,15 +77,38 @@ void emitter_begin_batch(Emitter *e, uint64_t batch) {
         table_clear(e);
 }
 
+/* Writes the gathered lines: straight to the stream's file descriptor in
+ * one write(2) (a regular file takes it whole), or through stdio for a
+ * stream without one. */
+static int write_lines(Emitter *e) {
+        int fd = fileno(e->stream);
+        const char *p = e->lines;
+        size_t left = e->n_lines;
+        e->n_lines = 0;
+        if (fd < 0)
+                return fwrite(p, 1, left, e->stream) == left ? 0 : -EIO;
+        if (fflush(e->stream) == EOF) /* whatever stdio holds goes first */
+                return -errno;
+        while (left > 0) {
+                ssize_t n = write(fd, p, left);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                p += n;
+                left -= (size_t)n;
+        }
+        return 0;
+}
+
 static int write_json(Emitter *e, const WindowRow *row) {
-        char text[ROW_JSON_MAX + 1];
-        int len = row_json(text, e->batch, row);
+        ARRAY_RESERVE(e->lines, e->cap_lines, e->n_lines + ROW_JSON_MAX + 1);
+        int len = row_json(e->lines + e->n_lines, e->batch, row);
         if (len < 0)
                 return len;
-        text[len++] = '\n';
-        if (fwrite(text, 1, (size_t)len, e->stream) != (size_t)len)
-                return -errno;
-        return 0;
+        e->n_lines += (size_t)len;
+        e->lines[e->n_lines++] = '\n';
+        return e->n_lines >= LINES_CHUNK ? write_lines(e) : 0;
 }
 
 static int write_journal(Emitter *e, const WindowRow *row) {
@@ -175,6 +206,8 @@ static void write_table(Emitter *e) {
 
 int emitter_end_batch(Emitter *e) {
         if (e->sink == SINK_STDOUT) {
+                if (e->n_lines > 0)
+                        keep_first_error(&e->error, write_lines(e));
                 if (e->format == FORMAT_TABLE && e->n_table > 0)
                         write_table(e);
                 table_clear(e);

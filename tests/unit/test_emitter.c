@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yajl/yajl_gen.h>
 
 #include "emitter.h"
@@ -168,6 +170,44 @@ static void test_json_row_as_yajl(void **state) {
         yajl_gen_free(g);
 }
 
+/* Within a batch, JSON rows reach the file only as whole lines: what a
+ * crash leaves ends with a newline, however many rows the batch had. */
+static void test_json_whole_lines(void **state) {
+        FILE *f = tmpfile();
+        assert_non_null(f);
+        Emitter *e = emitter_new(SINK_STDOUT, FORMAT_JSON, f);
+        emitter_begin_batch(e, 7);
+        char id[32];
+        for (int i = 0; i < 2000; i++) {
+                int len = snprintf(id, sizeof(id), "sensor_%d", i);
+                WindowRow row = { .start_ms = 1729593300000, .end_ms = 1729593900000, .sensor_id = id,
+                                  .sensor_id_len = (size_t)len, .count = 3, .sum = i / 7.0, .min = 1, .max = i,
+                                  .avg = i / 21.0 };
+                assert_int_equal(emitter_row(&row, e), 0);
+                struct stat st;
+                assert_int_equal(fstat(fileno(f), &st), 0);
+                if (st.st_size > 0) { /* written mid-batch: whole lines only */
+                        char last;
+                        assert_int_equal(pread(fileno(f), &last, 1, st.st_size - 1), 1);
+                        assert_int_equal(last, '\n');
+                }
+        }
+        struct stat st;
+        assert_int_equal(fstat(fileno(f), &st), 0);
+        assert_true(st.st_size > 0); /* 2000 rows are more than one chunk */
+        assert_int_equal(emitter_end_batch(e), 0);
+        rewind(f);
+        char line[ROW_JSON_MAX + 2];
+        int lines = 0;
+        while (fgets(line, sizeof(line), f)) {
+                assert_non_null(strchr(line, '\n'));
+                lines++;
+        }
+        assert_int_equal(lines, 2000);
+        emitter_free(e);
+        fclose(f);
+}
+
 static void test_json_row(void **state) {
         char *text = NULL;
         size_t size = 0;
@@ -219,6 +259,7 @@ int main(void) {
                 cmocka_unit_test(test_format_double),
                 cmocka_unit_test(test_format_double_as_printf),
                 cmocka_unit_test(test_json_row_as_yajl),
+                cmocka_unit_test(test_json_whole_lines),
                 cmocka_unit_test(test_json_row),
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_sink_resolve),
