@@ -12,6 +12,7 @@
 #include <systemd/sd-journal.h>
 
 #include "alloc.h"
+#include "file_io.h"
 #include "format_double.h"
 #include "row_json.h"
 #include "timestamp.h"
@@ -82,23 +83,13 @@ void emitter_begin_batch(Emitter *e, uint64_t batch) {
  * stream without one. */
 static int write_lines(Emitter *e) {
         int fd = fileno(e->stream);
-        const char *p = e->lines;
-        size_t left = e->n_lines;
+        size_t len = e->n_lines;
         e->n_lines = 0;
         if (fd < 0)
-                return fwrite(p, 1, left, e->stream) == left ? 0 : -EIO;
+                return fwrite(e->lines, 1, len, e->stream) == len ? 0 : -EIO;
         if (fflush(e->stream) == EOF) /* whatever stdio holds goes first */
                 return -errno;
-        while (left > 0) {
-                ssize_t n = write(fd, p, left);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                left -= (size_t)n;
-        }
-        return 0;
+        return file_write_all(fd, (const uint8_t *)e->lines, len);
 }
 
 static int write_json(Emitter *e, const WindowRow *row) {

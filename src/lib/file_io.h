@@ -1,5 +1,6 @@
-/* file_io: the few whole-file operations the checkpoints need, with EINTR
- * and short reads and writes handled. Each returns 0 or a negative errno. */
+/* file_io: the few whole-file operations the checkpoints and the stdout
+ * sink need, with EINTR and short reads and writes handled. Each returns 0
+ * or a negative errno. */
 #pragma once
 
 #include <stddef.h>

@@ -190,17 +190,25 @@ static uint32_t *window_find_slot(Window *w, uint32_t hash, const char *sensor, 
         }
 }
 
-/* The filter's two bits come from the hash's top 18 bits (the slots use
- * the bottom ones). */
+/* The filter's two bits for a sensor come from its hash's top 18 bits (the
+ * slots use the bottom ones). */
+static void seen_bits(uint32_t hash, unsigned bits[2]) {
+        bits[0] = hash >> 23;
+        bits[1] = (hash >> 14) & 511u;
+}
+
 static bool maybe_holds(const Window *w, uint32_t hash) {
-        unsigned a = hash >> 23, b = (hash >> 14) & 511u;
-        return (w->sensors_seen[a >> 6] >> (a & 63) & 1) && (w->sensors_seen[b >> 6] >> (b & 63) & 1);
+        unsigned bits[2];
+        seen_bits(hash, bits);
+        return (w->sensors_seen[bits[0] >> 6] >> (bits[0] & 63) & 1) &&
+               (w->sensors_seen[bits[1] >> 6] >> (bits[1] & 63) & 1);
 }
 
 static Entry *window_insert_entry(Window *w, uint32_t *slot, uint32_t hash, const char *sensor, size_t len) {
-        unsigned a = hash >> 23, b = (hash >> 14) & 511u;
-        w->sensors_seen[a >> 6] |= 1ull << (a & 63);
-        w->sensors_seen[b >> 6] |= 1ull << (b & 63);
+        unsigned bits[2];
+        seen_bits(hash, bits);
+        for (int i = 0; i < 2; i++)
+                w->sensors_seen[bits[i] >> 6] |= 1ull << (bits[i] & 63);
         ARRAY_RESERVE(w->entries, w->cap_entries, (size_t)w->n_entries + 1);
         const char *copy = window_store_string(w, sensor, len);
         Entry *e = &w->entries[w->n_entries];
