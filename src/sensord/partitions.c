@@ -26,6 +26,15 @@ static size_t lower_bound(const Partitions *ps, int32_t id) {
         return lo;
 }
 
+/* Whether a held partition still waits for its end offset, recomputed when
+ * the held set or an end changes, so that the per-message check is a read. */
+static void update_ends_unknown(Partitions *ps) {
+        ps->ends_unknown = false;
+        for (size_t i = 0; i < ps->n; i++)
+                if (ps->items[i].held && ps->items[i].end < 0)
+                        ps->ends_unknown = true;
+}
+
 static Partition *find(const Partitions *ps, int32_t id) {
         size_t i = lower_bound(ps, id);
         return i < ps->n && ps->items[i].id == id ? &ps->items[i] : NULL;
@@ -51,6 +60,7 @@ void partitions_assign(Partitions *ps, const int32_t *ids, size_t n, Windows *wi
                 p->done = false;
         }
         ps->settled = true;
+        update_ends_unknown(ps);
 }
 
 void partitions_revoke(Partitions *ps, const int32_t *ids, size_t n, bool drop_state) {
@@ -66,6 +76,7 @@ void partitions_revoke(Partitions *ps, const int32_t *ids, size_t n, bool drop_s
                 }
         }
         ps->settled = false;
+        update_ends_unknown(ps);
 }
 
 Partition *partitions_held(Partitions *ps, int32_t id) {
@@ -91,6 +102,7 @@ void partitions_set_end(Partitions *ps, int32_t id, int64_t end) {
         Partition *p = find(ps, id);
         if (p && p->end < 0)
                 p->end = end;
+        update_ends_unknown(ps);
 }
 
 bool partitions_all_done(const Partitions *ps) {
@@ -103,8 +115,5 @@ bool partitions_all_done(const Partitions *ps) {
 }
 
 bool partitions_ends_known(const Partitions *ps) {
-        for (size_t i = 0; i < ps->n; i++)
-                if (ps->items[i].held && ps->items[i].end < 0)
-                        return false;
-        return true;
+        return !ps->ends_unknown;
 }

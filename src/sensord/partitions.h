@@ -32,6 +32,7 @@ typedef struct Partitions {
         Partition *items; /* sorted by id; revoked partitions stay, with held false */
         size_t n, cap;
         bool settled; /* the last rebalance event was an assignment */
+        bool ends_unknown; /* a held partition has no end offset yet */
 } Partitions;
 
 /* Frees the partitions and their window states. */
