@@ -22,19 +22,8 @@ ID_LEN=$((7 + ${#last_id})) # "sensor_" and the digits
 PER_KEY=$((300 + 3 * ID_LEN))
 FIXED_MIB=80
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-        for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-        for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-        rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$BUILD/src/sensor-devbroker" --topic "flood:$PARTITIONS" --address-file "$work/addr" >/dev/null &
-pids+=($!)
-while [ ! -s "$work/addr" ]; do sleep 0.1; done
-broker=$(cat "$work/addr")
+. tests/bench/lib.sh
+start_devbroker "flood:$PARTITIONS"
 /usr/bin/python3 tests/integration/notify_listener.py "$work/notify.sock" "$work/notify.log" &
 pids+=($!)
 while [ ! -S "$work/notify.sock" ]; do sleep 0.1; done

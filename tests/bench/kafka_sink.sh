@@ -9,12 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 RECORDS=${RECORDS:-1000000}
-work=$(mktemp -d)
-"$BUILD/src/sensor-devbroker" --topic bench:32 --topic results:8 --address-file "$work/addr" >/dev/null 2>&1 &
-devbroker=$!
-trap 'kill "$devbroker"; wait "$devbroker" 2>/dev/null; rm -rf "$work"' EXIT
-while [ ! -s "$work/addr" ]; do sleep 0.1; done
-broker=$(cat "$work/addr")
+. tests/bench/lib.sh
+start_devbroker bench:32 results:8
 "$BUILD/src/sensor-replay" -b "$broker" -t bench --interval 0 --generate 1000 --count "$RECORDS" --seed 1 2>/dev/null
 
 printf '%-8s %3s %10s %10s %10s %9s\n' output run ms records/s rows rss_MiB

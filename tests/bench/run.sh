@@ -44,21 +44,8 @@ scripts/install-deps.sh >&2
 ninja -C "$BUILD" >/dev/null
 ninja -C "$BUILD" tests/bench/engine >/dev/null
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-        for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-        rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$BUILD/src/sensor-devbroker" --topic load:32 --topic distinct:32 --topic idle:32 \
-        $(for run in $(seq "$RUNS"); do echo --topic "latency-$run:32"; done) \
-        --address-file "$work/addr" >/dev/null 2>"$work/devbroker.err" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.1; done
-broker=$(cat "$work/addr")
+. tests/bench/lib.sh
+start_devbroker load:32 distinct:32 idle:32 $(for run in $(seq "$RUNS"); do echo "latency-$run:32"; done)
 "$BUILD/src/sensor-replay" -b "$broker" -t load --interval 0 --generate 1000 --count "$RECORDS" --seed 1
 "$BUILD/src/sensor-replay" -b "$broker" -t distinct --interval 0 --generate "$RECORDS" --distinct \
         --count "$RECORDS" --seed 1
