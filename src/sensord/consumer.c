@@ -33,6 +33,8 @@ struct Consumer {
         rd_kafka_queue_t *queue;
         QueueWatch watch; /* wakes the loop when the queue becomes non-empty */
         sd_event_source *more;
+        sd_event_source *keep_polling; /* serves the consumer while no message arrives */
+        uint64_t keep_polling_usec;
         EndOffsets *ends;
         bool closed; /* left the group; else destroy without closing */
         bool unreachable; /* librdkafka said every broker is down; until a message or an assignment */
@@ -209,6 +211,32 @@ static int on_more(sd_event_source *s, void *userdata) {
         return drain(userdata);
 }
 
+/* librdkafka leaves the group when the application has not polled for
+ * max.poll.interval.ms, counted from its last rd_kafka_consumer_poll().
+ * The loop polls when the queue's pipe wakes it, which it does not while
+ * the topic is quiet; so a drain also runs a third of that interval after
+ * the previous one. It runs on the loop's thread: a loop that is stuck
+ * still misses it, and still loses its membership, as librdkafka intends.
+ * A pipeline that holds messages back (pipeline_accepts()) is not polled:
+ * that wait is bounded by deliveries and end offsets. */
+static int on_keep_polling(sd_event_source *s, uint64_t usec, void *userdata) {
+        Consumer *c = userdata;
+        int r = drain(c);
+        sd_event_source_set_time(s, usec + c->keep_polling_usec);
+        return r;
+}
+
+/* The interval of on_keep_polling(): a third of max.poll.interval.ms as
+ * the handle has it (librdkafka's 300,000 unless kafka.properties sets it). */
+static uint64_t keep_polling_interval_usec(rd_kafka_t *rk) {
+        char value[32];
+        size_t size = sizeof(value);
+        long long ms = 300000;
+        if (rd_kafka_conf_get(rd_kafka_conf(rk), "max.poll.interval.ms", value, &size) == RD_KAFKA_CONF_OK)
+                ms = strtoll(value, NULL, 10);
+        return (uint64_t)(ms > 3 ? ms : 3) * 1000 / 3;
+}
+
 static int set_conf(rd_kafka_conf_t *conf, const char *name, const char *value) {
         char errstr[256];
         if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
@@ -283,6 +311,11 @@ int consumer_new(Consumer **out, const Config *config, bool available_now, sd_ev
             (r = sd_event_add_defer(event, &c->more, on_more, c)) < 0 ||
             (r = sd_event_source_set_enabled(c->more, SD_EVENT_OFF)) < 0)
                 goto fail;
+        c->keep_polling_usec = keep_polling_interval_usec(c->rk);
+        if ((r = sd_event_add_time_relative(event, &c->keep_polling, CLOCK_MONOTONIC, c->keep_polling_usec,
+                                            c->keep_polling_usec / 10, on_keep_polling, c)) < 0 ||
+            (r = sd_event_source_set_enabled(c->keep_polling, SD_EVENT_ON)) < 0)
+                goto fail;
         if (available_now && (r = end_offsets_new(&c->ends, c->rk, c->topic, event, on_end_offset, c)) < 0)
                 goto fail;
         *out = c;
@@ -297,6 +330,7 @@ Consumer *consumer_free(Consumer *c) {
                 return NULL;
         end_offsets_free(c->ends); /* before the handle it queries */
         sd_event_source_disable_unref(c->more);
+        sd_event_source_disable_unref(c->keep_polling);
         if (c->queue)
                 rd_kafka_queue_destroy(c->queue);
         if (c->rk)
