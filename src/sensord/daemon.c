@@ -169,7 +169,7 @@ static void reload(Daemon *d) {
         sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec(CLOCK_MONOTONIC));
         Config *next = reload_config(&d->options, d->config);
         if (next) {
-                output_reconfigure(d->output, next->sink, next->format);
+                output_reconfigure(d->output, next);
                 if (next->idle_timeout_ms == 0)
                         sd_event_source_set_enabled(d->idle, SD_EVENT_OFF);
                 PipelineSettings settings = reload_pipeline_settings(&d->options, next);
@@ -262,8 +262,12 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 r = EX_CONFIG;
                 goto out;
         }
-        if (consumer_start(d.consumer) < 0 || output_start(d.output) < 0) {
+        if (consumer_start(d.consumer) < 0) {
                 r = EX_UNAVAILABLE;
+                goto out;
+        }
+        if ((r = output_start(d.output)) < 0) {
+                r = r == -ENOENT ? EX_IOERR : EX_UNAVAILABLE; /* no journal: results cannot be written */
                 goto out;
         }
         char results[300];

@@ -2,8 +2,12 @@
  * batch close. */
 #include "output.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "log.h"
@@ -15,10 +19,39 @@ struct Output {
         char *kafka_topic;
         uint64_t batch; /* the batch being written */
         uint64_t rows_before; /* rows of emitters replaced by a reload */
+        uint64_t journal_rows_before; /* of those, the journal's */
 };
 
 static Emitter *make_emitter(SinkKind sink, OutputFormat format) {
         return sink == SINK_NONE ? NULL : emitter_new(sink, format, stdout);
+}
+
+static bool to_journal(const Output *o) {
+        return o->emitter && emitter_sink(o->emitter) == SINK_JOURNAL;
+}
+
+/* One batch writing more rows than journald takes in about a second: the
+ * upper bound of rows per batch is a row per (message, window it falls
+ * in), and complete mode writes every live key every batch. */
+#define JOURNAL_ROWS_PER_BATCH_WARN 20000
+
+/* The journal is for reading results, not for volume: say so when the
+ * settings make large bursts likely (journald keeps them all, but slowly,
+ * and rotates old entries away). */
+static void check_journal_volume(const Output *o, const Config *config) {
+        if (!to_journal(o))
+                return;
+        uint64_t windows_per_record = (uint64_t)((config->window.size_ms + config->window.slide_ms - 1) /
+                                                 config->window.slide_ms);
+        uint64_t rows = config->batch.max_messages * windows_per_record;
+        if (config->mode == OUTPUT_COMPLETE)
+                log_warning("output.mode=complete writes every live key to the journal after every batch; for more "
+                            "than a few thousand keys, set output.kafka_topic (and output.sink=\"none\") instead");
+        else if (rows > JOURNAL_ROWS_PER_BATCH_WARN)
+                log_warning("batch.max_messages=%" PRIu64 " with %" PRIu64 " windows per record: a batch may write "
+                            "up to %" PRIu64 " rows to the journal at once; journald keeps about 20,000 a second and "
+                            "rotates old entries away (SystemMaxUse=): for volume, set output.kafka_topic",
+                            config->batch.max_messages, windows_per_record, rows);
 }
 
 int output_new(Output **out, const Config *config, sd_event *event, const KafkaSinkEvents *events) {
@@ -29,8 +62,9 @@ int output_new(Output **out, const Config *config, sd_event *event, const KafkaS
                 return r;
         }
         o->emitter = make_emitter(config->sink, config->format);
-        if (o->emitter && emitter_sink(o->emitter) == SINK_JOURNAL && config->format == FORMAT_TABLE)
+        if (to_journal(o) && config->format == FORMAT_TABLE)
                 log_notice("output.format=table applies to stdout only; the journal gets one entry per row");
+        check_journal_volume(o, config);
         o->kafka_topic = xstrdup(config->output_topic ? config->output_topic : "");
         *out = o;
         return 0;
@@ -46,15 +80,28 @@ Output *output_free(Output *o) {
         return NULL;
 }
 
+/* sd_journal_send() reports success when the journal's socket does not
+ * exist (no journald), so rows would vanish without a word: refuse to start. */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
 int output_start(Output *o) {
+        if (to_journal(o) && access(JOURNAL_SOCKET, F_OK) < 0) {
+                log_error("results cannot go to the journal: %s: %s (is systemd-journald running?)", JOURNAL_SOCKET,
+                          strerror(errno));
+                return -ENOENT;
+        }
         return o->kafka ? kafka_sink_start(o->kafka) : 0;
 }
 
-void output_reconfigure(Output *o, SinkKind sink, OutputFormat format) {
-        if (o->emitter)
+void output_reconfigure(Output *o, const Config *config) {
+        if (o->emitter) {
                 o->rows_before += emitter_rows(o->emitter);
+                if (to_journal(o))
+                        o->journal_rows_before += emitter_rows(o->emitter);
+        }
         emitter_free(o->emitter);
-        o->emitter = make_emitter(sink, format);
+        o->emitter = make_emitter(config->sink, config->format);
+        check_journal_volume(o, config);
 }
 
 static void begin(void *userdata, uint64_t batch) {
@@ -79,6 +126,9 @@ static int row(const WindowRow *r, void *userdata) {
 static int end(void *userdata, uint64_t batch) {
         Output *o = userdata;
         int result = o->emitter ? emitter_end_batch(o->emitter) : 0;
+        if (result < 0 && to_journal(o))
+                log_error("the journal refused result rows of batch %" PRIu64 " (sd_journal_send: %s)", batch,
+                          strerror(-result));
         if (result < 0 || !o->kafka)
                 return result;
         return kafka_sink_end_batch(o->kafka, batch);
@@ -116,7 +166,8 @@ bool output_wait(Output *o, int timeout_ms) {
 }
 
 OutputStats output_stats(const Output *o) {
-        OutputStats s = { .rows = o->rows_before + (o->emitter ? emitter_rows(o->emitter) : 0) };
+        OutputStats s = { .rows = o->rows_before + (o->emitter ? emitter_rows(o->emitter) : 0),
+                          .journal_rows = o->journal_rows_before + (to_journal(o) ? emitter_rows(o->emitter) : 0) };
         if (o->kafka)
                 s.kafka = *kafka_sink_stats(o->kafka);
         return s;
@@ -127,7 +178,7 @@ bool output_to_kafka(const Output *o) {
 }
 
 void output_describe(const Output *o, char *buf, size_t size) {
-        const char *local = !o->emitter ? NULL : emitter_sink(o->emitter) == SINK_JOURNAL ? "the journal" : "stdout";
+        const char *local = !o->emitter ? NULL : to_journal(o) ? "the journal" : "stdout";
         if (kafka_sink_has_results(o->kafka))
                 snprintf(buf, size, "%s%sKafka topic %s", local ? local : "", local ? " and " : "", o->kafka_topic);
         else

@@ -22,6 +22,7 @@ typedef struct Output Output;
 
 typedef struct OutputStats {
         uint64_t rows;         /* written to stdout or the journal */
+        uint64_t journal_rows; /* of those, to the journal (compare with journalctl's count) */
         KafkaSinkStats kafka;  /* delivered to Kafka */
 } OutputStats;
 
@@ -29,11 +30,12 @@ typedef struct OutputStats {
 int output_new(Output **out, const Config *config, sd_event *event, const KafkaSinkEvents *events);
 Output *output_free(Output *o);
 
-/* Checks that the Kafka topics exist (see kafka_sink_start). */
+/* Checks that the Kafka topics exist (see kafka_sink_start), and -ENOENT
+ * when the sink is the journal and there is no journald to write to. */
 int output_start(Output *o);
 
-/* Applies a reloaded sink and format from the next batch on. */
-void output_reconfigure(Output *o, SinkKind sink, OutputFormat format);
+/* Applies a reloaded output.sink and output.format from the next batch on. */
+void output_reconfigure(Output *o, const Config *config);
 
 /* The pipeline's view of this output. */
 PipelineOutput output_for_pipeline(Output *o);

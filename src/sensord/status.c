@@ -72,8 +72,11 @@ void status_notify(Status *st) {
         double rate = st->last_us && now > st->last_us
                               ? (double)(ps->messages - st->last_messages) * 1e6 / (double)(now - st->last_us)
                               : 0.0;
-        char wm[TIMESTAMP_MAX] = "unset", lag_text[48] = "", cap_text[64] = "", kafka_text[128] = "";
+        char wm[TIMESTAMP_MAX] = "unset", lag_text[48] = "", cap_text[64] = "", kafka_text[128] = "",
+             journal_text[48] = "";
         OutputStats os = output_stats(st->output);
+        if (os.journal_rows)
+                snprintf(journal_text, sizeof(journal_text), ", %" PRIu64 " rows to the journal", os.journal_rows);
         if (output_to_kafka(st->output))
                 snprintf(kafka_text, sizeof(kafka_text),
                          ", %" PRIu64 " rows and %" PRIu64 " dead letters produced, %" PRIu64 " producer errors",
@@ -89,9 +92,9 @@ void status_notify(Status *st) {
                 snprintf(lag_text, sizeof(lag_text), ", lag %" PRId64, lag);
         sd_notifyf(0,
                    "STATUS=%" PRIu64 " records (%.0f/s), %" PRIu64 " batches, %" PRIu64 " late pairs, %" PRIu64
-                   " invalid, %" PRIu64 " keys%s, watermark %s%s%s",
+                   " invalid, %" PRIu64 " keys%s, watermark %s%s%s%s",
                    ps->messages, rate, pipeline_batch_number(p), ws->late_pairs, ps->invalid, ws->live_keys, cap_text,
-                   wm, lag_text, kafka_text);
+                   wm, journal_text, lag_text, kafka_text);
         st->last_messages = ps->messages;
         st->last_us = now;
 }
@@ -110,10 +113,11 @@ void status_log_summary(const Status *st) {
         uint64_t busy_ms = ps->messages ? (now_usec(CLOCK_MONOTONIC) - ps->first_message_us) / 1000 : 0;
         log_info("summary: messages=%" PRIu64 " bytes=%" PRIu64 " invalid=%" PRIu64 " late_pairs=%" PRIu64
                  " dropped_pairs=%" PRIu64 " batches=%" PRIu64 " rows=%" PRIu64 " produced_rows=%" PRIu64
-                 " dead_lettered=%" PRIu64 " producer_errors=%" PRIu64 " ms_since_first_message=%" PRIu64
+                 " journal_rows=%" PRIu64 " dead_lettered=%" PRIu64 " producer_errors=%" PRIu64
+                 " ms_since_first_message=%" PRIu64
                  " latency_ms_p50=%" PRIu64 " latency_ms_p99=%" PRIu64 " latency_ms_max=%" PRIu64 "%s",
                  ps->messages, ps->bytes, ps->invalid, ws->late_pairs, ws->dropped_pairs, pipeline_batch_number(p),
-                 os.rows, os.kafka.rows, os.kafka.dead_letters, os.kafka.errors, busy_ms,
+                 os.rows, os.kafka.rows, os.journal_rows, os.kafka.dead_letters, os.kafka.errors, busy_ms,
                  latency_percentile(&ps->latency, 0.5), latency_percentile(&ps->latency, 0.99), ps->latency.max_ms,
                  classes);
 }

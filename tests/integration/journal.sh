@@ -67,4 +67,7 @@ for e, x in zip(rows, expected):
     assert e["MESSAGE"].startswith(x["sensor_id"] + " [" + x["window"]["start"]), e["MESSAGE"]
 print(f"{len(rows)} journal entries match")
 PY
+# the summary counts the rows sent to the journal, to compare with journalctl
+grep -q "summary: .* rows=24 .*journal_rows=24 " "$WORK/run.err" || fail "no journal_rows=24 in the summary"
+! grep -q "rows to the journal at once" "$WORK/run.err" || fail "a warning about volume for 5-message batches"
 echo "journal: ok"
