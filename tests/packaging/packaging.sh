@@ -73,5 +73,27 @@ else
         fail "rpm scriptlets" "$(head -c 300 <<<"$scripts") config: $config"
 fi
 
+# 6. both units lift journald's rate limit for sensord's rows (0 would mean
+#    journald's default), and the .deb's maintainer scripts restart a running
+#    sensord after an upgrade (not stop it in the preinst) and stop it on remove
+x=$(mktemp -d)
+dpkg-deb -x "$DEB" "$x/deb" && dpkg-deb -e "$DEB" "$x/deb/DEBIAN" && mkdir "$x/rpm" &&
+        (cd "$x/rpm" && rpm2cpio "$RPM" | cpio -idm --quiet) 2>/dev/null
+units_ok=yes
+for unit in "$x/deb/lib/systemd/system/sensord.service" "$x/rpm/usr/lib/systemd/system/sensord.service"; do
+        grep -qx "LogRateLimitIntervalSec=1s" "$unit" 2>/dev/null && grep -qx "LogRateLimitBurst=1000000" "$unit" ||
+                units_ok="no: $unit"
+done
+if [ "$units_ok" != yes ]; then
+        fail "journal rate limit" "$units_ok has no LogRateLimitIntervalSec=1s / LogRateLimitBurst=1000000"
+elif ! grep -q "deb-systemd-invoke try-restart 'sensord.service'" "$x/deb/DEBIAN/postinst" ||
+        ! grep -q 'deb-systemd-invoke stop sensord.service' "$x/deb/DEBIAN/prerm" ||
+        grep -qs "deb-systemd-invoke stop" "$x/deb/DEBIAN/preinst"; then
+        fail "deb maintainer scripts" "postinst/prerm/preinst: $(cat "$x/deb/DEBIAN/postinst" "$x/deb/DEBIAN/prerm" 2>&1 | head -c 400)"
+else
+        pass "both units set LogRateLimitIntervalSec=1s and LogRateLimitBurst=1000000; the .deb try-restarts on upgrade, stops on remove, never stops in preinst"
+fi
+rm -rf "$x"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

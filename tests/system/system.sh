@@ -72,7 +72,7 @@ fi
 
 # systemd to boot, procps for /bin/kill (the unit's ExecReload), and
 # sensord's run-time libraries; the cache is keyed by this list
-ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,procps,librdkafka1,libyajl2,libconfig9,libsystemd0
+ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,procps,librdkafka1,libyajl2,libconfig9,libsystemd0,rpm
 BASE=$CACHE/base-$(echo "$ROOTFS_PACKAGES" | md5sum | cut -c1-8)
 if [ ! -e "$BASE/.complete" ]; then
         echo "== debootstrap of a Debian 12 rootfs into $CACHE (once)"
@@ -92,7 +92,7 @@ cp -a "$BASE" "$ROOT" || die "cannot copy the rootfs"
 cp "$DEB" "$ROOT/root/" || die "cannot copy the .deb"
 CT_DEB=/root/$(basename "$DEB")
 
-"$BUILD/src/sensor-devbroker" --topic sensor-data:1 --address-file "$WORK/broker" >/dev/null 2>"$WORK/devbroker.err" &
+"$BUILD/src/sensor-devbroker" --topic sensor-data:1 --topic volume:8 --address-file "$WORK/broker" >/dev/null 2>"$WORK/devbroker.err" &
 DEVBROKER_PID=$!
 for _ in $(seq 100); do [ -s "$WORK/broker" ] && break; sleep 0.1; done
 BROKER=$(cat "$WORK/broker") || die "no devbroker"
@@ -339,56 +339,269 @@ else
         pass "7 stop: exit 0 in ${took_ms} ms; committed offset $1 = end offset $2"
 fi
 
-# --- 8. the edited configuration survives reinstalling the package ------------------
-if ! in_ct apt-get install -y -q --reinstall "$CT_DEB" >"$WORK/reinstall.log" 2>&1; then
-        fail "8 reinstall" "apt-get install --reinstall failed: $(tail -3 "$WORK/reinstall.log")"
-elif ! grep -q "$BROKER" "$CONF" || ! grep -q 'session.timeout.ms' "$CONF"; then
-        fail "8 reinstall" "the edited /etc/sensord/sensord.conf was replaced"
+# --- package upgrades and removals of a running sensord (issue #22) ---------------
+# A package of a higher version: the .deb repacked with its Version bumped
+# (the maintainer scripts are what is tested; dpkg replaces every file), the
+# .rpm rebuilt with a higher release.
+UP_VERSION=${version}+upgrade1
+dpkg-deb -R "$DEB" "$WORK/deb-up" && sed -i "s/^Version: .*/Version: $UP_VERSION/" "$WORK/deb-up/DEBIAN/control" &&
+        dpkg-deb -b "$WORK/deb-up" "$ROOT/root/sensord_${UP_VERSION}.deb" >/dev/null || die "cannot repack the .deb"
+CT_DEB_UP=/root/sensord_${UP_VERSION}.deb
+
+main_pid() { unit_prop MainPID; }
+# gen_data NAME HOUR: 3,000 records of 50 sensors as JSON lines, one a
+# second of event time from 2024-10-23 HOUR:00 on (hours apart from any
+# other check's data, so that their windows do not mix)
+gen_data() {
+        $PY -c '
+import json, sys
+for i in range(3000):
+    h, rest = divmod(i, 3600)
+    print(json.dumps({"sensor_id": "up_%02d" % (i % 50), "value": (i * 7919 % 1000) / 10,
+                      "timestamp": "2024-10-23T%02d:%02d:%02dZ" % (int(sys.argv[1]) + h, rest // 60, rest % 60)}))' "$2" \
+                >"$WORK/$1.jsonl"
+        echo "$WORK/$1.jsonl"
+}
+# model_holds FIRST_BATCH DATA SECONDS: until the last journal row of every
+# (window, sensor) from batch FIRST_BATCH on equals the model over DATA
+model_holds() {
+        for _ in $(seq $(($3 / 2))); do
+                journal_json MESSAGE_ID=$MESSAGE_ID | $ROWS --min-batch "$1" >"$WORK/model-rows.jsonl"
+                $CHECK final-equal "$WORK/model-rows.jsonl" "$2" >"$WORK/model.out" 2>&1 && return 0
+                sleep 2
+        done
+        return 1
+}
+# gone_gracefully PID: that sensord is no longer running, and its exit
+# summary (written after the batch in flight is checkpointed) is in the journal
+gone_gracefully() {
+        ! in_ct test -e "/proc/$1" &&
+                in_ct journalctl -u sensord _PID="$1" -o cat --no-pager | grep -q "^summary: "
+}
+no_sensord_left() { ! in_ct pgrep -x sensord >/dev/null; }
+
+# while_streaming NAME HOUR COMMAND...: streams gen_data's records at 300/s
+# (10 s) and runs COMMAND in the container 3 s in; then checks that the
+# unit runs again on a new process whose binary is the installed one, that
+# the old process stopped gracefully, and that every aggregate is exact.
+# Prints why not, or nothing.
+while_streaming() {
+        local name=$1 hour=$2 old first data rpid new
+        shift 2
+        old=$(main_pid)
+        first=$(($(max_batch) + 1))
+        data=$(gen_data "$name" "$hour")
+        "$BUILD/src/sensor-replay" -b "$BROKER" --rate 300 "$data" 2>>"$WORK/replay.err" &
+        rpid=$!
+        sleep 3
+        if ! in_ct "$@" >"$WORK/$name.log" 2>&1; then
+                wait "$rpid"
+                echo "'$*' failed: $(tail -3 "$WORK/$name.log")"
+                return
+        fi
+        wait "$rpid" || { echo "the replay failed"; return; }
+        new=$(main_pid)
+        if [ "$(unit_prop ActiveState)" != active ]; then
+                echo "the unit is $(unit_prop ActiveState)/$(unit_prop SubState) after '$*'"
+        elif [ "$new" = 0 ] || [ "$new" = "$old" ]; then
+                echo "not restarted: MainPID $old before, $new after"
+        elif [[ "$(in_ct readlink "/proc/$new/exe")" == *deleted* ]]; then
+                echo "the new process runs a deleted binary: $(in_ct readlink "/proc/$new/exe")"
+        elif ! gone_gracefully "$old"; then
+                echo "the old sensord ($old) did not stop gracefully (no summary in the journal)"
+        elif ! model_holds "$first" "$data" 90; then
+                echo "aggregates wrong after '$*': $(tail -3 "$WORK/model.out")"
+        fi
+}
+
+# --- 8. upgrade of a running sensord: restarted on the new binary, nothing lost ----
+in_ct systemctl start sensord
+if ! wait_journal "assigned 1 partition" 30; then
+        fail "8 upgrade" "sensord did not start again"
+elif why=$(while_streaming up8 1 apt-get install -y -q "$CT_DEB_UP") && [ -n "$why" ]; then
+        fail "8 upgrade" "$why"
+elif [ "$(in_ct dpkg-query -W -f '${Version}' sensord)" != "$UP_VERSION" ]; then
+        fail "8 upgrade" "installed version is $(in_ct dpkg-query -W -f '${Version}' sensord)"
 else
-        pass "8 reinstall: the edited /etc/sensord/sensord.conf is kept (a conffile)"
+        pass "8 upgrade to $UP_VERSION while 3,000 records stream: restarted on the new binary, old one stopped gracefully, every (window, sensor) exact"
 fi
 
-# --- 9. purge leaves no unit, user or state behind ---------------------------------
-in_ct rm -rf /run/systemd/system/sensord.service.d # the test's own drop-in
-left=
-if ! in_ct apt-get purge -y -q sensord >"$WORK/purge.log" 2>&1; then
-        fail "9 purge" "apt-get purge failed: $(tail -3 "$WORK/purge.log")"
+# --- 9. reinstall of a running sensord: the same; the edited configuration kept -----
+if why=$(while_streaming up9 4 apt-get install -y -q --reinstall "$CT_DEB_UP") && [ -n "$why" ]; then
+        fail "9 reinstall" "$why"
+elif ! grep -q "$BROKER" "$CONF" || ! grep -q 'session.timeout.ms' "$CONF"; then
+        fail "9 reinstall" "the edited /etc/sensord/sensord.conf was replaced"
 else
-        in_ct systemctl daemon-reload
-        for path in /lib/systemd/system/sensord.service /usr/lib/systemd/system/sensord.service /etc/sensord \
-                /var/lib/sensord /var/lib/private/sensord /usr/sbin/sensord; do
-                in_ct test -e "$path" && left="$left $path"
-        done
-        in_ct getent passwd sensord >/dev/null && left="$left user:sensord"
-        [ "$(in_ct systemctl show -P LoadState sensord)" = not-found ] || left="$left unit:$(in_ct systemctl show -P LoadState sensord)"
-        if [ -n "$left" ]; then
-                fail "9 purge" "left behind:$left"
+        pass "9 reinstall while streaming: restarted, every (window, sensor) exact; the edited sensord.conf is kept (a conffile)"
+fi
+
+# --- 10. a stopped sensord stays stopped across an upgrade and a reinstall ---------
+in_ct systemctl stop sensord
+if ! in_ct apt-get install -y -q "$CT_DEB" --allow-downgrades >"$WORK/down.log" 2>&1 ||
+        ! in_ct apt-get install -y -q "$CT_DEB_UP" >"$WORK/up10.log" 2>&1 ||
+        ! in_ct apt-get install -y -q --reinstall "$CT_DEB_UP" >"$WORK/re10.log" 2>&1; then
+        fail "10 stopped" "apt-get failed: $(tail -3 "$WORK/down.log" "$WORK/up10.log" "$WORK/re10.log")"
+elif [ "$(unit_prop ActiveState)" != inactive ] || ! no_sensord_left; then
+        fail "10 stopped" "the unit is $(unit_prop ActiveState) after upgrading a stopped sensord"
+elif [ "$(in_ct systemctl is-enabled sensord)" != disabled ]; then
+        fail "10 stopped" "the package enabled the unit: $(in_ct systemctl is-enabled sensord)"
+else
+        pass "10 a stopped sensord stays stopped (and disabled) across an upgrade and a reinstall"
+fi
+
+# --- 11. dpkg -r of a running sensord stops it gracefully ---------------------------
+in_ct systemctl start sensord
+pid=$(main_pid)
+if ! in_ct dpkg -r sensord >"$WORK/remove.log" 2>&1; then
+        fail "11 remove" "dpkg -r failed: $(tail -3 "$WORK/remove.log")"
+elif ! no_sensord_left; then
+        fail "11 remove" "sensord still runs: $(in_ct pgrep -a sensord)"
+elif ! gone_gracefully "$pid"; then
+        fail "11 remove" "sensord ($pid) did not stop gracefully"
+elif [ ! -f "$CONF" ]; then
+        fail "11 remove" "remove (not purge) took the configuration"
+else
+        pass "11 dpkg -r of a running sensord: stopped gracefully first, configuration kept"
+fi
+
+# --- 12. dpkg -P of a running sensord: stopped, and nothing left behind -------------
+in_ct rm -rf /run/systemd/system/sensord.service.d # the test's own drop-in
+in_ct systemctl daemon-reload
+left=
+if ! in_ct dpkg -i "$CT_DEB_UP" >"$WORK/install12.log" 2>&1 || ! in_ct systemctl start sensord; then
+        fail "12 purge" "reinstalling and starting failed: $(tail -3 "$WORK/install12.log")"
+else
+        pid=$(main_pid)
+        if ! in_ct dpkg -P sensord >"$WORK/purge.log" 2>&1; then
+                fail "12 purge" "dpkg -P failed: $(tail -3 "$WORK/purge.log")"
         else
-                pass "9 purge: no unit, user, configuration or state left"
+                in_ct systemctl daemon-reload
+                for path in /lib/systemd/system/sensord.service /usr/lib/systemd/system/sensord.service /etc/sensord \
+                        /var/lib/sensord /var/lib/private/sensord /usr/sbin/sensord; do
+                        in_ct test -e "$path" && left="$left $path"
+                done
+                in_ct getent passwd sensord >/dev/null && left="$left user:sensord"
+                [ "$(in_ct systemctl show -P LoadState sensord)" = not-found ] ||
+                        left="$left unit:$(in_ct systemctl show -P LoadState sensord)"
+                no_sensord_left || left="$left process:$(in_ct pgrep -a sensord)"
+                if [ -n "$left" ]; then
+                        fail "12 purge" "left behind:$left"
+                elif ! gone_gracefully "$pid"; then
+                        fail "12 purge" "sensord ($pid) did not stop gracefully"
+                else
+                        pass "12 dpkg -P of a running sensord: stopped gracefully; no process, unit, user, configuration or state left"
+                fi
         fi
 fi
 
-# --- 10. the .rpm's layout works too: rpm -i into a fresh rootfs, then start -------
+# --- 13. the .rpm's layout works too: rpm -i into a fresh rootfs, then start -------
 halt
 ROOT2=$WORK/root-rpm
 cp -a "$BASE" "$ROOT2" || die "cannot copy the rootfs"
+RPM_UP_DIR=$WORK/rpm-up
+RPM_DIST=.upgrade1 "$SRC/scripts/build-rpm.sh" "$RPM_UP_DIR" >"$WORK/rpm-up.log" 2>&1 ||
+        die "building the upgrade .rpm failed: $(tail -5 "$WORK/rpm-up.log")"
+RPM_UP=$(ls "$RPM_UP_DIR"/sensord-"$version"-*.upgrade1.*.rpm | head -n 1)
+cp "$RPM_UP" "$ROOT2/root/" || die "cannot copy the upgrade .rpm"
+CT_RPM_UP=/root/$(basename "$RPM_UP")
+rpm_started=
 if ! rpm -i --nodeps --root "$ROOT2" "$RPM" >"$WORK/rpm-install.log" 2>&1; then
-        fail "10 rpm" "rpm -i --root failed: $(tail -3 "$WORK/rpm-install.log")"
+        fail "13 rpm" "rpm -i --root failed: $(tail -3 "$WORK/rpm-install.log")"
 else
         CONF=$ROOT2/etc/sensord/sensord.conf
         sed -i -e "s/brokers = \"localhost:9092\"/brokers = \"$BROKER\"/" -e 's/group_id = "sensord"/group_id = "sensord-rpm"/' \
                 -e 's/properties = ( );/properties = ( ("session.timeout.ms", "6000") );/' "$CONF"
         boot "$ROOT2"
         if ! in_ct systemctl start sensord; then
-                fail "10 rpm" "systemctl start failed: $(in_ct systemctl status sensord --no-pager | tail -3)"
+                fail "13 rpm" "systemctl start failed: $(in_ct systemctl status sensord --no-pager | tail -3)"
         elif [ "$(in_ct realpath "$(unit_prop FragmentPath)")" != /usr/lib/systemd/system/sensord.service ]; then
                 # (on a usrmerged rootfs systemd may name it by /lib, a link to /usr/lib)
-                fail "10 rpm" "the unit was loaded from $(unit_prop FragmentPath)"
+                fail "13 rpm" "the unit was loaded from $(unit_prop FragmentPath)"
         elif ! wait_rows 0 24 30; then
-                fail "10 rpm" "no results from the rpm-installed sensord"
+                fail "13 rpm" "no results from the rpm-installed sensord"
         else
-                pass "10 rpm: rpm -i --root on a fresh rootfs; sensord starts from /usr/lib/systemd/system and emits its rows"
+                rpm_started=yes
+                pass "13 rpm: rpm -i --root on a fresh rootfs; sensord starts from /usr/lib/systemd/system and emits its rows"
         fi
+fi
+
+# --- 14. rpm -U of a running sensord: restarted on the new binary, nothing lost -----
+if [ -z "$rpm_started" ]; then
+        fail "14 rpm upgrade" "no running rpm-installed sensord"
+elif why=$(while_streaming up14 7 rpm -U --nodeps "$CT_RPM_UP") && [ -n "$why" ]; then
+        fail "14 rpm upgrade" "$why"
+elif ! in_ct rpm -q sensord | grep -q upgrade1; then
+        fail "14 rpm upgrade" "installed: $(in_ct rpm -q sensord)"
+else
+        pass "14 rpm -U to $(basename "$RPM_UP" .rpm) while 3,000 records stream: restarted, old one stopped gracefully, every (window, sensor) exact"
+fi
+
+# --- 15. the journal keeps every row at volume (issue #21) --------------------------
+# 100,000 generated records (20,000 sensors, 8 partitions) already in the
+# topic, 10,000-message batches, a 1-day watermark so that no pair is late:
+# about 200,000 rows within seconds, far beyond journald's default rate
+# limit, which the unit lifts (LogRateLimitIntervalSec=/LogRateLimitBurst=).
+VOLUME=100000
+in_ct systemctl stop sensord
+sed -i -e 's/topic = "sensor-data";/topic = "volume";/' -e 's/group_id = "sensord-rpm"/group_id = "sensord-volume"/' \
+        -e 's/max_messages = 5;/max_messages = 10000;/' -e 's/max_bytes = "10 KiB";/max_bytes = "10 MiB";/' \
+        -e 's/watermark = "5 minutes";/watermark = "1 day";/' "$CONF"
+replay -t volume --generate 20000 --count "$VOLUME" --distinct
+interval=$(unit_prop LogRateLimitIntervalUSec)
+burst=$(unit_prop LogRateLimitBurst)
+start=$(date +%s%N)
+in_ct systemctl start sensord
+inv=$(unit_prop InvocationID)
+# done when every record is read and the rows written to the journal
+# (STATUS=, refreshed every 2 s) stop growing
+before=
+for _ in $(seq 240); do
+        status=$(unit_prop StatusText)
+        [[ "$status" == "$VOLUME records"* ]] && [ "$status" = "$before" ] && break
+        before=$status
+        sleep 2.5
+done
+took_ms=$((($(date +%s%N) - start) / 1000000))
+in_ct systemctl stop sensord
+# journald's own clock: from the first result row to the last
+span_us=$(in_ct journalctl _SYSTEMD_INVOCATION_ID="$inv" MESSAGE_ID=$MESSAGE_ID -o json --no-pager |
+        $PY -c 'import json, sys
+t = [int(json.loads(l)["__REALTIME_TIMESTAMP"]) for l in sys.stdin]
+print(max(t) - min(t) if t else 0)')
+summary=$(in_ct journalctl _SYSTEMD_INVOCATION_ID="$inv" -o cat --no-pager | grep "^summary: ")
+rows=$(sed -n 's/.* rows=\([0-9]*\).*/\1/p' <<<"$summary")
+journal_rows=$(sed -n 's/.* journal_rows=\([0-9]*\).*/\1/p' <<<"$summary")
+in_ct journalctl _SYSTEMD_INVOCATION_ID="$inv" MESSAGE_ID=$MESSAGE_ID -o json --no-pager | $ROWS >"$WORK/volume-rows.jsonl"
+found=$(wc -l <"$WORK/volume-rows.jsonl")
+kcat -C -b "$BROKER" -t volume -e -q -f '%s\n' >"$WORK/volume-values.txt" 2>/dev/null
+if [ "$interval" != 1s ] || [ "$burst" != 1000000 ]; then
+        fail "15 journal volume" "the unit's LogRateLimitIntervalUSec=$interval LogRateLimitBurst=$burst"
+elif [[ "$summary" != *"messages=$VOLUME "* ]]; then
+        fail "15 journal volume" "sensord did not read the $VOLUME records: ${summary:-no summary}"
+elif [ "${rows:-0}" -lt 100000 ] || [ "$journal_rows" != "$rows" ]; then
+        fail "15 journal volume" "rows=$rows journal_rows=$journal_rows: not the 100,000 rows the check needs"
+elif in_ct journalctl -o cat --no-pager | grep -q "Suppressed .* sensord.service"; then
+        fail "15 journal volume" "journald suppressed rows: $(in_ct journalctl -o cat --no-pager | grep "Suppressed .* sensord")"
+elif [ "$found" != "$rows" ]; then
+        fail "15 journal volume" "sensord wrote $rows rows, journalctl finds $found"
+elif ! out=$($CHECK final-equal "$WORK/volume-rows.jsonl" "$WORK/volume-values.txt" 2>&1); then
+        fail "15 journal volume" "the rows in the journal are wrong: $(tail -3 <<<"$out")"
+else
+        pass "15 journal volume: $rows rows (journal_rows=$journal_rows), all written $((took_ms / 1000)) s after the start; journald took them in $((span_us / 1000)) ms ($((rows * 1000000 / (span_us + 1))) rows/s); every one in journalctl and right, no Suppressed line"
+fi
+
+# --- 16. rpm -e of a running sensord stops it gracefully ---------------------------
+sed -i -e 's/topic = "volume";/topic = "sensor-data";/' -e 's/group_id = "sensord-volume"/group_id = "sensord-rpm"/' "$CONF"
+in_ct systemctl start sensord
+pid=$(main_pid)
+if ! in_ct rpm -e --nodeps sensord >"$WORK/rpm-e.log" 2>&1; then
+        fail "16 rpm -e" "rpm -e failed: $(tail -3 "$WORK/rpm-e.log")"
+elif ! no_sensord_left; then
+        fail "16 rpm -e" "sensord still runs: $(in_ct pgrep -a sensord)"
+elif [ "$pid" = 0 ] || ! gone_gracefully "$pid"; then
+        fail "16 rpm -e" "sensord ($pid) did not stop gracefully"
+else
+        pass "16 rpm -e of a running sensord: stopped gracefully, no process left"
 fi
 
 echo "$passed passed, $failed failed"
