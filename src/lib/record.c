@@ -2,6 +2,8 @@
  * top-level object and ignore everything else. */
 #include "record.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,19 +16,181 @@
 
 #include "alloc.h"
 #include "timestamp.h"
+#include "util.h"
 
-enum field { FIELD_OTHER = -1, FIELD_SENSOR_ID = 0, FIELD_VALUE, FIELD_TIMESTAMP, _FIELD_MAX };
+#define FIELD_OTHER (-1)
+#define ALL_FIELDS ((1u << _RECORD_FIELD_MAX) - 1)
 
-static const char *const field_names[_FIELD_MAX] = { "sensor_id", "value", "timestamp" };
+static const char *const field_names[_RECORD_FIELD_MAX] = { "sensor_id", "value", "timestamp" };
+
+const char *record_field_name(RecordField field) {
+        return field_names[field];
+}
+
+/* --- the shape ------------------------------------------------------------ */
+
+/* What record_path_set() makes of "sensor_id", "value" and "timestamp"
+ * (a unit test checks that it is). */
+static const RecordShape default_shape = {
+        .field = {
+                [RECORD_SENSOR_ID] = { .text = "sensor_id", .n_segments = 1, .len = { 9 }, .names = "sensor_id" },
+                [RECORD_VALUE] = { .text = "value", .n_segments = 1, .len = { 5 }, .names = "value" },
+                [RECORD_TIMESTAMP] = { .text = "timestamp", .n_segments = 1, .len = { 9 }, .names = "timestamp" },
+        },
+        .timestamp_format = TIMESTAMP_RFC3339,
+};
+
+void record_shape_default(RecordShape *shape) {
+        *shape = default_shape;
+}
+
+__attribute__((format(printf, 2, 3))) static int path_error(char *error, const char *fmt, ...) {
+        if (error) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(error, RECORD_REASON_MAX, fmt, ap);
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+int record_path_set(RecordShape *shape, RecordField field, const char *text, char *error) {
+        RecordPath path = { .n_segments = 0 };
+        size_t len = strlen(text), n = 0;
+        if (len == 0)
+                return path_error(error, "must not be empty");
+        if (len > RECORD_PATH_MAX)
+                return path_error(error, "is %zu bytes, over %d", len, RECORD_PATH_MAX);
+        memcpy(path.text, text, len + 1);
+        if (text[0] == '@') {
+                if (strcmp(text, RECORD_KEY) == 0 && field == RECORD_SENSOR_ID) {
+                        shape->field[field] = path;
+                        return 0;
+                }
+                if (strcmp(text, RECORD_KAFKA_TIME) == 0 && field == RECORD_TIMESTAMP) {
+                        shape->field[field] = path;
+                        return 0;
+                }
+                return path_error(error, "\"%s\": only sensor_id may be \"" RECORD_KEY "\" and only timestamp \"" RECORD_KAFKA_TIME
+                                         "\" (a key starting with '@' is written \"\\\\@...\")",
+                                  text);
+        }
+        size_t seg_start = 0;
+        for (size_t i = 0; i <= len; i++) {
+                if (i < len && text[i] == '\\') {
+                        if (i + 1 == len || (text[i + 1] != '.' && text[i + 1] != '\\' && text[i + 1] != '@'))
+                                return path_error(error, "\"%s\": a backslash escapes only '.', '\\\\' or '@'", text);
+                        path.names[n++] = text[++i];
+                        continue;
+                }
+                if (i < len && text[i] != '.') {
+                        path.names[n++] = text[i];
+                        continue;
+                }
+                /* a dot or the end: a segment ends */
+                if (n == seg_start)
+                        return path_error(error, "\"%s\": empty field name in the path", text);
+                if (path.n_segments == RECORD_PATH_SEGMENTS)
+                        return path_error(error, "\"%s\": more than %d levels", text, RECORD_PATH_SEGMENTS);
+                path.offset[path.n_segments] = (uint16_t)seg_start;
+                path.len[path.n_segments++] = (uint16_t)(n - seg_start);
+                seg_start = n;
+        }
+        shape->field[field] = path;
+        return 0;
+}
+
+/* Whether path a's segments are the first of path b's (a == b included). */
+static bool path_prefix(const RecordPath *a, const RecordPath *b) {
+        if (a->n_segments == 0 || a->n_segments > b->n_segments)
+                return false;
+        for (unsigned i = 0; i < a->n_segments; i++)
+                if (a->len[i] != b->len[i] || memcmp(a->names + a->offset[i], b->names + b->offset[i], a->len[i]) != 0)
+                        return false;
+        return true;
+}
+
+int record_shape_check(const RecordShape *shape, char *error) {
+        for (int a = 0; a < _RECORD_FIELD_MAX; a++)
+                for (int b = 0; b < _RECORD_FIELD_MAX; b++) {
+                        const RecordPath *pa = &shape->field[a], *pb = &shape->field[b];
+                        if (a == b || !path_prefix(pa, pb))
+                                continue;
+                        if (pa->n_segments == pb->n_segments && a < b)
+                                return path_error(error, "%s and %s name the same field \"%s\"", field_names[a],
+                                                  field_names[b], pa->text);
+                        if (pa->n_segments < pb->n_segments)
+                                return path_error(error, "%s \"%s\" lies inside %s \"%s\", which must be a %s",
+                                                  field_names[b], pb->text, field_names[a], pa->text,
+                                                  a == RECORD_VALUE ? "number" : "string or number");
+                }
+        return 0;
+}
+
+/* The fields the JSON holds (not @key, @timestamp). */
+static unsigned json_fields(const RecordShape *shape) {
+        unsigned mask = 0;
+        for (int f = 0; f < _RECORD_FIELD_MAX; f++)
+                if (shape->field[f].n_segments)
+                        mask |= 1u << f;
+        return mask;
+}
+
+/* A key of the object at depth (1: the top level), among the fields whose
+ * paths go on there (live): the field whose path ends at it (or
+ * FIELD_OTHER), and in *inner the fields whose paths go on inside it. */
+static int match_key(const RecordShape *shape, unsigned live, unsigned depth, const char *key, size_t len,
+                     unsigned *inner) {
+        int leaf = FIELD_OTHER;
+        *inner = 0;
+        for (unsigned m = live; m; m &= m - 1) {
+                int f = __builtin_ctz(m);
+                const RecordPath *p = &shape->field[f];
+                const char *name = p->names + p->offset[depth - 1];
+                /* (live holds only fields whose paths reach this depth) */
+                if (p->len[depth - 1] != len)
+                        continue;
+                size_t i = 0; /* names are short: a loop beats a call to memcmp */
+                while (i < len && name[i] == key[i])
+                        i++;
+                if (i != len)
+                        continue;
+                if (depth == p->n_segments)
+                        leaf = f;
+                else
+                        *inner |= 1u << f;
+        }
+        return leaf;
+}
+
+static bool timestamp_is_string(const RecordShape *shape) {
+        return shape->timestamp_format == TIMESTAMP_RFC3339;
+}
+
+static int epoch_ms(const RecordShape *shape, const char *text, size_t len, int64_t *ms) {
+        static const TimestampUnit units[] = { [TIMESTAMP_EPOCH_S] = TIMESTAMP_UNIT_S,
+                                               [TIMESTAMP_EPOCH_MS] = TIMESTAMP_UNIT_MS,
+                                               [TIMESTAMP_EPOCH_US] = TIMESTAMP_UNIT_US,
+                                               [TIMESTAMP_EPOCH_NS] = TIMESTAMP_UNIT_NS };
+        return timestamp_parse_epoch(text, len, units[shape->timestamp_format], ms);
+}
+
+static const char *const format_names[_TIMESTAMP_FORMAT_MAX] = { "rfc3339", "epoch_s", "epoch_ms", "epoch_us",
+                                                                  "epoch_ns" };
+
+/* --- yajl's parse ---------------------------------------------------------- */
 
 typedef struct Parse {
+        const RecordShape *shape;
         Record *record;
         char *reason;
         RecordError error;
-        unsigned depth;     /* nesting level: 1 inside the top-level object */
-        bool closed;        /* the top-level object has ended */
-        enum field current; /* field whose value comes next, at depth 1 */
-        unsigned seen;      /* bit per field */
+        unsigned depth;   /* nesting level: 1 inside the top-level object */
+        bool closed;      /* the top-level object has ended */
+        int current;      /* field whose value comes next, or FIELD_OTHER */
+        unsigned inner;   /* fields whose paths go on inside the value that comes next */
+        unsigned live[RECORD_PATH_SEGMENTS + 2]; /* live[d]: fields whose paths go on in the object at depth d */
+        unsigned seen;    /* bit per field */
 } Parse;
 
 static const char *const error_names[_RECORD_ERROR_MAX] = {
@@ -59,15 +223,25 @@ __attribute__((format(printf, 3, 4))) static int fail(Parse *p, RecordError erro
         return 0; /* tells yajl to stop */
 }
 
-/* A scalar or container at the value position of the current field. Returns
+/* A scalar or container at the value position of the current key. Returns
  * 1 when yajl should go on (ignored or accepted), 0 after a failure. */
 static int type_mismatch(Parse *p, const char *got) {
-        static const char *const wanted[_FIELD_MAX] = { "a string", "a number", "a string" };
         if (p->depth == 0)
                 return fail(p, RECORD_NOT_OBJECT, "top-level JSON value is %s, not an object", got);
-        if (p->depth == 1 && p->current != FIELD_OTHER)
-                return fail(p, RECORD_WRONG_TYPE, "field '%s' must be %s, got %s", field_names[p->current],
-                            wanted[p->current], got);
+        if (p->current != FIELD_OTHER) {
+                static const char *const wanted[_RECORD_FIELD_MAX] = { "a string", "a number", "a string" };
+                const char *want = p->current == RECORD_TIMESTAMP && !timestamp_is_string(p->shape)
+                                           ? "a number"
+                                           : wanted[p->current];
+                return fail(p, RECORD_WRONG_TYPE, "field '%s' must be %s, got %s", p->shape->field[p->current].text,
+                            want, got);
+        }
+        if (p->inner) {
+                int f = __builtin_ctz(p->inner);
+                const RecordPath *path = &p->shape->field[f];
+                return fail(p, RECORD_WRONG_TYPE, "field '%s': '%.*s' must be an object, got %s", path->text,
+                            (int)path->len[p->depth - 1], path->names + path->offset[p->depth - 1], got);
+        }
         return 1;
 }
 
@@ -114,11 +288,7 @@ static bool parse_number_fast(const char *text, size_t len, double *out) {
         return true;
 }
 
-static int on_number(void *ctx, const char *text, size_t len) {
-        Parse *p = ctx;
-        if (p->depth != 1 || p->current != FIELD_VALUE)
-                return type_mismatch(p, "a number");
-
+static int set_value(Parse *p, const char *text, size_t len) {
         double v;
         if (!parse_number_fast(text, len, &v)) {
                 char stack[64];
@@ -130,32 +300,56 @@ static int on_number(void *ctx, const char *text, size_t len) {
                         free(copy);
         }
         if (!isfinite(v))
-                return fail(p, RECORD_NOT_FINITE, "field 'value' is not a finite double (%.*s)",
-                            (int)(len > 40 ? 40 : len), text);
+                return fail(p, RECORD_NOT_FINITE, "field '%s' is not a finite double (%.*s)",
+                            p->shape->field[RECORD_VALUE].text, (int)(len > 40 ? 40 : len), text);
         p->record->value = v;
+        return 1;
+}
+
+static int set_epoch(Parse *p, const char *text, size_t len) {
+        if (epoch_ms(p->shape, text, len, &p->record->event_time_ms) < 0)
+                return fail(p, RECORD_BAD_TIMESTAMP, "field '%s' is not a time in %s within years 0001-9999: %.*s",
+                            p->shape->field[RECORD_TIMESTAMP].text, format_names[p->shape->timestamp_format],
+                            (int)(len > 40 ? 40 : len), text);
+        return 1;
+}
+
+static int on_number(void *ctx, const char *text, size_t len) {
+        Parse *p = ctx;
+        if (p->current == RECORD_VALUE)
+                return set_value(p, text, len);
+        if (p->current == RECORD_TIMESTAMP && !timestamp_is_string(p->shape))
+                return set_epoch(p, text, len);
+        return type_mismatch(p, "a number");
+}
+
+/* The checks of a sensor id, from a field or the message key: what names
+ * it in a reason. Returns 1, or 0 after a failure. */
+static int set_sensor_id(Parse *p, const char *what, const void *s, size_t len) {
+        if (len == 0)
+                return fail(p, RECORD_BAD_SENSOR_ID, "%s is empty", what);
+        if (len > SENSOR_ID_MAX)
+                return fail(p, RECORD_BAD_SENSOR_ID, "%s is %zu bytes, over %d", what, len, SENSOR_ID_MAX);
+        if (memchr(s, '\0', len))
+                return fail(p, RECORD_BAD_SENSOR_ID, "%s contains a NUL character", what);
+        memcpy(p->record->sensor_id, s, len);
+        p->record->sensor_id[len] = '\0';
+        p->record->sensor_id_len = len;
         return 1;
 }
 
 static int on_string(void *ctx, const unsigned char *s, size_t len) {
         Parse *p = ctx;
-        if (p->depth != 1 || (p->current != FIELD_SENSOR_ID && p->current != FIELD_TIMESTAMP))
-                return type_mismatch(p, "a string");
-
-        if (p->current == FIELD_SENSOR_ID) {
-                if (len == 0)
-                        return fail(p, RECORD_BAD_SENSOR_ID, "field 'sensor_id' is empty");
-                if (len > SENSOR_ID_MAX)
-                        return fail(p, RECORD_BAD_SENSOR_ID, "field 'sensor_id' is %zu bytes, over %d", len,
-                                    SENSOR_ID_MAX);
-                if (memchr(s, '\0', len))
-                        return fail(p, RECORD_BAD_SENSOR_ID, "field 'sensor_id' contains a NUL character");
-                memcpy(p->record->sensor_id, s, len);
-                p->record->sensor_id[len] = '\0';
-                p->record->sensor_id_len = len;
-        } else if (timestamp_parse((const char *)s, len, &p->record->event_time_ms) < 0) {
-                return fail(p, RECORD_BAD_TIMESTAMP, "field 'timestamp' is not an ISO-8601 date-time: \"%.*s\"",
-                            (int)(len > 40 ? 40 : len), s);
+        if (p->current == RECORD_SENSOR_ID) {
+                char what[RECORD_PATH_MAX + 16];
+                snprintf(what, sizeof(what), "field '%s'", p->shape->field[RECORD_SENSOR_ID].text);
+                return set_sensor_id(p, what, s, len);
         }
+        if (p->current != RECORD_TIMESTAMP || !timestamp_is_string(p->shape))
+                return type_mismatch(p, "a string");
+        if (timestamp_parse((const char *)s, len, &p->record->event_time_ms) < 0)
+                return fail(p, RECORD_BAD_TIMESTAMP, "field '%s' is not an ISO-8601 date-time: \"%.*s\"",
+                            p->shape->field[RECORD_TIMESTAMP].text, (int)(len > 40 ? 40 : len), s);
         return 1;
 }
 
@@ -165,7 +359,8 @@ static int on_start_container(Parse *p, const char *what) {
         if (!type_mismatch(p, what))
                 return 0;
         p->depth++;
-        p->current = FIELD_OTHER; /* keys below the top level are not ours */
+        p->current = FIELD_OTHER; /* keys inside belong to nothing unless live says so */
+        p->inner = 0;
         return 1;
 }
 
@@ -173,27 +368,41 @@ static int on_start_map(void *ctx) {
         Parse *p = ctx;
         if (p->depth == 0 && !p->closed) { /* the record itself */
                 p->depth = 1;
+                p->live[1] = json_fields(p->shape);
                 return 1;
         }
-        return on_start_container(p, "an object");
+        unsigned inner = p->inner;
+        p->inner = 0; /* an object where a path goes on: not a mismatch */
+        if (!on_start_container(p, "an object"))
+                return 0;
+        if (p->depth < ARRAY_SIZE(p->live))
+                p->live[p->depth] = inner;
+        return 1;
 }
 
 static int on_start_array(void *ctx) {
-        return on_start_container(ctx, "an array");
+        Parse *p = ctx;
+        if (!on_start_container(p, "an array"))
+                return 0;
+        if (p->depth < ARRAY_SIZE(p->live))
+                p->live[p->depth] = 0; /* arrays are not indexed */
+        return 1;
 }
 
 static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
         Parse *p = ctx;
-        if (p->depth != 1)
-                return 1;
+        unsigned live = p->depth < ARRAY_SIZE(p->live) ? p->live[p->depth] : 0;
         p->current = FIELD_OTHER;
-        for (int f = 0; f < _FIELD_MAX; f++)
-                if (strlen(field_names[f]) == len && memcmp(field_names[f], key, len) == 0) {
-                        if (p->seen & (1u << f))
-                                return fail(p, RECORD_DUPLICATE_FIELD, "field '%s' appears twice", field_names[f]);
-                        p->seen |= 1u << f;
-                        p->current = (enum field)f;
-                }
+        p->inner = 0;
+        if (!live)
+                return 1;
+        p->current = match_key(p->shape, live, p->depth, (const char *)key, len, &p->inner);
+        if (p->current != FIELD_OTHER) {
+                if (p->seen & (1u << p->current))
+                        return fail(p, RECORD_DUPLICATE_FIELD, "field '%s' appears twice",
+                                    p->shape->field[p->current].text);
+                p->seen |= 1u << p->current;
+        }
         return 1;
 }
 
@@ -203,6 +412,7 @@ static int on_end_container(void *ctx) {
         if (p->depth == 0)
                 p->closed = true;
         p->current = FIELD_OTHER;
+        p->inner = 0;
         return 1;
 }
 
@@ -281,35 +491,104 @@ static void *arena_realloc(void *ctx, void *ptr, size_t size) {
         return bigger;
 }
 
-RecordError record_parse_with_yajl(const void *data, size_t len, size_t max_bytes, Record *out, char *reason) {
-        Parse p = { .record = out, .reason = reason, .current = FIELD_OTHER };
+/* Whether s is UTF-8 as RFC 3629 has it (no overlong forms, no surrogates,
+ * nothing beyond U+10FFFF): what yajl checks of a JSON string, for a key. */
+static bool utf8_valid(const unsigned char *s, size_t len) {
+        for (size_t i = 0; i < len;) {
+                unsigned char c = s[i];
+                size_t n;
+                uint32_t cp;
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                } else if (c >= 0xc2 && c <= 0xdf) {
+                        n = 1;
+                        cp = c & 0x1f;
+                } else if (c >= 0xe0 && c <= 0xef) {
+                        n = 2;
+                        cp = c & 0x0f;
+                } else if (c >= 0xf0 && c <= 0xf4) {
+                        n = 3;
+                        cp = c & 0x07;
+                } else {
+                        return false;
+                }
+                if (len - i <= n)
+                        return false;
+                for (size_t k = 1; k <= n; k++) {
+                        if ((s[i + k] & 0xc0) != 0x80)
+                                return false;
+                        cp = cp << 6 | (s[i + k] & 0x3f);
+                }
+                if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+                    (cp >= 0xd800 && cp <= 0xdfff))
+                        return false;
+                i += n + 1;
+        }
+        return true;
+}
+
+/* The fields that come from the message itself, after the JSON's. */
+static RecordError take_from_message(Parse *p, const RecordMessage *m) {
+        if (p->shape->field[RECORD_SENSOR_ID].n_segments == 0) {
+                if (!m->key)
+                        return fail(p, RECORD_MISSING_FIELD, "the message has no key (input.sensor_id = \"" RECORD_KEY
+                                                             "\")"),
+                               p->error;
+                if (!utf8_valid(m->key, m->key_len))
+                        return fail(p, RECORD_BAD_SENSOR_ID, "the message key is not valid UTF-8"), p->error;
+                if (!set_sensor_id(p, "the message key", m->key, m->key_len))
+                        return p->error;
+        }
+        if (p->shape->field[RECORD_TIMESTAMP].n_segments == 0) {
+                if (m->timestamp_ms == -1)
+                        return fail(p, RECORD_BAD_TIMESTAMP, "the message has no Kafka timestamp (input.timestamp = \"" RECORD_KAFKA_TIME "\")"),
+                               p->error;
+                if (!timestamp_in_range(m->timestamp_ms))
+                        return fail(p, RECORD_BAD_TIMESTAMP,
+                                    "the message's Kafka timestamp (%" PRId64 " ms) lies outside years 0001-9999",
+                                    m->timestamp_ms),
+                               p->error;
+                p->record->event_time_ms = m->timestamp_ms;
+        }
+        return RECORD_OK;
+}
+
+RecordError record_parse_message_with_yajl(const RecordShape *shape, const RecordMessage *m, size_t max_bytes,
+                                           Record *out, char *reason) {
+        Parse p = { .shape = shape, .record = out, .reason = reason, .current = FIELD_OTHER };
         Arena arena;
         arena.used = 0;
         yajl_alloc_funcs alloc = { arena_malloc, arena_realloc, arena_free, &arena };
 
-        if (len == 0)
+        if (m->len == 0)
                 return fail(&p, RECORD_EMPTY, "empty message"), p.error;
-        if (max_bytes && len > max_bytes)
-                return fail(&p, RECORD_TOO_LARGE, "message is %zu bytes, over the %zu-byte limit", len, max_bytes),
+        if (max_bytes && m->len > max_bytes)
+                return fail(&p, RECORD_TOO_LARGE, "message is %zu bytes, over the %zu-byte limit", m->len, max_bytes),
                        p.error;
 
         yajl_handle h = yajl_alloc(&callbacks, &alloc, &p);
         if (!h)
                 return fail(&p, RECORD_NOT_JSON, "out of memory"), p.error;
 
-        yajl_status st = yajl_parse(h, data, len);
+        yajl_status st = yajl_parse(h, m->value, m->len);
         if (st == yajl_status_ok)
                 st = yajl_complete_parse(h);
         if (st == yajl_status_error)
-                syntax_error(&p, h, data, len);
+                syntax_error(&p, h, m->value, m->len);
         yajl_free(h);
 
         if (p.error != RECORD_OK)
                 return p.error;
-        for (int f = 0; f < _FIELD_MAX; f++)
-                if (!(p.seen & (1u << f)))
-                        return fail(&p, RECORD_MISSING_FIELD, "field '%s' is missing", field_names[f]), p.error;
-        return RECORD_OK;
+        for (int f = 0; f < _RECORD_FIELD_MAX; f++)
+                if ((json_fields(shape) & (1u << f)) && !(p.seen & (1u << f)))
+                        return fail(&p, RECORD_MISSING_FIELD, "field '%s' is missing", shape->field[f].text), p.error;
+        return take_from_message(&p, m);
+}
+
+RecordError record_parse_with_yajl(const void *data, size_t len, size_t max_bytes, Record *out, char *reason) {
+        RecordMessage m = { .value = data, .len = len, .timestamp_ms = -1 };
+        return record_parse_message_with_yajl(&default_shape, &m, max_bytes, out, reason);
 }
 
 /* --- the fast path -------------------------------------------------------- */
@@ -327,12 +606,17 @@ typedef struct Scan {
         const char *p, *end;
 } Scan;
 
-static void skip_ws(Scan *s) {
+/* The scanner's helpers are inlined: they run for every byte and token. */
+#define HOT static inline __attribute__((always_inline))
+
+HOT void skip_ws(Scan *s) {
+        if (s->p < s->end && (unsigned char)*s->p > ' ') /* most calls: no white space at all */
+                return;
         while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
                 s->p++;
 }
 
-static bool scan_char(Scan *s, char c) {
+HOT bool scan_char(Scan *s, char c) {
         skip_ws(s);
         if (s->p < s->end && *s->p == c) {
                 s->p++;
@@ -341,13 +625,33 @@ static bool scan_char(Scan *s, char c) {
         return false;
 }
 
-/* Printable ASCII but the quote and the backslash: a string's plain bytes. */
-static bool is_plain(unsigned char c) {
-        return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+/* Printable ASCII but the quote and the backslash: a string's plain bytes
+ * (a table: one load a byte, the scanner's hottest loop). */
+static const unsigned char plain_bytes[256] = {
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+        1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50 */
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70 */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x80 */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x90 */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xa0 */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xb0 */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xc0 */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xd0 */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xe0 */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xf0 */
+};
+
+HOT bool is_plain(unsigned char c) {
+        return plain_bytes[c];
 }
 
 /* A string of printable ASCII without escapes; *text and *len its contents. */
-static bool scan_plain_string(Scan *s, const char **text, size_t *len) {
+HOT bool scan_plain_string(Scan *s, const char **text, size_t *len) {
         if (!scan_char(s, '"'))
                 return false;
         const char *start = s->p;
@@ -395,53 +699,103 @@ static bool scan_number(Scan *s, const char **text, size_t *len) {
         return true;
 }
 
-static bool parse_fast(const char *data, size_t len, Record *out) {
-        Scan s = { data, data + len };
-        unsigned seen = 0;
-        if (!scan_char(&s, '{'))
-                return false;
-        if (!scan_char(&s, '}'))
-                for (;;) {
-                        const char *key, *text;
-                        size_t key_len, text_len;
-                        if (!scan_plain_string(&s, &key, &key_len) || !scan_char(&s, ':'))
+/* The fast path's nesting bound; deeper records go to yajl. */
+#define FAST_DEPTH_MAX 16
+
+typedef struct Fast {
+        const RecordShape *shape;
+        Record *out;
+        unsigned seen;
+} Fast;
+
+/* The members of an object at depth, its '{' read; live as in Parse. */
+static bool fast_object(Fast *f, Scan *s, unsigned depth, unsigned live) {
+        if (scan_char(s, '}'))
+                return true;
+        for (;;) {
+                const char *key, *text;
+                size_t key_len, text_len;
+                unsigned inner = 0;
+                if (!scan_plain_string(s, &key, &key_len) || !scan_char(s, ':'))
+                        return false;
+                int field = live ? match_key(f->shape, live, depth, key, key_len, &inner) : FIELD_OTHER;
+                if (field >= 0 && (f->seen & (1u << field)))
+                        return false;
+                skip_ws(s);
+                if (s->p < s->end && *s->p == '{') {
+                        /* an object: where a path goes on, or skipped */
+                        if (field >= 0 || depth == FAST_DEPTH_MAX)
                                 return false;
-                        int field = key_len == 9 && memcmp(key, "sensor_id", 9) == 0   ? FIELD_SENSOR_ID
-                                    : key_len == 5 && memcmp(key, "value", 5) == 0     ? FIELD_VALUE
-                                    : key_len == 9 && memcmp(key, "timestamp", 9) == 0 ? FIELD_TIMESTAMP
-                                                                                       : FIELD_OTHER;
-                        if (field >= 0 && (seen & (1u << field)))
+                        s->p++;
+                        if (!fast_object(f, s, depth + 1, inner))
                                 return false;
-                        skip_ws(&s);
-                        bool is_string = s.p < s.end && *s.p == '"';
-                        if (is_string ? !scan_plain_string(&s, &text, &text_len) : !scan_number(&s, &text, &text_len))
+                } else {
+                        bool is_string = s->p < s->end && *s->p == '"';
+                        if (inner || (is_string ? !scan_plain_string(s, &text, &text_len)
+                                                : !scan_number(s, &text, &text_len)))
                                 return false;
-                        if (field == FIELD_SENSOR_ID) {
+                        if (field == RECORD_SENSOR_ID) {
                                 if (!is_string || text_len == 0 || text_len > SENSOR_ID_MAX)
                                         return false;
-                                memcpy(out->sensor_id, text, text_len);
-                                out->sensor_id[text_len] = '\0';
-                                out->sensor_id_len = text_len;
-                        } else if (field == FIELD_VALUE) {
-                                if (is_string || !parse_number_fast(text, text_len, &out->value))
+                                memcpy(f->out->sensor_id, text, text_len);
+                                f->out->sensor_id[text_len] = '\0';
+                                f->out->sensor_id_len = text_len;
+                        } else if (field == RECORD_VALUE) {
+                                if (is_string || !parse_number_fast(text, text_len, &f->out->value))
                                         return false;
-                        } else if (field == FIELD_TIMESTAMP) {
-                                if (!is_string || timestamp_parse(text, text_len, &out->event_time_ms) < 0)
+                        } else if (field == RECORD_TIMESTAMP) {
+                                if (is_string != timestamp_is_string(f->shape) ||
+                                    (is_string ? timestamp_parse(text, text_len, &f->out->event_time_ms)
+                                               : epoch_ms(f->shape, text, text_len, &f->out->event_time_ms)) < 0)
                                         return false;
                         }
-                        if (field >= 0)
-                                seen |= 1u << field;
-                        if (scan_char(&s, '}'))
-                                break;
-                        if (!scan_char(&s, ','))
-                                return false;
                 }
+                if (field >= 0)
+                        f->seen |= 1u << field;
+                if (scan_char(s, '}'))
+                        return true;
+                if (!scan_char(s, ','))
+                        return false;
+        }
+}
+
+static bool parse_fast(const RecordShape *shape, const RecordMessage *m, Record *out) {
+        Scan s = { m->value, (const char *)m->value + m->len };
+        Fast f = { .shape = shape, .out = out };
+        unsigned json = json_fields(shape);
+        if (!scan_char(&s, '{') || !fast_object(&f, &s, 1, json))
+                return false;
         skip_ws(&s);
-        return s.p == s.end && seen == (1u << _FIELD_MAX) - 1;
+        if (s.p != s.end || f.seen != json)
+                return false;
+        /* the message's own fields, when valid; else yajl's path says why */
+        if (!shape->field[RECORD_SENSOR_ID].n_segments) {
+                const unsigned char *k = m->key;
+                if (!k || m->key_len == 0 || m->key_len > SENSOR_ID_MAX)
+                        return false;
+                for (size_t i = 0; i < m->key_len; i++)
+                        if (!is_plain(k[i]) && k[i] != '"' && k[i] != '\\')
+                                return false; /* beyond printable ASCII: yajl's path checks UTF-8 */
+                memcpy(out->sensor_id, k, m->key_len);
+                out->sensor_id[m->key_len] = '\0';
+                out->sensor_id_len = m->key_len;
+        }
+        if (!shape->field[RECORD_TIMESTAMP].n_segments) {
+                if (m->timestamp_ms == -1 || !timestamp_in_range(m->timestamp_ms))
+                        return false;
+                out->event_time_ms = m->timestamp_ms;
+        }
+        return true;
+}
+
+RecordError record_parse_message(const RecordShape *shape, const RecordMessage *m, size_t max_bytes, Record *out,
+                                 char *reason) {
+        if (m->len > 0 && (!max_bytes || m->len <= max_bytes) && parse_fast(shape, m, out))
+                return RECORD_OK;
+        return record_parse_message_with_yajl(shape, m, max_bytes, out, reason);
 }
 
 RecordError record_parse(const void *data, size_t len, size_t max_bytes, Record *out, char *reason) {
-        if (len > 0 && (!max_bytes || len <= max_bytes) && parse_fast(data, len, out))
-                return RECORD_OK;
-        return record_parse_with_yajl(data, len, max_bytes, out, reason);
+        RecordMessage m = { .value = data, .len = len, .timestamp_ms = -1 };
+        return record_parse_message(&default_shape, &m, max_bytes, out, reason);
 }

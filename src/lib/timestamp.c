@@ -118,10 +118,99 @@ int timestamp_parse(const char *s, size_t len, int64_t *out_ms) {
         /* The instant itself must lie in years 0001-9999 UTC too (an offset can
          * push 9999-12-31T23:59 into year 10000), so that every event time
          * prints as RFC 3339 again. */
-        static const int64_t first = -62135596800, last = 253402300799; /* 0001-01-01, 9999-12-31T23:59:59 */
-        if (secs < first || secs > last)
+        if (secs < TIMESTAMP_FIRST_MS / 1000 || secs > TIMESTAMP_LAST_MS / 1000)
                 return -EINVAL;
         *out_ms = secs * 1000 + millis;
+        return 0;
+}
+
+bool timestamp_in_range(int64_t ms) {
+        return ms >= TIMESTAMP_FIRST_MS && ms <= TIMESTAMP_LAST_MS;
+}
+
+/* Exact decimal arithmetic on the number's text, not a double: epoch_ns
+ * values need 19 digits, more than a double holds, and epoch_s fractions
+ * such as 0.001 have no exact binary form. The value is digits x 10^exp;
+ * in milliseconds it is digits x 10^(exp + shift), rounded down (towards
+ * the past, as an RFC 3339 fraction is truncated). */
+int timestamp_parse_epoch(const char *text, size_t len, TimestampUnit unit, int64_t *out_ms) {
+        static const int shift[] = { [TIMESTAMP_UNIT_S] = 3, [TIMESTAMP_UNIT_MS] = 0, [TIMESTAMP_UNIT_US] = -3,
+                                     [TIMESTAMP_UNIT_NS] = -6 };
+        static const int64_t pow10[] = { 1, 10, 100, 1000, 10000, 100000, 1000000 };
+        /* most times are plain integers: exact in an int64 below 19 digits */
+        size_t start = len > 0 && text[0] == '-';
+        if (len > start && len - start <= 18) {
+                int64_t v = 0;
+                size_t i = start;
+                for (; i < len && text[i] >= '0' && text[i] <= '9'; i++)
+                        v = v * 10 + (text[i] - '0');
+                if (i == len && (len - start == 1 || text[start] != '0')) {
+                        int s = shift[unit];
+                        int64_t ms;
+                        if (s >= 0)
+                                ms = v <= INT64_MAX / pow10[s] ? v * pow10[s] : INT64_MAX;
+                        else
+                                ms = v / pow10[-s] + (start && v % pow10[-s] ? 1 : 0); /* down, as negated */
+                        ms = start ? -ms : ms;
+                        if (!timestamp_in_range(ms))
+                                return -ERANGE;
+                        *out_ms = ms;
+                        return 0;
+                }
+        }
+        const char *p = text, *end = text + len;
+        char digits[40];
+        size_t n = 0;
+        long exp = 0;
+        bool negative = p < end && *p == '-', inexact = false;
+
+        p += negative;
+        if (p == end || *p < '0' || *p > '9')
+                return -EINVAL;
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+                if (n || *p != '0') { /* leading zeros carry nothing */
+                        if (n == sizeof(digits))
+                                return -ERANGE; /* 40 integer digits: far out of range */
+                        digits[n++] = *p;
+                }
+        if (p < end && *p == '.')
+                for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+                        if (n == sizeof(digits)) { /* beyond 40 digits only whether any is not 0 counts */
+                                inexact |= *p != '0';
+                                continue;
+                        }
+                        if (n || *p != '0')
+                                digits[n++] = *p;
+                        exp--;
+                }
+        if (p < end && (*p == 'e' || *p == 'E')) {
+                bool minus = ++p < end && *p == '-';
+                long e = 0;
+                p += p < end && (*p == '-' || *p == '+');
+                if (p == end)
+                        return -EINVAL;
+                for (; p < end && *p >= '0' && *p <= '9'; p++)
+                        if (e < 100000)
+                                e = e * 10 + (*p - '0');
+                exp += minus ? -e : e;
+        }
+        if (p != end)
+                return -EINVAL;
+        exp += shift[unit];
+
+        /* the integer part: the digits before the decimal point at 10^exp */
+        long keep = (long)n + exp;
+        uint64_t ms = 0;
+        if (keep > 16) /* 10^16 ms is beyond year 9999 */
+                return n ? -ERANGE : (*out_ms = 0, 0);
+        for (long i = 0; i < keep; i++)
+                ms = ms * 10 + (uint64_t)(i < (long)n ? digits[i] - '0' : 0);
+        for (long i = keep < 0 ? 0 : keep; i < (long)n; i++)
+                inexact |= digits[i] != '0';
+        int64_t v = negative ? -(int64_t)ms - (inexact ? 1 : 0) : (int64_t)ms;
+        if (!timestamp_in_range(v))
+                return -ERANGE;
+        *out_ms = v;
         return 0;
 }
 
