@@ -36,6 +36,7 @@ static const char *const starting_choices[] = { "earliest", "latest", NULL };
 static const char *const mode_choices[] = { "update", "append", "complete", NULL };
 static const char *const sink_choices[] = { "auto", "stdout", "journal", "none", NULL };
 static const char *const format_choices[] = { "json", "table", NULL };
+static const char *const timestamp_format_choices[] = { "rfc3339", "epoch_s", "epoch_ms", "epoch_us", "epoch_ns", NULL };
 static const char *const level_choices[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL };
 
 #define AT(field) offsetof(Config, field)
@@ -49,6 +50,10 @@ static const Setting settings[] = {
         { "kafka.starting_offsets", KIND_ENUM, AT(starting_offsets), starting_choices, RESTART },
         { "kafka.startup_timeout", KIND_DURATION, AT(startup_timeout_ms), NULL, LIVE },
         { "kafka.properties", KIND_PROPERTIES, AT(properties), NULL, RESTART },
+        { "input.sensor_id", KIND_STRING, AT(input_sensor_id), NULL, RESTART },
+        { "input.value", KIND_STRING, AT(input_value), NULL, RESTART },
+        { "input.timestamp", KIND_STRING, AT(input_timestamp), NULL, RESTART },
+        { "input.timestamp_format", KIND_ENUM, AT(input_timestamp_format), timestamp_format_choices, RESTART },
         { "batch.max_messages", KIND_COUNT, AT(batch.max_messages), NULL, LIVE },
         { "batch.max_bytes", KIND_SIZE, AT(batch.max_bytes), NULL, LIVE },
         { "batch.max_delay", KIND_DURATION_US, AT(batch.max_delay_us), NULL, LIVE },
@@ -281,6 +286,10 @@ static void set_defaults(Config *c) {
         c->group_id = xstrdup("sensord");
         c->starting_offsets = STARTING_EARLIEST;
         c->startup_timeout_ms = 30000;
+        c->input_sensor_id = xstrdup("sensor_id");
+        c->input_value = xstrdup("value");
+        c->input_timestamp = xstrdup("timestamp");
+        c->input_timestamp_format = TIMESTAMP_RFC3339;
         c->batch = (BatchLimits){ .max_messages = 5, .max_bytes = 10240, .max_delay_us = 1000000 };
         c->window = (WindowSpec){ .size_ms = 600000, .slide_ms = 300000, .offset_ms = 0, .watermark_delay_ms = 300000 };
         c->idle_timeout_ms = 0;
@@ -346,11 +355,32 @@ static void check_output_topic(Loader *l, int line, const char *path, const char
 
 #define MAX_WATERMARK_MS (365LL * 24 * 3600 * 1000)
 
+/* input.*: each path on its own line, then whether they hold together. */
+static void validate_input(Loader *l, const config_t *cf) {
+        Config *c = l->config;
+        const char *paths[_RECORD_FIELD_MAX] = { c->input_sensor_id, c->input_value, c->input_timestamp };
+        char error[RECORD_REASON_MAX], setting[32];
+        bool ok = true;
+        record_shape_default(&c->input);
+        for (int f = 0; f < _RECORD_FIELD_MAX; f++) {
+                snprintf(setting, sizeof(setting), "input.%s", record_field_name((RecordField)f));
+                if (!usable(l, setting))
+                        ok = false;
+                else if (record_path_set(&c->input, (RecordField)f, paths[f], error) < 0) {
+                        add_error(l, line_of(cf, "input", record_field_name((RecordField)f)), setting, "%s", error);
+                        ok = false;
+                }
+        }
+        c->input.timestamp_format = (TimestampFormat)c->input_timestamp_format;
+        if (ok && record_shape_check(&c->input, error) < 0)
+                add_error(l, line_of(cf, "input", "timestamp"), "input", "%s", error);
+}
+
 /* Checks of values and of relations between settings, each reported at the
  * line of the setting at fault; run even when other settings were refused,
  * so that one pass reports every mistake. */
 static void validate(Loader *l, const config_t *cf) {
-        const Config *c = l->config;
+        Config *c = l->config;
         const char *reason;
 #define LINE(g, n) line_of(cf, g, n)
 
@@ -362,6 +392,7 @@ static void validate(Loader *l, const config_t *cf) {
                 check_topic_name(l, LINE("kafka", "topic"), "kafka.topic", c->topic);
         if (!c->group_id[0])
                 add_error(l, LINE("kafka", "group_id"), "kafka.group_id", "must not be empty");
+        validate_input(l, cf);
         if (c->batch.max_messages < 1)
                 add_error(l, LINE("batch", "max_messages"), "batch.max_messages", "must be at least 1");
         if (usable(l, "batch.max_delay") && c->batch.max_delay_us == 0 && !l->available_now)
@@ -434,8 +465,8 @@ int config_load(const char *path, bool available_now, Config **out, ConfigErrors
                         known_group |= in_group(&settings[i], gname);
                 if (!known_group) {
                         add_error(&l, setting_line(group), gname,
-                                  "unknown setting (groups are kafka, batch, window, output, state, limits, "
-                                  "dead_letter, log)");
+                                  "unknown setting (groups are kafka, input, batch, window, output, state, "
+                                  "limits, dead_letter, log)");
                         continue;
                 }
                 if (config_setting_type(group) != CONFIG_TYPE_GROUP) {
@@ -489,6 +520,9 @@ Config *config_free(Config *c) {
         free(c->topic);
         free(c->group_id);
         properties_free(&c->properties);
+        free(c->input_sensor_id);
+        free(c->input_value);
+        free(c->input_timestamp);
         properties_free(&c->output_properties);
         free(c->output_topic);
         free(c->state_directory);

@@ -9,6 +9,7 @@
 
 #include "batcher.h"
 #include "emitter.h"
+#include "record.h"
 #include "window.h"
 
 typedef enum StartingOffsets { STARTING_EARLIEST, STARTING_LATEST } StartingOffsets;
@@ -33,6 +34,11 @@ typedef struct Config {
         StartingOffsets starting_offsets;
         int64_t startup_timeout_ms;
         KafkaProperties properties; /* the consumer's */
+
+        /* input: where each record's fields are, as configured ... */
+        char *input_sensor_id, *input_value, *input_timestamp;
+        int input_timestamp_format; /* TimestampFormat */
+        RecordShape input;          /* ... and as the parser takes them */
 
         BatchLimits batch;
 

@@ -236,7 +236,9 @@ int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us) {
 
         Record record;
         char reason[RECORD_REASON_MAX];
-        RecordError err = record_parse(m->payload, m->len, p->settings.max_message_bytes, &record, reason);
+        RecordMessage rm = { .value = m->payload, .len = m->len, .key = m->key, .key_len = m->key_len,
+                             .timestamp_ms = m->timestamp_ms };
+        RecordError err = record_parse_message(&p->settings.shape, &rm, p->settings.max_message_bytes, &record, reason);
         if (err == RECORD_OK) {
                 window_state_add(part->state, record.sensor_id, record.sensor_id_len, record.value,
                                  record.event_time_ms);

@@ -93,6 +93,7 @@ typedef struct PipelineSettings {
         uint64_t max_keys;
         uint64_t max_message_bytes;
         bool available_now; /* no time bound; stop at each partition's end */
+        RecordShape shape;  /* where each record's fields are (input.*) */
 } PipelineSettings;
 
 typedef struct PipelineStats {

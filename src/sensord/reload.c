@@ -47,5 +47,6 @@ PipelineSettings reload_pipeline_settings(const DaemonOptions *options, const Co
                                    .mode = config->mode,
                                    .max_keys = config->max_keys,
                                    .max_message_bytes = config->max_message_bytes,
-                                   .available_now = options->available_now };
+                                   .available_now = options->available_now,
+                                   .shape = config->input };
 }

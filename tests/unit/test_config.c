@@ -151,9 +151,44 @@ static void test_errors(void **state) {
                       (const char *[]){ "output.kafka_properties: 'enable.idempotence' is managed by sensord", NULL });
         expect_errors("output = { kafka_properties = ( (\"bootstrap.servers\", \"x:1\") ); };\n",
                       (const char *[]){ "'bootstrap.servers' is set by kafka.brokers", NULL });
+        /* input: each path at its line, all in one run */
+        expect_errors("input = {\n sensor_id = \"\";\n value = \"metrics..temp\";\n timestamp = \"@key\";\n"
+                      " timestamp_format = \"epoch_days\";\n};\n",
+                      (const char *[]){ ":2: input.sensor_id: must not be empty",
+                                        ":3: input.value: \"metrics..temp\": empty field name in the path",
+                                        ":4: input.timestamp: \"@key\": only sensor_id may be",
+                                        ":5: input.timestamp_format: \"epoch_days\" is not one of: rfc3339, epoch_s, "
+                                        "epoch_ms, epoch_us, epoch_ns",
+                                        NULL });
+        expect_errors("input = {\n sensor_id = \"device\";\n timestamp = \"device.ts\";\n};\n",
+                      (const char *[]){ ":3: input: timestamp \"device.ts\" lies inside sensor_id \"device\"", NULL });
+        expect_errors("input = { value = \"@timestamp\"; };\n", (const char *[]){ "input.value", NULL });
         /* several mistakes: all are reported */
         expect_errors("batch = { max_messages = -1; nope = 1; };\nwindow = { slide = 3; };\n",
                       (const char *[]){ "batch.max_messages: must not be negative", "batch.nope", ":2: window.slide", NULL });
+}
+
+static void test_input_shape(void **state) {
+        Config *c = NULL;
+        ConfigErrors errors;
+        assert_int_equal(load_text("input = { sensor_id = \"device.id\"; value = \"metrics.temp\"; timestamp = \"ts\";"
+                                   " timestamp_format = \"epoch_ms\"; };\n",
+                                   &c, &errors),
+                         0);
+        assert_int_equal(c->input.field[RECORD_SENSOR_ID].n_segments, 2);
+        assert_string_equal(c->input.field[RECORD_VALUE].text, "metrics.temp");
+        assert_int_equal(c->input.timestamp_format, TIMESTAMP_EPOCH_MS);
+        config_free(c);
+        assert_int_equal(load_text("input = { sensor_id = \"@key\"; timestamp = \"@timestamp\"; };\n", &c, &errors), 0);
+        assert_int_equal(c->input.field[RECORD_SENSOR_ID].n_segments, 0);
+        assert_int_equal(c->input.field[RECORD_TIMESTAMP].n_segments, 0);
+        config_free(c);
+        /* the defaults are the flat shape */
+        RecordShape flat;
+        record_shape_default(&flat);
+        assert_int_equal(load_text("# nothing\n", &c, &errors), 0);
+        assert_memory_equal(&c->input, &flat, sizeof(flat));
+        config_free(c);
 }
 
 static void test_missing_file(void **state) {
@@ -362,7 +397,7 @@ static void test_reload_rules_documented(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_shipped_file),     cmocka_unit_test(test_all_settings),
-                cmocka_unit_test(test_empty_file_gives_defaults), cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_empty_file_gives_defaults), cmocka_unit_test(test_errors), cmocka_unit_test(test_input_shape),
                 cmocka_unit_test(test_missing_file),     cmocka_unit_test(test_restart_required),
                 cmocka_unit_test(test_reload_rules_documented),
                 cmocka_unit_test(test_every_mistake_at_once),

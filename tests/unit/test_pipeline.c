@@ -105,6 +105,7 @@ static Pipeline *make_pipeline(Recorder *r, uint64_t max_messages, bool availabl
                 .max_message_bytes = 65536,
                 .available_now = available_now,
         };
+        record_shape_default(&settings.shape);
         PipelineOutput output = { .userdata = r, .begin_batch = rec_begin, .row = rec_row, .end_batch = rec_end };
         PipelineHooks hooks = { r, rec_store, rec_invalid, rec_clock };
         PipelineCheckpoints checkpoints = { r, ck_load, ck_save, ck_close };
