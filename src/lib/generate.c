@@ -1,8 +1,10 @@
 /* generate: synthetic readings from splitmix64. */
 #include "generate.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "timestamp.h"
 
@@ -17,9 +19,64 @@ void generator_init(Generator *g, uint64_t seed, uint64_t sensors, bool distinct
         *g = (Generator){ .rng = seed, .sensors = sensors, .distinct = distinct };
 }
 
+static const char *const shape_names[_SHAPE_MAX] = { "flat", "nested-epoch-ms", "key-timestamp" };
+
+int generate_shape_from_name(const char *name, GenerateShape *out) {
+        for (int i = 0; i < _SHAPE_MAX; i++)
+                if (strcmp(name, shape_names[i]) == 0) {
+                        *out = (GenerateShape)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+const char *generate_shape_name(GenerateShape shape) {
+        return shape_names[shape];
+}
+
+/* The id as a JSON string's contents: quote, backslash and control
+ * characters escaped. Returns the length, or size when it does not fit. */
+static size_t json_escape(const char *s, size_t len, char *out, size_t size) {
+        size_t n = 0;
+        for (size_t i = 0; i < len && n < size; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c == '"' || c == '\\')
+                        n += (size_t)snprintf(out + n, size - n, "\\%c", c);
+                else if (c < 0x20)
+                        n += (size_t)snprintf(out + n, size - n, "\\u%04x", c);
+                else
+                        out[n++] = (char)c;
+        }
+        return n < size ? n : size;
+}
+
+size_t generate_render(GenerateShape shape, const char *sensor_id, size_t sensor_id_len, const char *value_text,
+                       int64_t event_ms, char *out, size_t size) {
+        char id[2 * 6 * 256 + 1], ts[TIMESTAMP_MAX];
+        size_t id_len = json_escape(sensor_id, sensor_id_len, id, sizeof(id));
+        int n;
+        switch (shape) {
+        case SHAPE_NESTED_EPOCH_MS:
+                n = snprintf(out, size,
+                             "{\"device\":{\"id\":\"%.*s\",\"site\":\"north\"},\"metrics\":{\"temp\":%s,\"hum\":40.2},"
+                             "\"ts\":%" PRId64 "}",
+                             (int)id_len, id, value_text, event_ms);
+                break;
+        case SHAPE_KEY_TIMESTAMP:
+                n = snprintf(out, size, "{\"value\":%s}", value_text);
+                break;
+        default:
+                timestamp_format(event_ms, ts);
+                n = snprintf(out, size, "{\"sensor_id\":\"%.*s\",\"value\":%s,\"timestamp\":\"%s\"}", (int)id_len, id,
+                             value_text, ts);
+                break;
+        }
+        return n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
 size_t generator_next(Generator *g, char key[GENERATE_KEY_MAX], size_t *key_len, char value[GENERATE_VALUE_MAX]) {
         static const int64_t base_ms = 1729593600000; /* 2024-10-22T10:40:00Z */
-        char ts[TIMESTAMP_MAX];
+        char number[32];
         uint64_t i = g->next++;
         uint64_t draw = splitmix64(&g->rng); /* drawn either way: the values and times stay those of the seed */
         uint64_t sensor = g->distinct ? i % g->sensors : draw % g->sensors;
@@ -27,8 +84,8 @@ size_t generator_next(Generator *g, char key[GENERATE_KEY_MAX], size_t *key_len,
         int64_t jitter = (int64_t)(splitmix64(&g->rng) % 4001) - 2000;
         int64_t abs_cents = cents < 0 ? -cents : cents;
         *key_len = (size_t)snprintf(key, GENERATE_KEY_MAX, "sensor_%04" PRIu64, sensor);
-        timestamp_format(base_ms + (int64_t)i * 100 + jitter, ts);
-        return (size_t)snprintf(value, GENERATE_VALUE_MAX,
-                                "{\"sensor_id\":\"%s\",\"value\":%s%" PRId64 ".%02" PRId64 ",\"timestamp\":\"%s\"}", key,
-                                cents < 0 ? "-" : "", abs_cents / 100, abs_cents % 100, ts);
+        snprintf(number, sizeof(number), "%s%" PRId64 ".%02" PRId64, cents < 0 ? "-" : "", abs_cents / 100,
+                 abs_cents % 100);
+        g->event_ms = base_ms + (int64_t)i * 100 + jitter;
+        return generate_render(g->shape, key, *key_len, number, g->event_ms, value, GENERATE_VALUE_MAX);
 }

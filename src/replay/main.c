@@ -38,6 +38,7 @@ typedef struct Replay {
         bool progress; /* stderr is a terminal */
         uint64_t progress_us;
         yajl_gen gen;
+        GenerateShape shape;
 } Replay;
 
 static volatile sig_atomic_t interrupted;
@@ -62,6 +63,10 @@ static void usage(FILE *f) {
                 "      --seed N              seed of --generate (default 1); same seed, same records\n"
                 "      --distinct            --generate's record i is sensor i mod SENSORS instead of a\n"
                 "                            random one: SENSORS >= --count gives every record its own id\n"
+                "      --shape SHAPE         write readings as flat (default: sensor_id, value, timestamp),\n"
+                "                            nested-epoch-ms ({\"device\":{\"id\":...},\"metrics\":{\"temp\":...},\n"
+                "                            \"ts\":MS}) or key-timestamp ({\"value\":...}, the id as the key, the\n"
+                "                            event time as the Kafka timestamp); FILE's records are converted\n"
                 "  -X NAME=VALUE             any librdkafka producer property\n"
                 "      --version             print the version\n"
                 "  -h, --help                print this help\n"
@@ -92,11 +97,13 @@ static void show_progress(Replay *r, bool final) {
                 r->failed, final ? "\n" : "");
 }
 
-static int produce(Replay *r, const char *key, size_t key_len, const void *value, size_t len) {
+/* timestamp_ms 0: the producer's clock (CreateTime now). */
+static int produce(Replay *r, const char *key, size_t key_len, const void *value, size_t len, int64_t timestamp_ms) {
         for (;;) {
                 rd_kafka_resp_err_t err = rd_kafka_producev(
                         r->rk, RD_KAFKA_V_TOPIC(r->topic), RD_KAFKA_V_KEY(key, key_len),
-                        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
                 if (!err) {
                         r->sent++;
                         rd_kafka_poll(r->rk, 0);
@@ -169,12 +176,33 @@ static void gen_value(yajl_gen g, yajl_val v, const char *replace_key, const cha
         }
 }
 
+/* The record's value as the JSON number text it was written with. */
+static const char *object_number(yajl_val node, const char *key) {
+        const char *path[] = { key, NULL };
+        yajl_val v = node && YAJL_IS_OBJECT(node) ? yajl_tree_get(node, path, yajl_t_number) : NULL;
+        return v ? v->u.number.r : NULL;
+}
+
 static int send_item(Replay *r, const Item *it, int64_t shift_ms) {
         const char *key = object_string(it->node, "sensor_id");
         size_t key_len = key ? strlen(key) : 0;
+        const char *number = object_number(it->node, "value");
 
+        /* another shape: a reading with the three fields is written anew;
+         * anything else goes as it is, invalid records included */
+        if (r->shape != SHAPE_FLAT && key && number && it->has_time) {
+                char value[GENERATE_VALUE_MAX + 2 * 6 * 256];
+                int64_t t = it->time_ms + shift_ms;
+                size_t len = generate_render(r->shape, key, key_len, number, t, value, sizeof(value));
+                if (len == 0) {
+                        fprintf(stderr, "sensor-replay: a record is too large for --shape %s\n",
+                                generate_shape_name(r->shape));
+                        return -EINVAL;
+                }
+                return produce(r, key, key_len, value, len, r->shape == SHAPE_KEY_TIMESTAMP ? t : 0);
+        }
         if (it->raw && (shift_ms == 0 || !it->has_time))
-                return produce(r, key, key_len, it->raw, strlen(it->raw));
+                return produce(r, key, key_len, it->raw, strlen(it->raw), 0);
 
         char ts[TIMESTAMP_MAX];
         const unsigned char *buf;
@@ -185,7 +213,7 @@ static int send_item(Replay *r, const Item *it, int64_t shift_ms) {
         yajl_gen_reset(r->gen, NULL);
         gen_value(r->gen, it->node, it->has_time ? "timestamp" : NULL, ts);
         yajl_gen_get_buf(r->gen, &buf, &len);
-        return produce(r, key, key_len, buf, len);
+        return produce(r, key, key_len, buf, len, 0);
 }
 
 static char *read_all(FILE *f, size_t *len) {
@@ -261,7 +289,7 @@ static int64_t loop_shift(const Item *items, size_t n) {
 static int send_generated(Replay *r, Generator *g) {
         char key[GENERATE_KEY_MAX], value[GENERATE_VALUE_MAX];
         size_t key_len, len = generator_next(g, key, &key_len, value);
-        return produce(r, key, key_len, value, len);
+        return produce(r, key, key_len, value, len, g->shape == SHAPE_KEY_TIMESTAMP ? g->event_ms : 0);
 }
 
 /* --- main ------------------------------------------------------------------ */
@@ -308,19 +336,21 @@ static int parse_u64(const char *s, uint64_t *out) {
 }
 
 int main(int argc, char **argv) {
-        enum { OPT_INTERVAL = 256, OPT_RATE, OPT_LOOP, OPT_COUNT, OPT_GENERATE, OPT_SEED, OPT_DISTINCT, OPT_VERSION };
+        enum { OPT_INTERVAL = 256, OPT_RATE, OPT_LOOP, OPT_COUNT, OPT_GENERATE, OPT_SEED, OPT_DISTINCT, OPT_SHAPE,
+               OPT_VERSION };
         static const struct option options[] = {
                 { "brokers", required_argument, NULL, 'b' },  { "topic", required_argument, NULL, 't' },
                 { "interval", required_argument, NULL, OPT_INTERVAL }, { "rate", required_argument, NULL, OPT_RATE },
                 { "loop", no_argument, NULL, OPT_LOOP },      { "count", required_argument, NULL, OPT_COUNT },
                 { "generate", required_argument, NULL, OPT_GENERATE }, { "seed", required_argument, NULL, OPT_SEED },
-                { "distinct", no_argument, NULL, OPT_DISTINCT },
+                { "distinct", no_argument, NULL, OPT_DISTINCT }, { "shape", required_argument, NULL, OPT_SHAPE },
                 { "version", no_argument, NULL, OPT_VERSION }, { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
         const char *brokers = "localhost:9092", *topic = "sensor-data", *error;
         uint64_t interval_us = 500000, count = UINT64_MAX, generate = 0, seed = 1, rate = 0;
         bool loop = false, interval_set = false, distinct = false;
+        GenerateShape shape = SHAPE_FLAT;
         char errstr[512];
         char *properties[MAX_PROPERTIES]; /* -X NAME=VALUE, applied when the producer is made */
         size_t n_properties = 0;
@@ -375,6 +405,13 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_DISTINCT:
                         distinct = true;
+                        break;
+                case OPT_SHAPE:
+                        if (generate_shape_from_name(optarg, &shape) < 0) {
+                                fprintf(stderr, "sensor-replay: --shape is flat, nested-epoch-ms or key-timestamp, not '%s'\n",
+                                        optarg);
+                                return EX_USAGE;
+                        }
                         break;
                 case OPT_SEED:
                         if (parse_u64(optarg, &seed) < 0) {
@@ -435,7 +472,7 @@ int main(int argc, char **argv) {
                 }
         }
 
-        Replay r = { .topic = topic, .progress = isatty(STDERR_FILENO) };
+        Replay r = { .topic = topic, .progress = isatty(STDERR_FILENO), .shape = shape };
         rd_kafka_conf_t *conf = NULL;
         int exit_code = producer_conf(brokers, properties, n_properties, &conf);
         if (exit_code != EX_OK)
@@ -456,6 +493,7 @@ int main(int argc, char **argv) {
         uint64_t start = now_usec(CLOCK_MONOTONIC);
         Generator gen;
         generator_init(&gen, seed, generate, distinct);
+        gen.shape = shape;
         int64_t shift = loop ? loop_shift(items, n_items) : 0;
         for (uint64_t i = 0; i < count && !interrupted; i++) {
                 if (!generate && i >= n_items && !loop)

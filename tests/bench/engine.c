@@ -9,9 +9,11 @@
  * core, whatever else the machine runs); bytes_per_key is the heap the
  * processing left in use (malloc's own count), per live (window, sensor)
  * entry at the end. Not a test: tests/bench/run.sh runs it.
- *   engine RECORDS SENSORS [PARTITIONS [MAX_MESSAGES [WINDOW_MS SLIDE_MS [MODE [WATERMARK_MS]]]]]
+ *   engine RECORDS SENSORS [PARTITIONS [MAX_MESSAGES [WINDOW_MS SLIDE_MS [MODE [WATERMARK_MS [SHAPE]]]]]]
  * MODE is update (default), append or complete. The watermark is 365 days
- * unless given, so that every record is aggregated. */
+ * unless given, so that every record is aggregated. SHAPE is a record shape
+ * of sensor-replay --shape (generate.h), read with the input settings that
+ * match it: flat (default), nested-epoch-ms or key-timestamp. */
 #include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -83,6 +85,11 @@ int main(int argc, char **argv) {
                 return 64;
         }
         uint64_t n = arg(argc, argv, 1, 0), sensors = arg(argc, argv, 2, 1000);
+        GenerateShape shape = SHAPE_FLAT;
+        if (argc > 9 && generate_shape_from_name(argv[9], &shape) < 0) {
+                fprintf(stderr, "engine: unknown shape %s\n", argv[9]);
+                return 64;
+        }
         int32_t partitions = (int32_t)arg(argc, argv, 3, 32);
         uint64_t max_messages = arg(argc, argv, 4, 10000);
         WindowSpec spec = { .size_ms = (int64_t)arg(argc, argv, 5, 600000),
@@ -96,21 +103,25 @@ int main(int argc, char **argv) {
         /* the records, one buffer */
         PipelineMessage *messages = xcalloc(n, sizeof(*messages));
         char *values = xmalloc(n * GENERATE_VALUE_MAX); /* packed: only the pages written are touched */
-        size_t used = 0;
+        char *keys = xmalloc(n * GENERATE_KEY_MAX);
+        size_t used = 0, keys_used = 0;
         Generator gen;
         generator_init(&gen, 1, sensors, sensors >= n);
+        gen.shape = shape;
         for (uint64_t i = 0; i < n; i++) {
-                char key[GENERATE_KEY_MAX];
+                char *key = keys + keys_used;
                 size_t key_len;
                 char *value = values + used;
                 size_t len = generator_next(&gen, key, &key_len, value);
                 used += len;
+                keys_used += key_len;
                 uint64_t h = 1469598103934665603ull;
                 for (size_t k = 0; k < key_len; k++)
                         h = (h ^ (unsigned char)key[k]) * 1099511628211ull;
                 int32_t partition = (int32_t)(h % (uint64_t)partitions);
                 messages[i] = (PipelineMessage){ .partition = partition, .offset = (int64_t)i, .payload = value,
-                                                 .len = len, .timestamp_ms = -1 };
+                                                 .len = len, .key = key, .key_len = key_len,
+                                                 .timestamp_ms = shape == SHAPE_KEY_TIMESTAMP ? gen.event_ms : -1 };
         }
         messages = as_fetched(messages, n, partitions);
 
@@ -120,6 +131,16 @@ int main(int argc, char **argv) {
                                       .mode = mode,
                                       .max_keys = UINT64_MAX,
                                       .max_message_bytes = 65536 };
+        /* the input settings that read the shape */
+        static const char *const paths[_SHAPE_MAX][3] = {
+                [SHAPE_FLAT] = { "sensor_id", "value", "timestamp" },
+                [SHAPE_NESTED_EPOCH_MS] = { "device.id", "metrics.temp", "ts" },
+                [SHAPE_KEY_TIMESTAMP] = { "@key", "value", "@timestamp" },
+        };
+        record_shape_default(&settings.shape);
+        for (int f = 0; f < _RECORD_FIELD_MAX; f++)
+                record_path_set(&settings.shape, (RecordField)f, paths[shape][f], NULL);
+        settings.shape.timestamp_format = shape == SHAPE_NESTED_EPOCH_MS ? TIMESTAMP_EPOCH_MS : TIMESTAMP_RFC3339;
         PipelineOutput output = { .userdata = &sink, .begin_batch = begin, .row = row, .end_batch = end };
         PipelineHooks hooks = { .store_offsets = store_offsets, .invalid = invalid };
         Pipeline *p;
@@ -151,10 +172,11 @@ int main(int argc, char **argv) {
         struct rusage usage;
         getrusage(RUSAGE_SELF, &usage);
         size_t heap_after = mallinfo2().uordblks;
-        printf("records=%" PRIu64 " sensors=%" PRIu64 " mode=%s windows_per_record=%" PRIu64 " wall_s=%.3f cpu_s=%.3f "
-               "records_per_s=%.0f rows=%" PRIu64 " live_keys=%" PRIu64 " peak_rss_kib=%ld bytes_per_key=%.0f\n",
-               n, sensors, mode_name, window_spec_windows_per_record(&spec), wall, cpu, (double)n / cpu,
-               emitter_rows(sink.emitter), ws->live_keys, usage.ru_maxrss,
+        printf("records=%" PRIu64 " sensors=%" PRIu64 " shape=%s mode=%s windows_per_record=%" PRIu64
+               " wall_s=%.3f cpu_s=%.3f records_per_s=%.0f rows=%" PRIu64 " live_keys=%" PRIu64
+               " invalid=%" PRIu64 " peak_rss_kib=%ld bytes_per_key=%.0f\n",
+               n, sensors, generate_shape_name(shape), mode_name, window_spec_windows_per_record(&spec), wall, cpu, (double)n / cpu,
+               emitter_rows(sink.emitter), ws->live_keys, pipeline_stats(p)->invalid, usage.ru_maxrss,
                ws->live_keys ? (double)(heap_after - heap_before) / (double)ws->live_keys : 0.0);
         pipeline_free(p);
         emitter_free(sink.emitter);
@@ -163,5 +185,6 @@ int main(int argc, char **argv) {
         free(seek);
         free(messages);
         free(values);
+        free(keys);
         return 0;
 }

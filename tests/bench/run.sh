@@ -16,7 +16,10 @@
 #   6. footprint: RSS at start with no data, and CPU time over IDLE seconds
 #      of idle for sensord and for kcat -G on the same topic;
 #   7. engine only: parse, aggregate and emit from records in memory
-#      (tests/bench/engine.c), no Kafka.
+#      (tests/bench/engine.c), no Kafka;
+#   8. record shapes: the record parser alone (tests/bench/parse.c) and the
+#      engine on the same readings written flat and nested-epoch-ms
+#      (sensor-replay --shape), read with the input settings that match.
 # Also: the same job as a plain Python script (python_windows.py:
 # confluent-kafka, consume(10000), a dict of windows), against figure 1.
 # Each figure is the median of RUNS alternating runs. sensord's rate counts
@@ -42,7 +45,7 @@ JSON=${JSON:-$BUILD/bench.json}
 scripts/install-deps.sh >&2
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
 ninja -C "$BUILD" >/dev/null
-ninja -C "$BUILD" tests/bench/engine >/dev/null
+ninja -C "$BUILD" tests/bench/engine tests/bench/parse >/dev/null
 
 . tests/bench/lib.sh
 start_devbroker load:32 distinct:32 idle:32 $(for run in $(seq "$RUNS"); do echo "latency-$run:32"; done)
@@ -145,6 +148,12 @@ for run in $(seq "$RUNS"); do
         add latency_max "$max"
         read -r rate _ < <(engine_run "$RECORDS" 1000 32 10000)
         add engine_rate "$rate"
+        read -r rate _ < <(engine_run "$RECORDS" 1000 32 10000 600000 300000 update 31536000000 nested-epoch-ms)
+        add engine_nested_rate "$rate"
+        for shape in flat nested-epoch-ms; do
+                add "parse_$shape" "$(taskset -c 0 "$BUILD/tests/bench/parse" "$RECORDS" "$shape" 5 |
+                        sed -n 's/.*records_per_s=\([0-9]*\).*/\1/p')"
+        done
         read -r _ bytes < <(engine_run "$RECORDS" "$RECORDS" 32 10000)
         add engine_bytes_per_key "$bytes"
 done
@@ -187,6 +196,8 @@ f = {
     "python": {"records_per_s": $(med python_rate)},
     "idle": {"start_rss_kib": $start_rss, "sensord_cpu_ms": $idle_sensord_ms, "kcat_g_cpu_ms": $idle_kcat_ms},
     "engine": {"records_per_s": $(med engine_rate)},
+    "shapes": {"parse_flat_records_per_s": $(med parse_flat), "parse_nested_records_per_s": $(med parse_nested-epoch-ms),
+               "engine_nested_records_per_s": $(med engine_nested_rate)},
 }
 json.dump(f, open(sys.argv[1], "w"), indent=1)
 k = f["kcat"]["records_per_s"]
@@ -210,6 +221,9 @@ print(f"{'5. latency ms at ' + str(lat['records_per_s']) + '/s: p50 / p99 / max'
 print(f"{'6. RSS at start, no data':<48} {'':>10} {'':>6} {mib(f['idle']['start_rss_kib']):>9}")
 print(f"{'6. idle CPU ms over ' + str(f['idle_s']) + ' s: sensord / kcat -G':<48} {f['idle']['sensord_cpu_ms']:>10} / {f['idle']['kcat_g_cpu_ms']}")
 print(f"{'7. engine only, no Kafka (one core)':<48} {f['engine']['records_per_s']:>10}")
+sh = f["shapes"]
+print(f"{'8. parser alone, flat / nested-epoch-ms':<48} {sh['parse_flat_records_per_s']:>10} / {sh['parse_nested_records_per_s']} ({sh['parse_nested_records_per_s'] / sh['parse_flat_records_per_s']:.2f})")
+print(f"{'8. engine, nested-epoch-ms (ratio to figure 7)':<48} {sh['engine_nested_records_per_s']:>10} {sh['engine_nested_records_per_s'] / f['engine']['records_per_s']:>6.2f}")
 py = f["python"]["records_per_s"]
 print(f"{'Python script (confluent-kafka, a dict)':<48} {py:>10} {py / k:>6.2f}")
 print(f"{'sensord (figure 1) over the Python script':<48} {f['sensord_10000']['records_per_s'] / py:>10.1f}")
