@@ -39,7 +39,30 @@ struct Consumer {
         bool closed; /* left the group; else destroy without closing */
         bool unreachable; /* librdkafka said every broker is down; until a message or an assignment */
         Refetch refetch;
+        /* By partition id: the offset after the last message handed to the
+         * pipeline (-1: none yet). rd_kafka_position() says "invalid" after
+         * refetch.c's seek until the next message arrives, which at the end
+         * of a partition is never: the lag would vanish from STATUS=. */
+        int64_t *next_offset;
+        size_t n_next_offset;
 };
+
+static void set_next_offset(Consumer *c, int32_t partition, int64_t offset) {
+        if (partition < 0)
+                return;
+        if ((size_t)partition >= c->n_next_offset) {
+                size_t n = (size_t)partition + 1;
+                c->next_offset = xrealloc(c->next_offset, n * sizeof(*c->next_offset));
+                for (size_t i = c->n_next_offset; i < n; i++)
+                        c->next_offset[i] = -1;
+                c->n_next_offset = n;
+        }
+        c->next_offset[partition] = offset;
+}
+
+static int64_t next_offset(const Consumer *c, int32_t partition) {
+        return partition >= 0 && (size_t)partition < c->n_next_offset ? c->next_offset[partition] : -1;
+}
 
 static void reachable_again(Consumer *c) {
         if (!c->unreachable)
@@ -90,9 +113,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                  * a damaged one an I/O error; both were logged */
                 if (refused < 0)
                         fail(c, refused == -EINVAL ? EX_CONFIG : EX_IOERR);
-                for (int i = 0; i < parts->cnt; i++)
+                for (int i = 0; i < parts->cnt; i++) {
                         if (seek[i] >= 0)
                                 parts->elems[i].offset = seek[i];
+                        set_next_offset(c, ids[i], seek[i] >= 0 ? seek[i] : -1);
+                }
                 free(seek);
                 if (refused >= 0 && cooperative) /* refused: stopping, and leaving the group unassigns */
                         error = rd_kafka_incremental_assign(rk, parts);
@@ -109,6 +134,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                                 "neither stored nor committed"
                               : "");
                 check_pipeline(c, pipeline_revoke(c->pipeline, ids, (size_t)parts->cnt, lost));
+                for (int i = 0; i < parts->cnt; i++)
+                        set_next_offset(c, ids[i], -1);
                 if (cooperative)
                         error = rd_kafka_incremental_unassign(rk, parts);
                 else
@@ -171,6 +198,7 @@ static bool dispatch(Consumer *c, const rd_kafka_message_t *m, uint64_t now) {
         }
         reachable_again(c);
         refetch_drained(&c->refetch, m->len);
+        set_next_offset(c, m->partition, m->offset + 1);
         PipelineMessage pm = { .partition = m->partition, .offset = m->offset, .payload = m->payload, .len = m->len,
                                .key = m->key, .key_len = m->key_len, .timestamp_ms = rd_kafka_message_timestamp(m, NULL) };
         check_pipeline(c, pipeline_add(c->pipeline, &pm, now));
@@ -336,6 +364,7 @@ Consumer *consumer_free(Consumer *c) {
         if (c->rk)
                 rd_kafka_destroy_flags(c->rk, c->closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         queue_watch_free(&c->watch); /* after the handle that writes to its pipe */
+        free(c->next_offset);
         free(c->brokers);
         free(c->topic);
         free(c);
@@ -384,11 +413,11 @@ int64_t consumer_lag(Consumer *c) {
         rd_kafka_position(c->rk, assigned);
         for (int i = 0; i < assigned->cnt; i++) {
                 const rd_kafka_topic_partition_t *p = &assigned->elems[i];
-                int64_t low, high;
-                if (p->offset < 0 ||
+                int64_t low, high, position = p->offset >= 0 ? p->offset : next_offset(c, p->partition);
+                if (position < 0 ||
                     rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &low, &high) != 0 || high < 0)
                         continue;
-                lag = (lag < 0 ? 0 : lag) + (high > p->offset ? high - p->offset : 0);
+                lag = (lag < 0 ? 0 : lag) + (high > position ? high - position : 0);
         }
         rd_kafka_topic_partition_list_destroy(assigned);
         return lag;

@@ -113,11 +113,11 @@ void status_log_summary(const Status *st) {
         uint64_t busy_ms = ps->messages ? (now_usec(CLOCK_MONOTONIC) - ps->first_message_us) / 1000 : 0;
         log_info("summary: messages=%" PRIu64 " bytes=%" PRIu64 " invalid=%" PRIu64 " late_pairs=%" PRIu64
                  " dropped_pairs=%" PRIu64 " batches=%" PRIu64 " rows=%" PRIu64 " produced_rows=%" PRIu64
-                 " journal_rows=%" PRIu64 " dead_lettered=%" PRIu64 " producer_errors=%" PRIu64
+                 " dead_lettered=%" PRIu64 " producer_errors=%" PRIu64 " journal_rows=%" PRIu64
                  " ms_since_first_message=%" PRIu64
                  " latency_ms_p50=%" PRIu64 " latency_ms_p99=%" PRIu64 " latency_ms_max=%" PRIu64 "%s",
                  ps->messages, ps->bytes, ps->invalid, ws->late_pairs, ws->dropped_pairs, pipeline_batch_number(p),
-                 os.rows, os.kafka.rows, os.journal_rows, os.kafka.dead_letters, os.kafka.errors, busy_ms,
+                 os.rows, os.kafka.rows, os.kafka.dead_letters, os.kafka.errors, os.journal_rows, busy_ms,
                  latency_percentile(&ps->latency, 0.5), latency_percentile(&ps->latency, 0.99), ps->latency.max_ms,
                  classes);
 }
