@@ -187,7 +187,10 @@ replay() { "$BUILD/src/sensor-replay" -b "$BROKER" --interval 0 "$@" 2>>"$WORK/r
 max_batch() { journal_json MESSAGE_ID=$MESSAGE_ID | $ROWS | $PY -c 'import json,sys; print(max([json.loads(l)["batch"] for l in sys.stdin] or [-1]))'; }
 
 # --- 1. start: active only after READY, STATUS shown --------------------------------
-if ! in_ct systemctl start sensord; then
+# (the first install neither enabled nor started it: it needs its broker first)
+if [ "$(unit_prop ActiveState)" != inactive ] || [ "$(in_ct systemctl is-enabled sensord)" != disabled ]; then
+        fail "1 start" "after the first install the unit is $(unit_prop ActiveState), $(in_ct systemctl is-enabled sensord)"
+elif ! in_ct systemctl start sensord; then
         fail "1 start" "systemctl start failed: $(in_ct systemctl status sensord --no-pager | tail -5)"
 else
         active="$(unit_prop ActiveState)/$(unit_prop SubState)"
@@ -205,7 +208,7 @@ else
         elif ! in_ct systemctl status sensord --no-pager | grep -q "Status: \".*records"; then
                 fail "1 start" "systemctl status shows no Status line"
         else
-                pass "1 start: active (running) after READY; Status: $status"
+                pass "1 start: inactive and disabled after the first install; active (running) after READY; Status: $status"
         fi
 fi
 
