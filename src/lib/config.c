@@ -36,7 +36,6 @@ static const char *const starting_choices[] = { "earliest", "latest", NULL };
 static const char *const mode_choices[] = { "update", "append", "complete", NULL };
 static const char *const sink_choices[] = { "auto", "stdout", "journal", "none", NULL };
 static const char *const format_choices[] = { "json", "table", NULL };
-static const char *const timestamp_format_choices[] = { "rfc3339", "epoch_s", "epoch_ms", "epoch_us", "epoch_ns", NULL };
 static const char *const level_choices[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL };
 
 #define AT(field) offsetof(Config, field)
@@ -53,7 +52,7 @@ static const Setting settings[] = {
         { "input.sensor_id", KIND_STRING, AT(input_sensor_id), NULL, RESTART },
         { "input.value", KIND_STRING, AT(input_value), NULL, RESTART },
         { "input.timestamp", KIND_STRING, AT(input_timestamp), NULL, RESTART },
-        { "input.timestamp_format", KIND_ENUM, AT(input_timestamp_format), timestamp_format_choices, RESTART },
+        { "input.timestamp_format", KIND_ENUM, AT(input_timestamp_format), record_timestamp_formats, RESTART },
         { "batch.max_messages", KIND_COUNT, AT(batch.max_messages), NULL, LIVE },
         { "batch.max_bytes", KIND_SIZE, AT(batch.max_bytes), NULL, LIVE },
         { "batch.max_delay", KIND_DURATION_US, AT(batch.max_delay_us), NULL, LIVE },

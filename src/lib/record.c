@@ -175,8 +175,8 @@ static int epoch_ms(const RecordShape *shape, const char *text, size_t len, int6
         return timestamp_parse_epoch(text, len, units[shape->timestamp_format], ms);
 }
 
-static const char *const format_names[_TIMESTAMP_FORMAT_MAX] = { "rfc3339", "epoch_s", "epoch_ms", "epoch_us",
-                                                                  "epoch_ns" };
+const char *const record_timestamp_formats[_TIMESTAMP_FORMAT_MAX + 1] = { "rfc3339",  "epoch_s",  "epoch_ms",
+                                                                          "epoch_us", "epoch_ns", NULL };
 
 /* --- yajl's parse ---------------------------------------------------------- */
 
@@ -309,7 +309,7 @@ static int set_value(Parse *p, const char *text, size_t len) {
 static int set_epoch(Parse *p, const char *text, size_t len) {
         if (epoch_ms(p->shape, text, len, &p->record->event_time_ms) < 0)
                 return fail(p, RECORD_BAD_TIMESTAMP, "field '%s' is not a time in %s within years 0001-9999: %.*s",
-                            p->shape->field[RECORD_TIMESTAMP].text, format_names[p->shape->timestamp_format],
+                            p->shape->field[RECORD_TIMESTAMP].text, record_timestamp_formats[p->shape->timestamp_format],
                             (int)(len > 40 ? 40 : len), text);
         return 1;
 }
@@ -323,15 +323,19 @@ static int on_number(void *ctx, const char *text, size_t len) {
         return type_mismatch(p, "a number");
 }
 
-/* The checks of a sensor id, from a field or the message key: what names
- * it in a reason. Returns 1, or 0 after a failure. */
-static int set_sensor_id(Parse *p, const char *what, const void *s, size_t len) {
-        if (len == 0)
-                return fail(p, RECORD_BAD_SENSOR_ID, "%s is empty", what);
-        if (len > SENSOR_ID_MAX)
-                return fail(p, RECORD_BAD_SENSOR_ID, "%s is %zu bytes, over %d", what, len, SENSOR_ID_MAX);
-        if (memchr(s, '\0', len))
+/* The checks of a sensor id, from the field at path or (path NULL) the
+ * message key. Returns 1, or 0 after a failure. */
+static int set_sensor_id(Parse *p, const char *path, const void *s, size_t len) {
+        if (len == 0 || len > SENSOR_ID_MAX || memchr(s, '\0', len)) {
+                char what[RECORD_PATH_MAX + 16] = "the message key";
+                if (path)
+                        snprintf(what, sizeof(what), "field '%s'", path);
+                if (len == 0)
+                        return fail(p, RECORD_BAD_SENSOR_ID, "%s is empty", what);
+                if (len > SENSOR_ID_MAX)
+                        return fail(p, RECORD_BAD_SENSOR_ID, "%s is %zu bytes, over %d", what, len, SENSOR_ID_MAX);
                 return fail(p, RECORD_BAD_SENSOR_ID, "%s contains a NUL character", what);
+        }
         memcpy(p->record->sensor_id, s, len);
         p->record->sensor_id[len] = '\0';
         p->record->sensor_id_len = len;
@@ -340,11 +344,8 @@ static int set_sensor_id(Parse *p, const char *what, const void *s, size_t len) 
 
 static int on_string(void *ctx, const unsigned char *s, size_t len) {
         Parse *p = ctx;
-        if (p->current == RECORD_SENSOR_ID) {
-                char what[RECORD_PATH_MAX + 16];
-                snprintf(what, sizeof(what), "field '%s'", p->shape->field[RECORD_SENSOR_ID].text);
-                return set_sensor_id(p, what, s, len);
-        }
+        if (p->current == RECORD_SENSOR_ID)
+                return set_sensor_id(p, p->shape->field[RECORD_SENSOR_ID].text, s, len);
         if (p->current != RECORD_TIMESTAMP || !timestamp_is_string(p->shape))
                 return type_mismatch(p, "a string");
         if (timestamp_parse((const char *)s, len, &p->record->event_time_ms) < 0)
@@ -528,7 +529,8 @@ static bool utf8_valid(const unsigned char *s, size_t len) {
         return true;
 }
 
-/* The fields that come from the message itself, after the JSON's. */
+/* The fields that come from the message itself, after the JSON's; both
+ * paths take them here (the fast one without a reason). */
 static RecordError take_from_message(Parse *p, const RecordMessage *m) {
         if (p->shape->field[RECORD_SENSOR_ID].n_segments == 0) {
                 if (!m->key)
@@ -537,7 +539,7 @@ static RecordError take_from_message(Parse *p, const RecordMessage *m) {
                                p->error;
                 if (!utf8_valid(m->key, m->key_len))
                         return fail(p, RECORD_BAD_SENSOR_ID, "the message key is not valid UTF-8"), p->error;
-                if (!set_sensor_id(p, "the message key", m->key, m->key_len))
+                if (!set_sensor_id(p, NULL, m->key, m->key_len))
                         return p->error;
         }
         if (p->shape->field[RECORD_TIMESTAMP].n_segments == 0) {
@@ -768,24 +770,10 @@ static bool parse_fast(const RecordShape *shape, const RecordMessage *m, Record 
         skip_ws(&s);
         if (s.p != s.end || f.seen != json)
                 return false;
-        /* the message's own fields, when valid; else yajl's path says why */
-        if (!shape->field[RECORD_SENSOR_ID].n_segments) {
-                const unsigned char *k = m->key;
-                if (!k || m->key_len == 0 || m->key_len > SENSOR_ID_MAX)
-                        return false;
-                for (size_t i = 0; i < m->key_len; i++)
-                        if (!is_plain(k[i]) && k[i] != '"' && k[i] != '\\')
-                                return false; /* beyond printable ASCII: yajl's path checks UTF-8 */
-                memcpy(out->sensor_id, k, m->key_len);
-                out->sensor_id[m->key_len] = '\0';
-                out->sensor_id_len = m->key_len;
-        }
-        if (!shape->field[RECORD_TIMESTAMP].n_segments) {
-                if (m->timestamp_ms == -1 || !timestamp_in_range(m->timestamp_ms))
-                        return false;
-                out->event_time_ms = m->timestamp_ms;
-        }
-        return true;
+        /* the message's own fields; when they are not valid, yajl's path
+         * takes them again and says why */
+        Parse p = { .shape = shape, .record = out, .current = FIELD_OTHER };
+        return take_from_message(&p, m) == RECORD_OK;
 }
 
 RecordError record_parse_message(const RecordShape *shape, const RecordMessage *m, size_t max_bytes, Record *out,

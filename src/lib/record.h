@@ -51,6 +51,9 @@ typedef enum TimestampFormat {
         _TIMESTAMP_FORMAT_MAX,
 } TimestampFormat;
 
+/* The names of input.timestamp_format, in enum order, NULL-terminated. */
+extern const char *const record_timestamp_formats[_TIMESTAMP_FORMAT_MAX + 1];
+
 #define RECORD_PATH_MAX 128    /* bytes of a configured path */
 #define RECORD_PATH_SEGMENTS 8 /* levels of nesting a path may name */
 #define RECORD_KEY "@key"             /* input.sensor_id: the Kafka message key */

@@ -41,8 +41,7 @@ static bool to_journal(const Output *o) {
 static void check_journal_volume(const Output *o, const Config *config) {
         if (!to_journal(o))
                 return;
-        uint64_t windows_per_record = (uint64_t)((config->window.size_ms + config->window.slide_ms - 1) /
-                                                 config->window.slide_ms);
+        uint64_t windows_per_record = window_spec_windows_per_record(&config->window);
         uint64_t rows = config->batch.max_messages * windows_per_record;
         if (config->mode == OUTPUT_COMPLETE)
                 log_warning("output.mode=complete writes every live key to the journal after every batch; for more "
