@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "end_offsets.h"
+#include "kafka_conf.h"
 #include "topic_wait.h"
 #include "log.h"
 #include "queue_watch.h"
@@ -257,12 +258,8 @@ static int on_keep_polling(sd_event_source *s, uint64_t usec, void *userdata) {
 /* The interval of on_keep_polling(): a third of max.poll.interval.ms as
  * the handle has it (librdkafka's 300,000 unless kafka.properties sets it). */
 static uint64_t keep_polling_interval_usec(rd_kafka_t *rk) {
-        char value[32];
-        size_t size = sizeof(value);
-        long long ms = 300000;
-        if (rd_kafka_conf_get(rd_kafka_conf(rk), "max.poll.interval.ms", value, &size) == RD_KAFKA_CONF_OK)
-                ms = strtoll(value, NULL, 10);
-        return (uint64_t)(ms > 3 ? ms : 3) * 1000 / 3;
+        uint64_t ms = kafka_conf_u64(rd_kafka_conf(rk), "max.poll.interval.ms", 300000);
+        return (ms > 3 ? ms : 3) * 1000 / 3;
 }
 
 static int set_conf(rd_kafka_conf_t *conf, const char *name, const char *value) {

@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "alloc.h"
+#include "kafka_conf.h"
 #include "log.h"
 #include "queue_watch.h"
 #include "row_json.h"
@@ -167,9 +168,7 @@ static rd_kafka_conf_t *make_conf(KafkaSink *k, const Config *config) {
         }
         char value[32];
         size_t size = sizeof(value);
-        k->congested_at = 50000;
-        if (rd_kafka_conf_get(conf, "queue.buffering.max.messages", value, &size) == RD_KAFKA_CONF_OK)
-                k->congested_at = strtoull(value, NULL, 10) / 2 + 1;
+        k->congested_at = kafka_conf_u64(conf, "queue.buffering.max.messages", 99999) / 2 + 1; /* 50000 if unknown */
         /* the producer's default is true, though rd_kafka_conf_get() reads
          * "false" when the property is not set */
         k->may_create = true;

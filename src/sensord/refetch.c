@@ -2,19 +2,13 @@
 #include "refetch.h"
 
 #include <inttypes.h>
-#include <stdlib.h>
 
+#include "kafka_conf.h"
 #include "log.h"
 
-static uint64_t conf_u64(const rd_kafka_conf_t *conf, const char *name, uint64_t fallback) {
-        char value[32];
-        size_t size = sizeof(value);
-        return rd_kafka_conf_get(conf, name, value, &size) == RD_KAFKA_CONF_OK ? strtoull(value, NULL, 10) : fallback;
-}
-
 void refetch_init(Refetch *r, const rd_kafka_conf_t *conf) {
-        *r = (Refetch){ .min_messages = conf_u64(conf, "queued.min.messages", 100000),
-                        .max_bytes = conf_u64(conf, "queued.max.messages.kbytes", 65536) * 1024 };
+        *r = (Refetch){ .min_messages = kafka_conf_u64(conf, "queued.min.messages", 100000),
+                        .max_bytes = kafka_conf_u64(conf, "queued.max.messages.kbytes", 65536) * 1024 };
 }
 
 static void seek_to_positions(Refetch *r, rd_kafka_t *rk) {
