@@ -4,8 +4,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+#include "record.h"
+#include "row_json.h"
 #include "timestamp.h"
 
 static uint64_t splitmix64(uint64_t *state) {
@@ -34,43 +38,41 @@ const char *generate_shape_name(GenerateShape shape) {
         return shape_names[shape];
 }
 
-/* The id as a JSON string's contents: quote, backslash and control
- * characters escaped. Returns the length, or size when it does not fit. */
-static size_t json_escape(const char *s, size_t len, char *out, size_t size) {
-        size_t n = 0;
-        for (size_t i = 0; i < len && n < size; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c == '"' || c == '\\')
-                        n += (size_t)snprintf(out + n, size - n, "\\%c", c);
-                else if (c < 0x20)
-                        n += (size_t)snprintf(out + n, size - n, "\\u%04x", c);
-                else
-                        out[n++] = (char)c;
-        }
-        return n < size ? n : size;
+void generate_shape_input(GenerateShape shape, RecordShape *out) {
+        static const char *const paths[_SHAPE_MAX][_RECORD_FIELD_MAX] = {
+                [SHAPE_FLAT] = { "sensor_id", "value", "timestamp" },
+                [SHAPE_NESTED_EPOCH_MS] = { "device.id", "metrics.temp", "ts" },
+                [SHAPE_KEY_TIMESTAMP] = { RECORD_KEY, "value", RECORD_KAFKA_TIME },
+        };
+        record_shape_default(out);
+        for (int f = 0; f < _RECORD_FIELD_MAX; f++)
+                record_path_set(out, (RecordField)f, paths[shape][f], NULL);
+        out->timestamp_format = shape == SHAPE_NESTED_EPOCH_MS ? TIMESTAMP_EPOCH_MS : TIMESTAMP_RFC3339;
 }
 
 size_t generate_render(GenerateShape shape, const char *sensor_id, size_t sensor_id_len, const char *value_text,
                        int64_t event_ms, char *out, size_t size) {
-        char id[2 * 6 * 256 + 1], ts[TIMESTAMP_MAX];
-        size_t id_len = json_escape(sensor_id, sensor_id_len, id, sizeof(id));
-        int n;
+        char stack[6 * SENSOR_ID_MAX + 2], ts[TIMESTAMP_MAX];
+        char *id = 6 * sensor_id_len + 2 <= sizeof(stack) ? stack : xmalloc(6 * sensor_id_len + 2);
+        int id_len = (int)(row_json_string(id, sensor_id, sensor_id_len) - id), n;
         switch (shape) {
         case SHAPE_NESTED_EPOCH_MS:
                 n = snprintf(out, size,
-                             "{\"device\":{\"id\":\"%.*s\",\"site\":\"north\"},\"metrics\":{\"temp\":%s,\"hum\":40.2},"
+                             "{\"device\":{\"id\":%.*s,\"site\":\"north\"},\"metrics\":{\"temp\":%s,\"hum\":40.2},"
                              "\"ts\":%" PRId64 "}",
-                             (int)id_len, id, value_text, event_ms);
+                             id_len, id, value_text, event_ms);
                 break;
         case SHAPE_KEY_TIMESTAMP:
                 n = snprintf(out, size, "{\"value\":%s}", value_text);
                 break;
         default:
                 timestamp_format(event_ms, ts);
-                n = snprintf(out, size, "{\"sensor_id\":\"%.*s\",\"value\":%s,\"timestamp\":\"%s\"}", (int)id_len, id,
+                n = snprintf(out, size, "{\"sensor_id\":%.*s,\"value\":%s,\"timestamp\":\"%s\"}", id_len, id,
                              value_text, ts);
                 break;
         }
+        if (id != stack)
+                free(id);
         return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record.h"
+
 #define GENERATE_KEY_MAX 32
 #define GENERATE_VALUE_MAX 160
 
@@ -20,6 +22,9 @@ typedef enum GenerateShape { SHAPE_FLAT, SHAPE_NESTED_EPOCH_MS, SHAPE_KEY_TIMEST
 /* The shape named name ("nested-epoch-ms"); -EINVAL for another name. */
 int generate_shape_from_name(const char *name, GenerateShape *out);
 const char *generate_shape_name(GenerateShape shape);
+
+/* The input settings that read shape (README, "Record shapes"). */
+void generate_shape_input(GenerateShape shape, RecordShape *out);
 
 /* Writes one reading in shape: value_text is its JSON number as text, and
  * the id is escaped as JSON needs. Returns the length, or 0 when it does

@@ -15,7 +15,7 @@
 
 /* The string's bytes as yajl_gen writes them: the two-character escapes,
  * \u00XX for the other control characters, everything else as it is. */
-static char *put_string(char *p, const char *s, size_t len) {
+char *row_json_string(char *p, const char *s, size_t len) {
         static const char hex[] = "0123456789ABCDEF";
         *p++ = '"';
         for (size_t i = 0; i < len; i++) {
@@ -68,7 +68,7 @@ int row_json(char buf[ROW_JSON_MAX], uint64_t batch, const WindowRow *row) {
         p = PUT_LITERAL(p, ",\"end\":");
         p = put_time(p, row->end_ms);
         p = PUT_LITERAL(p, "},\"sensor_id\":");
-        p = put_string(p, row->sensor_id, row->sensor_id_len);
+        p = row_json_string(p, row->sensor_id, row->sensor_id_len);
         p = PUT_LITERAL(p, ",\"avg_value\":");
         p = put_number(p, row->avg);
         p = PUT_LITERAL(p, ",\"max_value\":");

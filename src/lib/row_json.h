@@ -12,6 +12,10 @@
  * escaped as \u00XX, and everything else. */
 #define ROW_JSON_MAX (6 * SENSOR_ID_MAX + 512)
 
+/* Writes the len bytes of s as a JSON string, quotes included, escaped as
+ * yajl_gen escapes it, at p (room for 6 * len + 2 bytes). Returns the end. */
+char *row_json_string(char *p, const char *s, size_t len);
+
 /* Writes row of batch into buf as one JSON object (no newline, no NUL), its
  * string escaped as yajl_gen escapes it. Returns the length, or -EINVAL for
  * a sensor id over SENSOR_ID_MAX bytes. */

@@ -191,7 +191,7 @@ static int send_item(Replay *r, const Item *it, int64_t shift_ms) {
         /* another shape: a reading with the three fields is written anew;
          * anything else goes as it is, invalid records included */
         if (r->shape != SHAPE_FLAT && key && number && it->has_time) {
-                char value[GENERATE_VALUE_MAX + 2 * 6 * 256];
+                char value[GENERATE_VALUE_MAX + 6 * SENSOR_ID_MAX];
                 int64_t t = it->time_ms + shift_ms;
                 size_t len = generate_render(r->shape, key, key_len, number, t, value, sizeof(value));
                 if (len == 0) {

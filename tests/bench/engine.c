@@ -131,16 +131,7 @@ int main(int argc, char **argv) {
                                       .mode = mode,
                                       .max_keys = UINT64_MAX,
                                       .max_message_bytes = 65536 };
-        /* the input settings that read the shape */
-        static const char *const paths[_SHAPE_MAX][3] = {
-                [SHAPE_FLAT] = { "sensor_id", "value", "timestamp" },
-                [SHAPE_NESTED_EPOCH_MS] = { "device.id", "metrics.temp", "ts" },
-                [SHAPE_KEY_TIMESTAMP] = { "@key", "value", "@timestamp" },
-        };
-        record_shape_default(&settings.shape);
-        for (int f = 0; f < _RECORD_FIELD_MAX; f++)
-                record_path_set(&settings.shape, (RecordField)f, paths[shape][f], NULL);
-        settings.shape.timestamp_format = shape == SHAPE_NESTED_EPOCH_MS ? TIMESTAMP_EPOCH_MS : TIMESTAMP_RFC3339;
+        generate_shape_input(shape, &settings.shape);
         PipelineOutput output = { .userdata = &sink, .begin_batch = begin, .row = row, .end_batch = end };
         PipelineHooks hooks = { .store_offsets = store_offsets, .invalid = invalid };
         Pipeline *p;

@@ -21,16 +21,8 @@ int main(int argc, char **argv) {
                 return 64;
         }
         uint64_t n = strtoull(argv[1], NULL, 10), rounds = argc > 3 ? strtoull(argv[3], NULL, 10) : 5;
-        static const char *const paths[_SHAPE_MAX][3] = {
-                [SHAPE_FLAT] = { "sensor_id", "value", "timestamp" },
-                [SHAPE_NESTED_EPOCH_MS] = { "device.id", "metrics.temp", "ts" },
-                [SHAPE_KEY_TIMESTAMP] = { "@key", "value", "@timestamp" },
-        };
         RecordShape rs;
-        record_shape_default(&rs);
-        for (int f = 0; f < _RECORD_FIELD_MAX; f++)
-                record_path_set(&rs, (RecordField)f, paths[shape][f], NULL);
-        rs.timestamp_format = shape == SHAPE_NESTED_EPOCH_MS ? TIMESTAMP_EPOCH_MS : TIMESTAMP_RFC3339;
+        generate_shape_input(shape, &rs);
 
         RecordMessage *messages = xcalloc(n, sizeof(*messages));
         char *values = xmalloc(n * GENERATE_VALUE_MAX), *keys = xmalloc(n * GENERATE_KEY_MAX);
