@@ -9,7 +9,7 @@ packages=(
         python3 python3-kafka python3-confluent-kafka kcat
         debootstrap systemd-container util-linux procps
         scdoc man-db
-        debhelper dpkg-dev fakeroot lintian rpm rpmlint elfutils
+        debhelper dpkg-dev fakeroot lintian rpm rpmlint elfutils cpio
 )
 missing=()
 for p in "${packages[@]}"; do
