@@ -566,15 +566,16 @@ for _ in $(seq 240); do
 done
 took_ms=$((($(date +%s%N) - start) / 1000000))
 in_ct systemctl stop sensord
+# the run's result rows, read from the journal once
+in_ct journalctl _SYSTEMD_INVOCATION_ID="$inv" MESSAGE_ID=$MESSAGE_ID -o json --no-pager >"$WORK/volume.json"
 # journald's own clock: from the first result row to the last
-span_us=$(in_ct journalctl _SYSTEMD_INVOCATION_ID="$inv" MESSAGE_ID=$MESSAGE_ID -o json --no-pager |
-        $PY -c 'import json, sys
+span_us=$($PY -c 'import json, sys
 t = [int(json.loads(l)["__REALTIME_TIMESTAMP"]) for l in sys.stdin]
-print(max(t) - min(t) if t else 0)')
-summary=$(in_ct journalctl _SYSTEMD_INVOCATION_ID="$inv" -o cat --no-pager | grep "^summary: ")
+print(max(t) - min(t) if t else 0)' <"$WORK/volume.json")
+summary=$(in_ct journalctl _SYSTEMD_INVOCATION_ID="$inv" _TRANSPORT=stdout -o cat --no-pager | grep "^summary: ") # (its log, not its rows)
 rows=$(sed -n 's/.* rows=\([0-9]*\).*/\1/p' <<<"$summary")
 journal_rows=$(sed -n 's/.* journal_rows=\([0-9]*\).*/\1/p' <<<"$summary")
-in_ct journalctl _SYSTEMD_INVOCATION_ID="$inv" MESSAGE_ID=$MESSAGE_ID -o json --no-pager | $ROWS >"$WORK/volume-rows.jsonl"
+$ROWS <"$WORK/volume.json" >"$WORK/volume-rows.jsonl"
 found=$(wc -l <"$WORK/volume-rows.jsonl")
 kcat -C -b "$BROKER" -t volume -e -q -f '%s\n' >"$WORK/volume-values.txt" 2>/dev/null
 if [ "$interval" != 1s ] || [ "$burst" != 1000000 ]; then
