@@ -211,7 +211,8 @@ def cmd_final_equal(args):
     doubled = sorted(k for k in set(want) & set(got) if got[k]["count"] > want[k][0])
     if lost or extra or short or doubled:
         die(f"of {len(want)} (window, sensor) keys: {len(lost)} lost, {len(short)} short, {len(doubled)} doubled, "
-            f"{len(extra)} not in the data; e.g. lost {lost[:2]}, short {short[:2]}, doubled {doubled[:2]}")
+            f"{len(extra)} not in the data; e.g. lost {lost[:2]}, short {short[:2]}, doubled {doubled[:2]}, "
+            f"not in the data {extra[:2]}")
     for key, (c, total, lo, hi) in want.items():
         r = got[key]
         if not close(r["avg_value"], total / c) or r["min_value"] != lo or r["max_value"] != hi:
