@@ -93,10 +93,6 @@ int changelog_pointer_parse(const char *metadata, size_t len, ChangelogPointer *
         return 0;
 }
 
-uint32_t changelog_record_crc(const uint8_t *record) {
-        return (uint32_t)get_le(record + 4, 4);
-}
-
 /* --- replay --- */
 
 typedef struct Part {

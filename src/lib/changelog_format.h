@@ -69,9 +69,6 @@ void changelog_pointer_format(const ChangelogPointer *p, char buf[CHANGELOG_POIN
  * sensord without a changelog), -EBADMSG when it is a damaged one. */
 int changelog_pointer_parse(const char *metadata, size_t len, ChangelogPointer *p);
 
-/* The CRC of the record at data (its prefix's second word). */
-uint32_t changelog_record_crc(const uint8_t *record);
-
 /* Rebuilding a partition's state from changelog messages read from
  * chain_start() up to the pointer's last offset. */
 typedef struct ChangelogReplay ChangelogReplay;

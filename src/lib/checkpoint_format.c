@@ -267,3 +267,7 @@ int checkpoint_decode_record(const uint8_t *data, size_t len, const CheckpointVi
         *used = RECORD_PREFIX + payload;
         return 0;
 }
+
+uint32_t checkpoint_record_crc(const uint8_t *record) {
+        return (uint32_t)record[4] | (uint32_t)record[5] << 8 | (uint32_t)record[6] << 16 | (uint32_t)record[7] << 24;
+}

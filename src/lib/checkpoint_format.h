@@ -79,6 +79,9 @@ int checkpoint_decode_header(const uint8_t *data, size_t len, CheckpointHeader *
 unsigned checkpoint_header_mismatch(const CheckpointHeader *found, const CheckpointHeader *want, char *buf,
                                     size_t size);
 
+/* The CRC-32C in the prefix of the record at data (at least 8 bytes). */
+uint32_t checkpoint_record_crc(const uint8_t *record);
+
 typedef struct CheckpointVisitor {
         void *userdata;
         WindowEvictedFn evicted;

@@ -68,6 +68,7 @@ static const Setting settings[] = {
         { "output.kafka_properties", KIND_PROPERTIES, AT(output_properties), NULL, RESTART },
         { "state.directory", KIND_STRING, AT(state_directory), NULL, RESTART },
         { "state.checkpoint_interval", KIND_DURATION, AT(checkpoint_interval_ms), NULL, LIVE },
+        { "state.changelog_topic", KIND_STRING, AT(changelog_topic), NULL, RESTART },
         { "state.max_keys", KIND_COUNT, AT(max_keys), NULL, LIVE },
         { "limits.max_message_bytes", KIND_SIZE, AT(max_message_bytes), NULL, LIVE },
         { "dead_letter.topic", KIND_STRING, AT(dead_letter_topic), NULL, RESTART },
@@ -298,6 +299,7 @@ static void set_defaults(Config *c) {
         c->output_topic = xstrdup("");
         c->state_directory = xstrdup("/var/lib/sensord");
         c->checkpoint_interval_ms = 5000;
+        c->changelog_topic = xstrdup("");
         c->max_keys = 1000000;
         c->max_message_bytes = 65536;
         c->dead_letter_topic = xstrdup("");
@@ -433,6 +435,13 @@ static void validate(Loader *l, const config_t *cf) {
                 add_error(l, LINE("output", "sink"), "output.sink",
                           "\"none\" needs output.kafka_topic: the results would go nowhere");
         check_output_topic(l, LINE("dead_letter", "topic"), "dead_letter.topic", c->dead_letter_topic, "dead letters");
+        check_output_topic(l, LINE("state", "changelog_topic"), "state.changelog_topic", c->changelog_topic,
+                           "checkpoints");
+        if (usable(l, "state.changelog_topic") && c->changelog_topic[0] &&
+            ((usable(l, "output.kafka_topic") && strcmp(c->changelog_topic, c->output_topic) == 0) ||
+             (usable(l, "dead_letter.topic") && strcmp(c->changelog_topic, c->dead_letter_topic) == 0)))
+                add_error(l, LINE("state", "changelog_topic"), "state.changelog_topic",
+                          "must differ from output.kafka_topic and dead_letter.topic: it holds checkpoints only");
 #undef LINE
 }
 
@@ -525,6 +534,7 @@ Config *config_free(Config *c) {
         properties_free(&c->output_properties);
         free(c->output_topic);
         free(c->state_directory);
+        free(c->changelog_topic);
         free(c->dead_letter_topic);
         free(c);
         return NULL;

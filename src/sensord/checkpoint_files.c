@@ -25,6 +25,10 @@ struct CheckpointFiles {
         CheckpointHeader header;
         CheckpointBuf buf;
         uint64_t last_bytes;
+        uint32_t last_crc;
+        bool force_snapshot;
+        CheckpointWrittenFn written;
+        void *written_userdata;
         char problem[512]; /* what is damaged, where */
 };
 
@@ -33,6 +37,7 @@ typedef struct Loading {
         CheckpointFiles *f;
         WindowState *state;
         CheckpointMark mark;
+        uint32_t crc;
         bool loaded;
 } Loading;
 
@@ -107,6 +112,7 @@ static int replay(CheckpointFiles *f, Loading *l, const char *name, bool snapsho
                         break;
                 }
                 l->mark = mark;
+                l->crc = checkpoint_record_crc(data + pos);
                 l->loaded = true;
                 pos += used;
                 if (snapshot && pos != len)
@@ -256,8 +262,10 @@ int checkpoint_files_open(CheckpointFiles **out, const char *state_dir, const Ch
                 log_error("cannot read the checkpoint in %s: %s", f->dir, strerror(-r));
         if (r < 0)
                 goto fail;
-        if (l.loaded)
+        if (l.loaded) {
                 *mark = l.mark;
+                f->last_crc = l.crc;
+        }
         *out = f;
         return l.loaded ? 1 : 0;
 fail:
@@ -301,13 +309,20 @@ static int compact(CheckpointFiles *f, WindowState *state, const CheckpointMark 
         checkpoint_record_end(&f->buf);
         f->last_bytes += f->buf.len;
 
+        size_t header = 0;
+        CheckpointHeader h;
+        checkpoint_decode_header(f->buf.data, f->buf.len, &h, &header);
         int r = file_create_at(f->dirfd, tmp, f->buf.data, f->buf.len);
         if (r == 0 && renameat(f->dirfd, tmp, f->dirfd, name) < 0)
                 r = -errno;
         if (r == 0)
                 r = fsync_dir(f);
-        if (r == 0)
-                r = create_delta(f, next);
+        if (r < 0)
+                return r;
+        f->last_crc = checkpoint_record_crc(f->buf.data + header);
+        if (f->written)
+                f->written(f->written_userdata, CHECKPOINT_SNAPSHOT, f->buf.data, f->buf.len);
+        r = create_delta(f, next);
         if (r == 0)
                 r = open_delta(f, next);
         if (r < 0)
@@ -339,12 +354,57 @@ int checkpoint_files_save(CheckpointFiles *f, WindowState *state, const Checkpoi
                 return r;
         f->delta_bytes += f->buf.len;
         f->last_bytes = f->buf.len;
+        f->last_crc = checkpoint_record_crc(f->buf.data);
+        if (f->written)
+                f->written(f->written_userdata, CHECKPOINT_DELTA, f->buf.data, f->buf.len);
 
         /* the log's records (after its header) against a snapshot record */
         uint64_t snapshot_bytes = 64 + entries * CHECKPOINT_ENTRY_BYTES(0) + key_bytes;
-        if (f->delta_bytes - f->header_bytes > snapshot_bytes)
+        if (f->force_snapshot || f->delta_bytes - f->header_bytes > snapshot_bytes) {
+                f->force_snapshot = false;
                 return compact(f, state, mark);
+        }
         return 0;
+}
+
+void checkpoint_files_on_written(CheckpointFiles *f, CheckpointWrittenFn fn, void *userdata) {
+        f->written = fn;
+        f->written_userdata = userdata;
+}
+
+void checkpoint_files_force_snapshot(CheckpointFiles *f) {
+        f->force_snapshot = true;
+}
+
+int checkpoint_files_reset(CheckpointFiles *f, WindowState *state, const CheckpointMark *mark) {
+        int fd = dup(f->dirfd);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        int r = 0;
+        if (!d) {
+                r = -errno;
+                if (fd >= 0)
+                        close(fd);
+                return r;
+        }
+        for (struct dirent *e; (e = readdir(d));)
+                if ((strncmp(e->d_name, "snapshot.", 9) == 0 || strncmp(e->d_name, "delta.", 6) == 0) &&
+                    unlinkat(f->dirfd, e->d_name, 0) < 0 && r == 0)
+                        r = -errno;
+        closedir(d);
+        if (r < 0)
+                return r;
+        /* generation 1 from the state alone, with no older one to fall
+         * back to: its logs belonged to another history */
+        CheckpointWrittenFn written = f->written;
+        f->gen = 0;
+        f->written = NULL;
+        r = compact(f, state, mark);
+        f->written = written;
+        return r;
+}
+
+uint32_t checkpoint_files_last_crc(const CheckpointFiles *f) {
+        return f->last_crc;
 }
 
 uint64_t checkpoint_files_last_bytes(const CheckpointFiles *f) {

@@ -40,5 +40,21 @@ CheckpointFiles *checkpoint_files_free(CheckpointFiles *f);
  * state. Returns 0 or a negative errno. */
 int checkpoint_files_save(CheckpointFiles *f, WindowState *state, const CheckpointMark *mark);
 
+/* Told each record a save made durable: a delta record, or a header and a
+ * snapshot record, the bytes as in the file. */
+typedef void (*CheckpointWrittenFn)(void *userdata, CheckpointKind kind, const uint8_t *bytes, size_t len);
+void checkpoint_files_on_written(CheckpointFiles *f, CheckpointWrittenFn fn, void *userdata);
+
+/* The next save also writes a snapshot, whatever the log's size. */
+void checkpoint_files_force_snapshot(CheckpointFiles *f);
+
+/* Replaces every generation with the state as snapshot.1 at mark (not
+ * told to the written callback): for a state that came from elsewhere (a
+ * changelog). Returns 0 or a negative errno. */
+int checkpoint_files_reset(CheckpointFiles *f, WindowState *state, const CheckpointMark *mark);
+
+/* The CRC-32C of the newest record loaded or written; 0 before any. */
+uint32_t checkpoint_files_last_crc(const CheckpointFiles *f);
+
 /* Bytes written by the last save, for the benchmark and the debug log. */
 uint64_t checkpoint_files_last_bytes(const CheckpointFiles *f);

@@ -1,13 +1,44 @@
 /* checkpoints: the checkpoint files of the partitions this process holds,
- * behind the pipeline's checkpoint interface. */
+ * behind the pipeline's checkpoint interface; with state.changelog_topic,
+ * also their changelog: where a newly assigned partition's state comes
+ * from (its committed pointer, its local files when they hold the same
+ * checkpoint, else the changelog), and each checkpoint produced to it and
+ * committed, with its pointer, once delivered. */
 #pragma once
+
+#include <systemd/sd-event.h>
 
 #include "config.h"
 #include "pipeline.h"
 
+typedef struct CheckpointsEvents {
+        void *userdata;
+        /* A partition whose load said PIPELINE_LOAD_LATER has its state in
+         * place: mark (NULL: none) and the group's committed offset (-1:
+         * none), to tell the pipeline and seek the consumer. */
+        void (*restored)(void *userdata, int32_t partition, const CheckpointMark *mark, int64_t committed);
+        /* Commit offset for the partition with metadata, synchronously
+         * when sync (a revoke: before the partition goes). */
+        void (*commit)(void *userdata, int32_t partition, int64_t offset, const char *metadata, bool sync);
+        /* sensord cannot go on: stop with this exit code (logged). */
+        void (*failed)(void *userdata, int exit_code);
+} CheckpointsEvents;
+
 typedef struct Checkpoints Checkpoints;
 
-Checkpoints *checkpoints_new(const Config *config);
+/* With a changelog topic in config, event and events are used; without,
+ * they may be NULL. -EINVAL when the changelog's Kafka clients cannot be
+ * made (logged). */
+int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, const CheckpointsEvents *events);
 Checkpoints *checkpoints_free(Checkpoints *c);
+
+/* With a changelog: checks its topic (see changelog_start()). 0, or
+ * -EHOSTUNREACH or -EINVAL (logged). */
+int checkpoints_start(Checkpoints *c, int input_partitions);
+
+bool checkpoints_have_changelog(const Checkpoints *c);
+
+/* Restores in progress: partitions, and changelog messages read so far. */
+void checkpoints_restoring(const Checkpoints *c, size_t *partitions, uint64_t *messages);
 
 PipelineCheckpoints checkpoints_for_pipeline(Checkpoints *c);

@@ -27,6 +27,8 @@ struct Consumer {
         Pipeline *pipeline;
         bool stopping; /* after failed(): drain no further */
         bool available_now;
+        bool earliest; /* kafka.starting_offsets */
+        int partition_count;
         char *brokers, *topic;
         int64_t startup_timeout_ms;
 
@@ -114,9 +116,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                  * a damaged one an I/O error; both were logged */
                 if (refused < 0)
                         fail(c, refused == -EINVAL ? EX_CONFIG : EX_IOERR);
+                rd_kafka_topic_partition_list_t *paused = rd_kafka_topic_partition_list_new(parts->cnt);
                 for (int i = 0; i < parts->cnt; i++) {
                         if (seek[i] >= 0)
                                 parts->elems[i].offset = seek[i];
+                        else if (seek[i] == PIPELINE_SEEK_PAUSE)
+                                rd_kafka_topic_partition_list_add(paused, c->topic, ids[i]);
                         set_next_offset(c, ids[i], seek[i] >= 0 ? seek[i] : -1);
                 }
                 free(seek);
@@ -124,6 +129,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                         error = rd_kafka_incremental_assign(rk, parts);
                 else if (refused >= 0)
                         r = rd_kafka_assign(rk, parts);
+                /* restoring: nothing is fetched until consumer_restored() */
+                if (refused >= 0 && paused->cnt > 0 && !error && !r)
+                        rd_kafka_pause_partitions(rk, paused);
+                rd_kafka_topic_partition_list_destroy(paused);
                 if (c->available_now && refused >= 0 && !error && !r)
                         end_offsets_assigned(c->ends, parts);
         } else {
@@ -294,7 +303,8 @@ static rd_kafka_conf_t *make_conf(Consumer *c, const Config *config) {
             set_conf(conf, "group.id", config->group_id) < 0 || set_conf(conf, "client.id", "sensord") < 0 ||
             set_conf(conf, "auto.offset.reset",
                      config->starting_offsets == STARTING_EARLIEST ? "earliest" : "latest") < 0 ||
-            set_conf(conf, "enable.auto.commit", "true") < 0 ||
+            set_conf(conf, "enable.auto.commit", config->changelog_topic && config->changelog_topic[0] ? "false" : "true") <
+                    0 ||
             set_conf(conf, "enable.auto.offset.store", "false") < 0 ||
             set_conf(conf, "enable.partition.eof", c->available_now ? "true" : "false") < 0) {
                 rd_kafka_conf_destroy(conf);
@@ -314,7 +324,8 @@ int consumer_new(Consumer **out, const Config *config, bool available_now, sd_ev
         char errstr[512];
         int r;
 
-        *c = (Consumer){ .events = *events, .pipeline = pipeline, .available_now = available_now };
+        *c = (Consumer){ .events = *events, .pipeline = pipeline, .available_now = available_now,
+                         .earliest = config->starting_offsets == STARTING_EARLIEST };
         c->brokers = xstrdup(config->brokers);
         c->topic = xstrdup(config->topic);
         c->startup_timeout_ms = config->startup_timeout_ms;
@@ -372,6 +383,7 @@ int consumer_start(Consumer *c) {
         int r = topic_wait(c->rk, c->topic, c->brokers, c->startup_timeout_ms, false);
         if (r < 0)
                 return r;
+        c->partition_count = r;
         rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(topics, c->topic, RD_KAFKA_PARTITION_UA);
         rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, topics);
@@ -391,6 +403,46 @@ void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t 
         if (err && err != RD_KAFKA_RESP_ERR__STATE) /* __STATE: revoked meanwhile */
                 log_warning("storing offsets failed: %s", rd_kafka_err2str(err));
         rd_kafka_topic_partition_list_destroy(list);
+}
+
+void consumer_commit(Consumer *c, int32_t partition, int64_t offset, const char *metadata, bool sync) {
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_add(list, c->topic, partition);
+        p->offset = offset;
+        p->metadata = xstrdup(metadata); /* freed with the list */
+        p->metadata_size = strlen(metadata);
+        rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, list, sync ? 0 : 1);
+        if (err)
+                log_warning("committing offset %" PRId64 " of %s/%" PRId32 " failed: %s; the next owner restores the "
+                            "checkpoint committed before",
+                            offset, c->topic, partition, rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(list);
+}
+
+void consumer_restored(Consumer *c, int32_t partition, int64_t offset, int64_t committed) {
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+        int64_t from = offset >= 0      ? offset
+                       : committed >= 0 ? committed
+                       : c->earliest    ? RD_KAFKA_OFFSET_BEGINNING
+                                        : RD_KAFKA_OFFSET_END;
+        rd_kafka_topic_partition_list_add(list, c->topic, partition)->offset = from;
+        /* whatever was fetched while paused is dropped by the seek */
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, list, 0);
+        if (error) {
+                log_error("cannot seek %s/%" PRId32 " to offset %" PRId64 ": %s", c->topic, partition, from,
+                          rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+                fail(c, EX_SOFTWARE);
+        } else {
+                set_next_offset(c, partition, from >= 0 ? from : -1);
+                rd_kafka_resume_partitions(c->rk, list);
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+        consumer_resume(c);
+}
+
+int consumer_partition_count(const Consumer *c) {
+        return c->partition_count;
 }
 
 void consumer_resume(Consumer *c) {

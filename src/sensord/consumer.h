@@ -42,6 +42,19 @@ int consumer_start(Consumer *c);
  * interval, when the partitions are revoked and at close. */
 void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t n);
 
+/* With a changelog (no auto-commit): commits the partition's offset with
+ * metadata, asynchronously or, with sync, before returning. The group
+ * coordinator refuses it from a member that is no longer in the group. */
+void consumer_commit(Consumer *c, int32_t partition, int64_t offset, const char *metadata, bool sync);
+
+/* A partition paused at assignment (PIPELINE_SEEK_PAUSE) has its state:
+ * reading resumes from offset, or when that is -1 from committed, or when
+ * that is -1 too from kafka.starting_offsets. */
+void consumer_restored(Consumer *c, int32_t partition, int64_t offset, int64_t committed);
+
+/* The input topic's partition count, known after consumer_start(). */
+int consumer_partition_count(const Consumer *c);
+
 /* Drains again after the pipeline stopped accepting messages (they wait
  * in librdkafka's queue, which wakes the loop only when it fills anew). */
 void consumer_resume(Consumer *c);

@@ -67,7 +67,11 @@ static void check_close(Daemon *d, int r) {
 /* --- the pipeline's hooks --- */
 
 static void store_offsets(void *userdata, const PartitionOffset *offsets, size_t n) {
-        consumer_store_offsets(((Daemon *)userdata)->consumer, offsets, n);
+        Daemon *d = userdata;
+        /* with a changelog, checkpoints.c commits each checkpoint's offsets
+         * itself, once its changelog messages are delivered */
+        if (!checkpoints_have_changelog(d->checkpoints))
+                consumer_store_offsets(d->consumer, offsets, n);
 }
 
 static int64_t wall_clock_ms(void *userdata) {
@@ -79,6 +83,25 @@ static int report_invalid(void *userdata, uint64_t batch, const PipelineMessage 
         Daemon *d = userdata;
         status_report_invalid(&d->status, d->config->topic, m, reason);
         return output_dead_letter(d->output, batch, d->config->topic, m, error, reason);
+}
+
+/* --- the changelog's events --- */
+
+static void on_restored(void *userdata, int32_t partition, const CheckpointMark *mark, int64_t committed) {
+        Daemon *d = userdata;
+        int64_t offset = pipeline_restored(d->pipeline, partition, mark);
+        if (d->consumer)
+                consumer_restored(d->consumer, partition, offset, committed);
+}
+
+static void on_commit(void *userdata, int32_t partition, int64_t offset, const char *metadata, bool sync) {
+        Daemon *d = userdata;
+        if (d->consumer)
+                consumer_commit(d->consumer, partition, offset, metadata, sync);
+}
+
+static void on_checkpoints_failed(void *userdata, int exit_code) {
+        daemon_stop(userdata, exit_code, NULL);
 }
 
 /* --- the Kafka sink's events --- */
@@ -250,7 +273,11 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 goto out;
         }
         PipelineOutput output = output_for_pipeline(d.output);
-        d.checkpoints = checkpoints_new(config);
+        const CheckpointsEvents checkpoint_events = { &d, on_restored, on_commit, on_checkpoints_failed };
+        if (checkpoints_new(&d.checkpoints, config, d.event, &checkpoint_events) < 0) {
+                r = EX_CONFIG;
+                goto out;
+        }
         PipelineCheckpoints checkpoints = checkpoints_for_pipeline(d.checkpoints);
         if ((r = pipeline_new(&d.pipeline, &config->window, &settings, &output, &hooks, &checkpoints)) < 0) {
                 log_error("cannot set up sensord: %s", strerror(-r));
@@ -264,6 +291,10 @@ int daemon_run(const DaemonOptions *options, Config *config) {
         }
         if (consumer_start(d.consumer) < 0) {
                 r = EX_UNAVAILABLE;
+                goto out;
+        }
+        if ((r = checkpoints_start(d.checkpoints, consumer_partition_count(d.consumer))) < 0) {
+                r = r == -EINVAL ? EX_CONFIG : EX_UNAVAILABLE;
                 goto out;
         }
         if ((r = output_start(d.output)) < 0) {

@@ -58,6 +58,7 @@ void partitions_assign(Partitions *ps, const int32_t *ids, size_t n, Windows *wi
                 p->held = true;
                 p->pending = -1;
                 p->done = false;
+                p->restoring = false;
         }
         ps->settled = true;
         update_ends_unknown(ps);
@@ -69,6 +70,7 @@ void partitions_revoke(Partitions *ps, const int32_t *ids, size_t n, bool drop_s
                 if (p) {
                         p->held = false;
                         p->pending = -1;
+                        p->restoring = false;
                         if (drop_state) {
                                 p->state = window_state_free(p->state);
                                 p->confirmed = p->stored = -1;

@@ -23,6 +23,7 @@ typedef struct Partition {
         int64_t pending; /* next offset after the open batch's messages from it; -1: none */
         int64_t end;     /* available-now: first offset not to process; -1 until known */
         bool done;       /* available-now: everything before end was read */
+        bool restoring;  /* its state is on its way: its messages are skipped */
         int64_t confirmed;  /* next offset after the confirmed batches; -1: none */
         int64_t stored;     /* what was last handed over for committing */
         WindowState *state; /* its (window, sensor) aggregates */

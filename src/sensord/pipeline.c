@@ -194,7 +194,7 @@ int pipeline_checkpoint(Pipeline *p) {
         CheckpointMark mark = { .next_batch = p->batcher.number, .clock = windows_clock(p->windows) };
         for (size_t i = 0; i < p->partitions.n; i++) {
                 Partition *part = &p->partitions.items[i];
-                if (!part->held)
+                if (!part->held || part->restoring)
                         continue;
                 mark.next_offset = part->confirmed;
                 int r = p->checkpoints.save(p->checkpoints.userdata, part->id, part->state, &mark);
@@ -217,7 +217,7 @@ int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us) {
         Partition *part = partitions_held(&p->partitions, m->partition);
         int result = 0;
 
-        if (!part || (p->settings.available_now && past_end(part, m->offset)))
+        if (!part || part->restoring || (p->settings.available_now && past_end(part, m->offset)))
                 return 0;
         if (batcher_must_close_before(&p->batcher, m->len)) {
                 result = pipeline_close_batch(p);
@@ -292,6 +292,11 @@ int pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n, int64_t *s
                         partitions_revoke(&p->partitions, &partitions[i], 1, true);
                         return r;
                 }
+                if (r == PIPELINE_LOAD_LATER) {
+                        part->restoring = true;
+                        seek[i] = PIPELINE_SEEK_PAUSE;
+                        continue;
+                }
                 if (r == 0)
                         continue;
                 seek[i] = part->confirmed = part->stored = mark.next_offset;
@@ -315,12 +320,36 @@ int pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n, int64_t *s
         return 0;
 }
 
+int64_t pipeline_restored(Pipeline *p, int32_t partition, const CheckpointMark *mark) {
+        Partition *part = partitions_held(&p->partitions, partition);
+        if (!part || !part->restoring)
+                return -1;
+        part->restoring = false;
+        part->pending = -1;
+        if (!mark)
+                return -1;
+        part->confirmed = part->stored = mark->next_offset;
+        /* The event time seen and the watermark only grow: a partition
+         * restored behind the process's clock finds its late windows late. */
+        windows_restore_clock(p->windows, &mark->clock);
+        if (mark->next_batch > p->batcher.number && batcher_is_empty(&p->batcher) && p->n_in_flight == 0)
+                p->batcher.number = p->checkpointed_batch = mark->next_batch;
+        return mark->next_offset;
+}
+
+size_t pipeline_restoring(const Pipeline *p) {
+        size_t n = 0;
+        for (size_t i = 0; i < p->partitions.n; i++)
+                n += p->partitions.items[i].held && p->partitions.items[i].restoring;
+        return n;
+}
+
 /* With checkpoints, a partition that leaves takes its state with it: the
  * next owner loads it from its checkpoint. */
-static void drop_partitions(Pipeline *p, const int32_t *partitions, size_t n) {
+static void drop_partitions(Pipeline *p, const int32_t *partitions, size_t n, bool lost) {
         partitions_revoke(&p->partitions, partitions, n, p->checkpoints.load != NULL);
         for (size_t i = 0; p->checkpoints.close && i < n; i++)
-                p->checkpoints.close(p->checkpoints.userdata, partitions[i]);
+                p->checkpoints.close(p->checkpoints.userdata, partitions[i], lost);
 }
 
 int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost) {
@@ -332,7 +361,7 @@ int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost)
                                 part->pending = -1;
                 }
                 r = pipeline_close_batch(p);
-                drop_partitions(p, partitions, n);
+                drop_partitions(p, partitions, n, true);
                 return r;
         }
         r = pipeline_close_batch(p);
@@ -340,7 +369,7 @@ int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost)
                 p->output.flush(p->output.userdata);
         if (r == 0)
                 r = pipeline_checkpoint(p);
-        drop_partitions(p, partitions, n);
+        drop_partitions(p, partitions, n, false);
         return r;
 }
 

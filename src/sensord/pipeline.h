@@ -28,6 +28,11 @@
 
 /* end_batch's answer when the output confirms the batch later. */
 #define PIPELINE_PENDING 1
+/* load's answer when the checkpoint comes later (from a changelog):
+ * pipeline_restored() tells when. */
+#define PIPELINE_LOAD_LATER 2
+/* pipeline_assign()'s seek for a partition to pause until it is restored. */
+#define PIPELINE_SEEK_PAUSE (-2)
 
 typedef struct PipelineMessage {
         int32_t partition;
@@ -78,13 +83,15 @@ typedef struct PipelineHooks {
 typedef struct PipelineCheckpoints {
         void *userdata;
         /* Loads a newly assigned partition's checkpoint into state (empty):
-         * 1 and *mark, 0 when it has none, or a negative errno (-EINVAL: it
-         * was written under other settings). */
+         * 1 and *mark, 0 when it has none, PIPELINE_LOAD_LATER when it
+         * fills state later and calls pipeline_restored(), or a negative
+         * errno (-EINVAL: it was written under other settings). */
         int (*load)(void *userdata, int32_t partition, WindowState *state, CheckpointMark *mark);
         /* Makes the partition's changes durable with mark: 0 or a negative errno. */
         int (*save)(void *userdata, int32_t partition, WindowState *state, const CheckpointMark *mark);
-        /* The partition is no longer held. */
-        void (*close)(void *userdata, int32_t partition);
+        /* The partition is no longer held; lost: another member holds it
+         * already (nothing of it may be committed any more). */
+        void (*close)(void *userdata, int32_t partition, bool lost);
 } PipelineCheckpoints;
 
 typedef struct PipelineSettings {
@@ -153,11 +160,20 @@ int pipeline_advance_idle(Pipeline *p, uint64_t now_us);
 
 /* An assignment. With checkpoints, each new partition's checkpoint is
  * loaded and seek[i] receives the offset to read partitions[i] from (-1:
- * the group's committed offset, for a partition with no checkpoint yet);
- * the watermark and the batch number continue from the checkpoints.
+ * the group's committed offset, for a partition with no checkpoint yet;
+ * PIPELINE_SEEK_PAUSE: pause it until pipeline_restored()); the watermark and the batch number continue from the checkpoints.
  * Returns 0 or the negative errno of a checkpoint that cannot be used (the
  * partition is then not held). */
 int pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n, int64_t *seek);
+
+/* A partition whose load said PIPELINE_LOAD_LATER has its state: loaded
+ * with mark, or none (then mark is NULL). Returns the offset to read it
+ * from (mark's, or -1: the committed offset); messages of the partition
+ * before this were skipped. */
+int64_t pipeline_restored(Pipeline *p, int32_t partition, const CheckpointMark *mark);
+
+/* Held partitions still being restored. */
+size_t pipeline_restoring(const Pipeline *p);
 
 /* Checkpoints every held partition at the current batch boundary, or at the
  * next one when a batch is open or unconfirmed (then messages wait, see

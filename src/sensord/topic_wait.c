@@ -57,7 +57,7 @@ int topic_wait(rd_kafka_t *rk, const char *topic, const char *brokers, int64_t t
                                            topic, partitions);
                         else
                                 log_info("topic %s has %d partition(s) on %s", topic, partitions, brokers);
-                        return 0;
+                        return partitions;
                 }
                 if (partitions == 0 && ask_by_name && !asked) {
                         ask_for(rk, topic);

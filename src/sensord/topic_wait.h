@@ -11,5 +11,5 @@
  * pinging the watchdog meanwhile. With ask_by_name, a topic missing from
  * the cluster's list is also asked for by name once: a broker that
  * auto-creates topics (auto.create.topics.enable) then creates it, and the
- * log says so. Returns 0, or -EHOSTUNREACH (logged). */
+ * log says so. Returns the topic's partition count, or -EHOSTUNREACH (logged). */
 int topic_wait(rd_kafka_t *rk, const char *topic, const char *brokers, int64_t timeout_ms, bool ask_by_name);

@@ -202,7 +202,7 @@ static void test_chain_replays(void **state) {
         add_records(src, 260, 300);
         Sum at3_want;
         encode(&b, src, CHECKPOINT_DELTA, 7);
-        uint32_t crc = changelog_record_crc(b.data);
+        uint32_t crc = checkpoint_record_crc(b.data);
         int64_t last = log_put(&l, CHECKPOINT_DELTA, 0xA, 3, b.data, b.len, 300);
         at3_want = sum_of(src);
 

@@ -30,6 +30,8 @@ typedef struct Recorder {
         int flushes;
         uint64_t confirm_on_flush;    /* flush confirms this batch (UINT64_MAX: none) */
         int64_t wall_clock_ms;        /* what the wall clock reads */
+        bool load_later;              /* load answers PIPELINE_LOAD_LATER */
+        int closed_lost;              /* closes of lost partitions */
         Pipeline *pipeline;
 } Recorder;
 
@@ -69,7 +71,7 @@ static int64_t rec_clock(void *userdata) {
 }
 
 static int ck_load(void *userdata, int32_t partition, WindowState *state, CheckpointMark *mark) {
-        return 0; /* no checkpoint yet */
+        return ((Recorder *)userdata)->load_later ? PIPELINE_LOAD_LATER : 0; /* else no checkpoint yet */
 }
 
 static int ck_save(void *userdata, int32_t partition, WindowState *state, const CheckpointMark *mark) {
@@ -79,7 +81,8 @@ static int ck_save(void *userdata, int32_t partition, WindowState *state, const 
         return 0;
 }
 
-static void ck_close(void *userdata, int32_t partition) {
+static void ck_close(void *userdata, int32_t partition, bool lost) {
+        ((Recorder *)userdata)->closed_lost += lost;
 }
 
 static bool rec_congested(void *userdata) {
@@ -373,6 +376,40 @@ static void test_checkpoint_waits_for_confirmation(void **state) {
         pipeline_free(p);
 }
 
+/* A state restored later (from a changelog): the partition is paused, its
+ * messages skipped and it is not checkpointed until restored; then it reads
+ * from the restored offset and continues the restored clock. */
+static void test_restored_later(void **state) {
+        Recorder r = { .confirm_on_flush = UINT64_MAX, .load_later = true };
+        Pipeline *p = new_checkpointed_pipeline(&r, 1);
+        int64_t seek[2];
+        assert_int_equal(pipeline_assign(p, P01, 2, seek), 0);
+        assert_int_equal(seek[0], PIPELINE_SEEK_PAUSE);
+        assert_int_equal(seek[1], PIPELINE_SEEK_PAUSE);
+        assert_int_equal(pipeline_restoring(p), 2);
+        assert_int_equal(add(p, 0, 5, 1, 0), 0); /* skipped: no batch */
+        assert_int_equal(r.batches_begun, 0);
+
+        CheckpointMark mark = { .next_batch = 40, .next_offset = 7,
+                                .clock = { .has_event_time = true, .max_event_time_ms = 1729593900000 } };
+        assert_int_equal(pipeline_restored(p, 0, &mark), 7);
+        assert_int_equal(pipeline_restored(p, 0, &mark), -1); /* once */
+        assert_int_equal(pipeline_restoring(p), 1);
+        assert_int_equal(pipeline_batch_number(p), 40);
+        assert_true(pipeline_window_stats(p)->has_event_time);
+        assert_int_equal(add(p, 0, 7, 1, 0), 0);
+        assert_int_equal(add(p, 1, 3, 1, 0), 0); /* partition 1 still restoring: skipped */
+        assert_int_equal(r.batches_begun, 1);
+        assert_int_equal(pipeline_checkpoint(p), 0);
+        assert_int_equal(r.n_saved, 1); /* partition 0 only */
+        assert_int_equal(r.saved[0].next_offset, 8);
+        assert_int_equal(pipeline_restored(p, 1, NULL), -1); /* nothing to restore: the committed offset */
+        assert_int_equal(pipeline_restoring(p), 0);
+        assert_int_equal(pipeline_revoke(p, P01, 2, true), 0);
+        assert_int_equal(r.closed_lost, 2);
+        pipeline_free(p);
+}
+
 /* A batch whose delivery failed: nothing after it is checkpointed or
  * stored, and messages are not held forever by a checkpoint that cannot be. */
 static void test_delivery_failure_checkpoints_nothing(void **state) {
@@ -471,6 +508,7 @@ int main(void) {
                 cmocka_unit_test(test_batches_and_invalid),
                 cmocka_unit_test(test_checkpoint_waits_for_confirmation),
                 cmocka_unit_test(test_delivery_failure_checkpoints_nothing),
+                cmocka_unit_test(test_restored_later),
                 cmocka_unit_test(test_revoke_flushes_then_checkpoints),
                 cmocka_unit_test(test_refused_dead_letter_fails_batch),
                 cmocka_unit_test(test_latency),
