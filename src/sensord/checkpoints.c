@@ -252,7 +252,10 @@ static void restored(Checkpoints *c, int32_t partition, Slot *s, const Checkpoin
         s->next_seq = 0;
         s->wrote_snapshot = false;
         checkpoint_files_force_snapshot(s->files);
-        c->events.restored(c->events.userdata, partition, mark, s->committed);
+        /* a checkpoint's own offset, never the committed one, goes with its
+         * state: after a fallback they differ, and a checkpoint taken before
+         * anything was read (offset -1) reads from kafka.starting_offsets */
+        c->events.restored(c->events.userdata, partition, mark, mark ? -1 : s->committed);
 }
 
 static void ask(Checkpoints *c, int32_t partition, Slot *s) {

@@ -14,8 +14,8 @@
 typedef struct CheckpointsEvents {
         void *userdata;
         /* A partition whose load said PIPELINE_LOAD_LATER has its state in
-         * place: mark (NULL: none) and the group's committed offset (-1:
-         * none), to tell the pipeline and seek the consumer. */
+         * place: mark (NULL: none), and without one the group's committed
+         * offset (-1: none), to tell the pipeline and seek the consumer. */
         void (*restored)(void *userdata, int32_t partition, const CheckpointMark *mark, int64_t committed);
         /* Commit offset for the partition with metadata, synchronously
          * when sync (a revoke: before the partition goes). */

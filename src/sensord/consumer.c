@@ -48,7 +48,14 @@ struct Consumer {
          * of a partition is never: the lag would vanish from STATUS=. */
         int64_t *next_offset;
         size_t n_next_offset;
+        /* freeze guard (consumer_awake()) */
+        sd_event_source *alive, *hold_end;
+        uint64_t last_alive_us, frozen_usec, hold_usec;
+        bool holding;
 };
+
+/* How often the loop notes that it runs; a longer gap is a freeze. */
+#define ALIVE_USEC (1000 * 1000)
 
 static void set_next_offset(Consumer *c, int32_t partition, int64_t offset) {
         if (partition < 0)
@@ -215,10 +222,65 @@ static bool dispatch(Consumer *c, const rd_kafka_message_t *m, uint64_t now) {
         return !c->stopping;
 }
 
+/* Notes that the loop runs; a gap longer than frozen_usec since it last
+ * did starts a hold. */
+static void note_alive(Consumer *c, uint64_t now) {
+        if (!c->holding && c->last_alive_us > 0 && now - c->last_alive_us > c->frozen_usec) {
+                log_warning("the event loop did not run for %" PRIu64 " ms (stopped or starved), more than half of "
+                            "session.timeout.ms: reading and emitting nothing for %" PRIu64 " ms, until librdkafka "
+                            "tells whether the group gave this member's partitions to another",
+                            (now - c->last_alive_us) / 1000, c->hold_usec / 1000);
+                c->holding = true;
+                sd_event_source_set_time(c->hold_end, now + c->hold_usec);
+                sd_event_source_set_enabled(c->hold_end, SD_EVENT_ONESHOT);
+        }
+        c->last_alive_us = now;
+}
+
+bool consumer_awake(Consumer *c) {
+        note_alive(c, now_usec(CLOCK_MONOTONIC));
+        return !c->holding;
+}
+
+static int on_alive(sd_event_source *s, uint64_t usec, void *userdata) {
+        Consumer *c = userdata;
+        note_alive(c, now_usec(CLOCK_MONOTONIC));
+        sd_event_source_set_time(s, now_usec(CLOCK_MONOTONIC) + ALIVE_USEC);
+        return 0;
+}
+
+static int on_hold_end(sd_event_source *s, uint64_t usec, void *userdata) {
+        Consumer *c = userdata;
+        rd_kafka_topic_partition_list_t *assigned = NULL;
+        c->holding = false;
+        if (rd_kafka_assignment_lost(c->rk) && rd_kafka_assignment(c->rk, &assigned) == 0 && assigned) {
+                int32_t *ids = xmalloc(((size_t)assigned->cnt + 1) * sizeof(*ids));
+                char list[512];
+                for (int i = 0; i < assigned->cnt; i++)
+                        ids[i] = assigned->elems[i].partition;
+                format_partitions(assigned, list, sizeof(list));
+                log_warning("the group gave this member's partitions to another while it was frozen: dropping [%s] "
+                            "as lost, with their state and open rows; their new owner continues them",
+                            list);
+                check_pipeline(c, pipeline_revoke(c->pipeline, ids, (size_t)assigned->cnt, true));
+                free(ids);
+        } else {
+                log_info("still a member of the group after the freeze; reading on");
+        }
+        if (assigned)
+                rd_kafka_topic_partition_list_destroy(assigned);
+        note_alive(c, now_usec(CLOCK_MONOTONIC));
+        consumer_resume(c);
+        return 0;
+}
+
 static int drain(Consumer *c) {
         /* One clock reading per drain: a drain takes milliseconds at most,
          * far below the batch deadline's resolution. */
         uint64_t now = now_usec(CLOCK_MONOTONIC);
+        note_alive(c, now);
+        if (c->holding)
+                return 0; /* on_hold_end() drains again */
         for (unsigned i = 0; i < DRAIN_MAX && !c->stopping; i++) {
                 if (!pipeline_accepts(c->pipeline)) {
                         /* left queued in librdkafka until consumer_resume() */
@@ -348,6 +410,14 @@ int consumer_new(Consumer **out, const Config *config, bool available_now, sd_ev
             (r = sd_event_source_set_enabled(c->more, SD_EVENT_OFF)) < 0)
                 goto fail;
         c->keep_polling_usec = keep_polling_interval_usec(c->rk);
+        uint64_t session_ms = kafka_conf_u64(rd_kafka_conf(c->rk), "session.timeout.ms", 45000);
+        c->frozen_usec = session_ms * 1000 / 2 > 2 * ALIVE_USEC + 500000 ? session_ms * 1000 / 2 : 2 * ALIVE_USEC + 500000;
+        c->hold_usec = kafka_conf_u64(rd_kafka_conf(c->rk), "heartbeat.interval.ms", 3000) * 1000 + 1500000;
+        if ((r = sd_event_add_time_relative(event, &c->alive, CLOCK_MONOTONIC, ALIVE_USEC, 100000, on_alive, c)) < 0 ||
+            (r = sd_event_source_set_enabled(c->alive, SD_EVENT_ON)) < 0 ||
+            (r = sd_event_add_time(event, &c->hold_end, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_hold_end, c)) < 0 ||
+            (r = sd_event_source_set_enabled(c->hold_end, SD_EVENT_OFF)) < 0)
+                goto fail;
         if ((r = sd_event_add_time_relative(event, &c->keep_polling, CLOCK_MONOTONIC, c->keep_polling_usec,
                                             c->keep_polling_usec / 10, on_keep_polling, c)) < 0 ||
             (r = sd_event_source_set_enabled(c->keep_polling, SD_EVENT_ON)) < 0)
@@ -367,6 +437,8 @@ Consumer *consumer_free(Consumer *c) {
         end_offsets_free(c->ends); /* before the handle it queries */
         sd_event_source_disable_unref(c->more);
         sd_event_source_disable_unref(c->keep_polling);
+        sd_event_source_disable_unref(c->alive);
+        sd_event_source_disable_unref(c->hold_end);
         if (c->queue)
                 rd_kafka_queue_destroy(c->queue);
         if (c->rk)

@@ -52,6 +52,15 @@ void consumer_commit(Consumer *c, int32_t partition, int64_t offset, const char 
  * that is -1 too from kafka.starting_offsets. */
 void consumer_restored(Consumer *c, int32_t partition, int64_t offset, int64_t committed);
 
+/* Whether this member may act on its assignment now (close batches, emit
+ * rows, checkpoint). Not while it makes sure, after the loop was frozen
+ * (SIGSTOP, a starved host) for longer than half of session.timeout.ms,
+ * that the group did not give its partitions to another member meanwhile:
+ * for heartbeat.interval.ms and 1.5 s it reads nothing, then, if librdkafka
+ * reports the assignment lost, drops the partitions as lost (their state
+ * and open rows with them) before it reads on. */
+bool consumer_awake(Consumer *c);
+
 /* The input topic's partition count, known after consumer_start(). */
 int consumer_partition_count(const Consumer *c);
 

@@ -162,16 +162,25 @@ static void on_failed(void *userdata, int exit_code) {
 
 /* --- timers and signals --- */
 
+/* Not while the consumer makes sure, after a freeze, that its partitions
+ * are still its own (consumer_awake()): it drains again afterwards, and
+ * drained() arms the deadline anew. */
+static bool awake(Daemon *d) {
+        return !d->consumer || consumer_awake(d->consumer);
+}
+
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
-        check_close(d, pipeline_close_batch(d->pipeline));
+        if (awake(d))
+                check_close(d, pipeline_close_batch(d->pipeline));
         return 0;
 }
 
 /* state.checkpoint_interval: at the next batch boundary. */
 static int on_checkpoint(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
-        check_close(d, pipeline_checkpoint(d->pipeline));
+        if (awake(d))
+                check_close(d, pipeline_checkpoint(d->pipeline));
         arm_timer(s, usec + (uint64_t)d->config->checkpoint_interval_ms * 1000);
         return 0;
 }
@@ -181,7 +190,8 @@ static int on_checkpoint(sd_event_source *s, uint64_t usec, void *userdata) {
 static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
-        check_close(d, pipeline_advance_idle(d->pipeline, now));
+        if (awake(d))
+                check_close(d, pipeline_advance_idle(d->pipeline, now));
         arm_timer(d->idle, now + 1000000);
         return 0;
 }

@@ -55,6 +55,8 @@ void partitions_assign(Partitions *ps, const int32_t *ids, size_t n, Windows *wi
                         p->state = window_state_new(windows);
                 /* reading resumes from the committed offset, which may lie
                  * before the end even if this member reached it before */
+                if (!p->held)
+                        p->holding++;
                 p->held = true;
                 p->pending = -1;
                 p->done = false;
@@ -93,7 +95,7 @@ size_t partitions_take_pending(Partitions *ps, PartitionOffset **out, size_t *n,
                 if (!p->held || p->pending < 0)
                         continue;
                 ARRAY_RESERVE(*out, *cap, *n + 1);
-                (*out)[(*n)++] = (PartitionOffset){ p->id, p->pending };
+                (*out)[(*n)++] = (PartitionOffset){ p->id, p->pending, p->holding };
                 p->pending = -1;
                 added++;
         }

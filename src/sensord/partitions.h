@@ -14,7 +14,8 @@
 
 typedef struct PartitionOffset {
         int32_t partition;
-        int64_t offset; /* the next offset to read */
+        int64_t offset;   /* the next offset to read */
+        uint64_t holding; /* of which holding of the partition (Partition.holding) */
 } PartitionOffset;
 
 typedef struct Partition {
@@ -24,6 +25,8 @@ typedef struct Partition {
         int64_t end;     /* available-now: first offset not to process; -1 until known */
         bool done;       /* available-now: everything before end was read */
         bool restoring;  /* its state is on its way: its messages are skipped */
+        uint64_t holding; /* counts its assignments: a batch read in an earlier
+                             one releases no offset into this one */
         int64_t confirmed;  /* next offset after the confirmed batches; -1: none */
         int64_t stored;     /* what was last handed over for committing */
         WindowState *state; /* its (window, sensor) aggregates */

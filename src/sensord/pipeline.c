@@ -92,7 +92,7 @@ static void release_confirmed(Pipeline *p) {
                 size_t kept = 0;
                 for (size_t i = 0; i < b->n; i++) {
                         Partition *part = partitions_held(&p->partitions, b->offsets[i].partition);
-                        if (part && !p->failed) {
+                        if (part && part->holding == b->offsets[i].holding && !p->failed) {
                                 part->confirmed = b->offsets[i].offset;
                                 b->offsets[kept++] = b->offsets[i];
                         }
@@ -173,7 +173,7 @@ static void store_checkpointed(Pipeline *p) {
                 if (!part->held || part->confirmed < 0 || part->confirmed == part->stored)
                         continue;
                 ARRAY_RESERVE(offsets, cap, n + 1);
-                offsets[n++] = (PartitionOffset){ part->id, part->confirmed };
+                offsets[n++] = (PartitionOffset){ part->id, part->confirmed, part->holding };
                 part->stored = part->confirmed;
         }
         if (n > 0)
@@ -326,8 +326,10 @@ int64_t pipeline_restored(Pipeline *p, int32_t partition, const CheckpointMark *
                 return -1;
         part->restoring = false;
         part->pending = -1;
-        if (!mark)
+        if (!mark) {
+                part->confirmed = part->stored = -1;
                 return -1;
+        }
         part->confirmed = part->stored = mark->next_offset;
         /* The event time seen and the watermark only grow: a partition
          * restored behind the process's clock finds its late windows late. */
@@ -355,14 +357,13 @@ static void drop_partitions(Pipeline *p, const int32_t *partitions, size_t n, bo
 int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost) {
         int r;
         if (lost) {
-                for (size_t i = 0; i < n; i++) {
-                        Partition *part = partitions_held(&p->partitions, partitions[i]);
-                        if (part)
-                                part->pending = -1;
-                }
-                r = pipeline_close_batch(p);
+                /* Another member holds them already and emits their rows
+                 * from their last checkpoint on: with checkpoints their
+                 * state goes before the batch closes, so that this member
+                 * emits no row of theirs that could land after the new
+                 * owner's (a member that was frozen, waking up). */
                 drop_partitions(p, partitions, n, true);
-                return r;
+                return pipeline_close_batch(p);
         }
         r = pipeline_close_batch(p);
         if (r == 0 && p->n_in_flight > 0 && p->output.flush)

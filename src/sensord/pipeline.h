@@ -182,13 +182,14 @@ size_t pipeline_restoring(const Pipeline *p);
 int pipeline_checkpoint(Pipeline *p);
 
 /* Revocation. The open batch is closed first, so that what was read from
- * the partitions is emitted and, when they were not lost, confirmed (the
- * output's flush), checkpointed and its offsets stored before they are
- * given up. A batch still unconfirmed after the flush keeps them from
- * being checkpointed: the next owner reads them again from the last
- * checkpoint. A lost assignment already
- * belongs to another member: its offsets are dropped, never stored or
- * checkpointed. Returns as close_batch or checkpoint. */
+ * the partitions is emitted, confirmed (the output's flush), checkpointed
+ * and its offsets stored before they are given up. A batch still
+ * unconfirmed after the flush keeps them from being checkpointed: the next
+ * owner reads them again from the last checkpoint. A lost assignment
+ * already belongs to another member: its offsets are dropped, never stored
+ * or checkpointed, and with checkpoints its state is dropped before the
+ * batch closes, so no row of it is emitted. Returns as close_batch or
+ * checkpoint. */
 int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost);
 
 /* Available-now: the end offset of a partition at assignment. */

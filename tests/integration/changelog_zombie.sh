@@ -1,0 +1,70 @@
+#!/bin/bash
+# A zombie cannot corrupt the changelog or the results. Hosts a and b share
+# a keyed 4-partition topic while records stream in; a is SIGSTOPped past
+# the session timeout, so b restores a's partitions from the changelog and
+# moves them on, then a is SIGCONTed: it must notice that the group gave
+# its partitions away, emit none of their rows and rejoin. The last row of
+# every (window, sensor) in the result topic equals the model; then a fresh
+# host with an empty directory restores every partition from the changelog
+# and 1,500 more records (into the same windows) come out exact as well.
+. "$(dirname "$0")/lib.sh"
+
+start_devbroker zb-in:4 zb-out:4 zb-changelog:4
+props=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300")'
+
+host() {
+        write_config "$WORK/$1.conf" topic=zb-in kafka_topic=zb-out max_messages=50 max_delay="100ms" \
+                watermark="365 days" checkpoint_interval="300ms" group_id=zb properties="$props" \
+                state_directory="$WORK/state-$1"
+        sed -i 's|^state = { |state = { changelog_topic = "zb-changelog"; |' "$WORK/$1.conf"
+        "$SENSORD" -c "$WORK/$1.conf" >>"$WORK/$1.jsonl" 2>>"$WORK/$1.err" &
+        eval "$1_PID=$!"
+        PIDS+=($!)
+}
+
+"$SENSOR_REPLAY" -b "$BROKER" -t zb-in --generate 200 --count 12000 --rate 1000 --seed 21 2>"$WORK/replay.err" &
+REPLAY_PID=$!
+PIDS+=("$REPLAY_PID")
+host a
+wait_for "assigned 4 partition" "$WORK/a.err" 30
+host b
+wait_for "assigned 2 partition" "$WORK/b.err" 30
+sleep 2
+kill -STOP "$a_PID"
+# b takes all four, restoring a's two from the changelog, and moves them on
+for _ in $(seq 150); do
+        [ "$(grep -c "restored from changelog" "$WORK/b.err")" -ge 2 ] && break
+        sleep 0.1
+done
+[ "$(grep -c "restored from changelog" "$WORK/b.err")" -ge 2 ] || fail "b did not restore a's partitions"
+sleep 3
+kill -CONT "$a_PID"
+wait_for "dropping .* as lost" "$WORK/a.err" 20
+wait "$REPLAY_PID" || fail "the producer failed"
+sleep 4
+kill -TERM "$a_PID" "$b_PID"
+wait "$a_PID" || fail "host a did not stop cleanly"
+wait "$b_PID" || fail "host b did not stop cleanly"
+
+kcat -C -b "$BROKER" -t zb-in -e -q -f '%s\n' >"$WORK/values.txt"
+kcat -C -b "$BROKER" -t zb-out -e -q -f '%s\n' >"$WORK/results.jsonl"
+$CHECK final-equal "$WORK/results.jsonl" "$WORK/values.txt"
+
+# a fresh host restores every partition from the changelog, whatever the
+# zombie wrote into it, and continues exactly
+host c
+for _ in $(seq 150); do
+        [ "$(grep -c "restored from changelog" "$WORK/c.err")" -ge 4 ] && break
+        sleep 0.1
+done
+[ "$(grep -c "restored from changelog" "$WORK/c.err")" -ge 4 ] || fail "the fresh host did not restore all 4 partitions"
+"$SENSOR_REPLAY" -b "$BROKER" -t zb-in --generate 200 --count 1500 --interval 0 --seed 22 2>"$WORK/replay2.err" ||
+        fail "the second producer failed"
+sleep 3
+kill -TERM "$c_PID"
+wait "$c_PID" || fail "host c did not stop cleanly"
+kcat -C -b "$BROKER" -t zb-in -e -q -f '%s\n' >"$WORK/values.txt"
+kcat -C -b "$BROKER" -t zb-out -e -q -f '%s\n' >"$WORK/results.jsonl"
+$CHECK final-equal "$WORK/results.jsonl" "$WORK/values.txt"
+grep -q "the event loop did not run for" "$WORK/a.err" || fail "the zombie did not notice its freeze"
+echo "changelog_zombie: ok"
