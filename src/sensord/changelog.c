@@ -28,6 +28,7 @@ struct Changelog {
         int64_t startup_timeout_ms;
         rd_kafka_t *producer, *reader;
         rd_kafka_topic_t *handle; /* the producer's, from changelog_start() on */
+        rd_kafka_topic_t *reader_handle; /* keeps the topic in the reader's metadata */
         rd_kafka_queue_t *admin_queue, *reader_queue;
         QueueWatch producer_watch, admin_watch, reader_watch;
         sd_event_source *more_read; /* the reader's queue held more than one turn's worth */
@@ -99,6 +100,9 @@ static rd_kafka_conf_t *reader_conf(Changelog *cl, const Config *config) {
             set_conf(conf, "changelog", "enable.auto.commit", "false") < 0 ||
             set_conf(conf, "changelog", "enable.auto.offset.store", "false") < 0 ||
             set_conf(conf, "changelog", "enable.partition.eof", "true") < 0 ||
+            /* it fetches only while a restore runs, which should not wait
+             * out the broker's long poll for the partitions added meanwhile */
+            set_conf(conf, "changelog", "fetch.wait.max.ms", "10") < 0 ||
             set_conf(conf, "changelog", "auto.offset.reset", "error") < 0) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
@@ -234,6 +238,8 @@ Changelog *changelog_free(Changelog *cl) {
         sd_event_source_disable_unref(cl->more_read);
         if (cl->handle)
                 rd_kafka_topic_destroy(cl->handle);
+        if (cl->reader_handle)
+                rd_kafka_topic_destroy(cl->reader_handle);
         if (cl->reader_queue)
                 rd_kafka_queue_destroy(cl->reader_queue);
         if (cl->admin_queue)
@@ -268,10 +274,17 @@ int changelog_start(Changelog *cl, int input_partitions) {
                           cl->topic, partitions, input_partitions, cl->input_topic, input_partitions);
                 return -EINVAL;
         }
-        if (!(cl->handle = rd_kafka_topic_new(cl->producer, cl->topic, NULL))) {
+        if (!(cl->handle = rd_kafka_topic_new(cl->producer, cl->topic, NULL)) ||
+            !(cl->reader_handle = rd_kafka_topic_new(cl->reader, cl->topic, NULL))) {
                 log_error("cannot open topic %s: %s", cl->topic, rd_kafka_err2str(rd_kafka_last_error()));
                 return -EINVAL;
         }
+        /* Known to the reader from the start: a topic it first meets at a
+         * restore's assign waits for librdkafka's once-a-second topic scan
+         * (a second added to every restore). */
+        const struct rd_kafka_metadata *md = NULL;
+        if (rd_kafka_metadata(cl->reader, 0, cl->reader_handle, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                rd_kafka_metadata_destroy(md);
         return 0;
 }
 

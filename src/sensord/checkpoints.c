@@ -512,15 +512,19 @@ bool checkpoints_have_changelog(const Checkpoints *c) {
         return c->changelog != NULL;
 }
 
-void checkpoints_restoring(const Checkpoints *c, size_t *partitions, uint64_t *messages) {
+void checkpoints_restoring(const Checkpoints *c, size_t *partitions, uint64_t *read, uint64_t *to_read) {
         *partitions = 0;
-        *messages = 0;
-        for (size_t i = 0; i < c->n_slots; i++)
-                if (c->slots[i].phase == PHASE_ASKING || c->slots[i].phase == PHASE_RESTORING) {
+        *read = *to_read = 0;
+        for (size_t i = 0; i < c->n_slots; i++) {
+                const Slot *s = &c->slots[i];
+                if (s->phase != PHASE_ASKING && s->phase != PHASE_RESTORING)
+                        continue;
+                (*partitions)++;
+                if (s->replay) {
                         uint64_t m = 0, b = 0;
-                        if (c->slots[i].replay)
-                                changelog_replay_counts(c->slots[i].replay, &m, &b);
-                        (*partitions)++;
-                        *messages += m;
+                        changelog_replay_counts(s->replay, &m, &b);
+                        *read += m;
+                        *to_read += (uint64_t)(s->pointer.current.last_offset - changelog_replay_start(s->replay) + 1);
                 }
+        }
 }

@@ -38,7 +38,8 @@ int checkpoints_start(Checkpoints *c, int input_partitions);
 
 bool checkpoints_have_changelog(const Checkpoints *c);
 
-/* Restores in progress: partitions, and changelog messages read so far. */
-void checkpoints_restoring(const Checkpoints *c, size_t *partitions, uint64_t *messages);
+/* Restores in progress (partitions waiting for their committed pointer or
+ * reading the changelog), changelog messages read so far and to read. */
+void checkpoints_restoring(const Checkpoints *c, size_t *partitions, uint64_t *read, uint64_t *to_read);
 
 PipelineCheckpoints checkpoints_for_pipeline(Checkpoints *c);

@@ -294,7 +294,7 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 r = EX_SOFTWARE;
                 goto out;
         }
-        status_init(&d.status, d.pipeline, d.output);
+        status_init(&d.status, d.pipeline, d.output, d.checkpoints);
         if (consumer_new(&d.consumer, config, options->available_now, d.event, d.pipeline, &events) < 0) {
                 r = EX_CONFIG;
                 goto out;

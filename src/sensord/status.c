@@ -11,13 +11,14 @@
 
 #define STATUS_INTERVAL_US (2 * 1000000ull)
 
-void status_init(Status *st, const Pipeline *p, const Output *o) {
+void status_init(Status *st, const Pipeline *p, const Output *o, const Checkpoints *c) {
         *st = (Status){
                 .notify = getenv("NOTIFY_SOCKET") != NULL,
                 .invalid_limit = { .interval_us = 10 * 1000000ull, .burst = 10 },
                 .cap_limit = { .interval_us = 10 * 1000000ull, .burst = 1 },
                 .pipeline = p,
                 .output = o,
+                .checkpoints = c,
         };
 }
 
@@ -73,7 +74,14 @@ void status_notify(Status *st) {
                               ? (double)(ps->messages - st->last_messages) * 1e6 / (double)(now - st->last_us)
                               : 0.0;
         char wm[TIMESTAMP_MAX] = "unset", lag_text[48] = "", cap_text[64] = "", kafka_text[128] = "",
-             journal_text[48] = "";
+             journal_text[48] = "", restore_text[96] = "";
+        size_t restoring = 0;
+        uint64_t read = 0, to_read = 0;
+        checkpoints_restoring(st->checkpoints, &restoring, &read, &to_read);
+        if (restoring)
+                snprintf(restore_text, sizeof(restore_text),
+                         ", restoring %zu partition(s): %" PRIu64 " of %" PRIu64 " changelog messages read", restoring, read,
+                         to_read);
         OutputStats os = output_stats(st->output);
         if (os.journal_rows)
                 snprintf(journal_text, sizeof(journal_text), ", %" PRIu64 " rows to the journal", os.journal_rows);
@@ -92,9 +100,9 @@ void status_notify(Status *st) {
                 snprintf(lag_text, sizeof(lag_text), ", lag %" PRId64, lag);
         sd_notifyf(0,
                    "STATUS=%" PRIu64 " records (%.0f/s), %" PRIu64 " batches, %" PRIu64 " late pairs, %" PRIu64
-                   " invalid, %" PRIu64 " keys%s, watermark %s%s%s%s",
+                   " invalid, %" PRIu64 " keys%s, watermark %s%s%s%s%s",
                    ps->messages, rate, pipeline_batch_number(p), ws->late_pairs, ps->invalid, ws->live_keys, cap_text,
-                   wm, journal_text, lag_text, kafka_text);
+                   wm, journal_text, lag_text, kafka_text, restore_text);
         st->last_messages = ps->messages;
         st->last_us = now;
 }

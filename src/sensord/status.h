@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "checkpoints.h"
 #include "consumer.h"
 #include "log.h"
 #include "output.h"
@@ -22,9 +23,10 @@ typedef struct Status {
         const Pipeline *pipeline;
         const Output *output;
         Consumer *consumer; /* for the lag; NULL until started */
+        const Checkpoints *checkpoints; /* for the restores in progress */
 } Status;
 
-void status_init(Status *st, const Pipeline *p, const Output *o);
+void status_init(Status *st, const Pipeline *p, const Output *o, const Checkpoints *c);
 void status_free(Status *st);
 
 /* Refreshes STATUS= every 2 s from now on. Without a notify socket there
