@@ -1,5 +1,5 @@
-/* changelog: a producer, an admin request queue and a group-less reader,
- * each a librdkafka queue on sd-event. */
+/* changelog: a producer and a reader (assign() only), each a librdkafka
+ * queue on sd-event, and committed-offset requests on a worker thread. */
 #include "changelog.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "kafka_conf.h"
+#include "kafka_worker.h"
 #include "log.h"
 #include "queue_watch.h"
 #include "topic_wait.h"
@@ -29,8 +30,9 @@ struct Changelog {
         rd_kafka_t *producer, *reader;
         rd_kafka_topic_t *handle; /* the producer's, from changelog_start() on */
         rd_kafka_topic_t *reader_handle; /* keeps the topic in the reader's metadata */
-        rd_kafka_queue_t *admin_queue, *reader_queue;
-        QueueWatch producer_watch, admin_watch, reader_watch;
+        rd_kafka_queue_t *reader_queue;
+        QueueWatch producer_watch, reader_watch;
+        KafkaWorker *worker; /* committed-offset requests */
         sd_event_source *more_read; /* the reader's queue held more than one turn's worth */
         size_t part_max;
         uint64_t read_messages, read_bytes;
@@ -87,16 +89,15 @@ static rd_kafka_conf_t *producer_conf(Changelog *cl, const Config *config) {
 
 static rd_kafka_conf_t *reader_conf(Changelog *cl, const Config *config) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        char group[300];
         int r = 0;
         for (size_t i = 0; i < config->properties.n && r == 0; i++)
                 r = set_conf(conf, "kafka.properties", config->properties.items[i].name,
                              config->properties.items[i].value);
-        /* assign() only: the group id names the client, it never joins */
-        snprintf(group, sizeof(group), "%s.changelog-restore", config->group_id);
+        /* assign() only: it never joins the group, whose committed
+         * offsets it asks for (rd_kafka_committed()) */
         if (r < 0 || set_conf(conf, "changelog", "bootstrap.servers", config->brokers) < 0 ||
             set_conf(conf, "changelog", "client.id", "sensord-changelog-restore") < 0 ||
-            set_conf(conf, "changelog", "group.id", group) < 0 ||
+            set_conf(conf, "changelog", "group.id", config->group_id) < 0 ||
             set_conf(conf, "changelog", "enable.auto.commit", "false") < 0 ||
             set_conf(conf, "changelog", "enable.auto.offset.store", "false") < 0 ||
             set_conf(conf, "changelog", "enable.partition.eof", "true") < 0 ||
@@ -118,43 +119,36 @@ static int on_producer_ready(void *userdata) {
         return 0;
 }
 
-static void tell_committed(Changelog *cl, rd_kafka_event_t *ev) {
-        const rd_kafka_ListConsumerGroupOffsets_result_t *result = rd_kafka_event_ListConsumerGroupOffsets_result(ev);
-        size_t n_groups = 0;
-        const rd_kafka_group_result_t **groups =
-                result ? rd_kafka_ListConsumerGroupOffsets_result_groups(result, &n_groups) : NULL;
-        const rd_kafka_error_t *gerr = n_groups == 1 ? rd_kafka_group_result_error(groups[0]) : NULL;
-        const rd_kafka_topic_partition_list_t *parts = n_groups == 1 ? rd_kafka_group_result_partitions(groups[0]) : NULL;
-        const char *error = rd_kafka_event_error(ev)   ? rd_kafka_event_error_string(ev)
-                            : gerr                      ? rd_kafka_error_string(gerr)
-                            : !parts                    ? "no answer for the group"
-                                                        : NULL;
-        /* the request's partitions ride along, to tell each of them */
-        const rd_kafka_topic_partition_list_t *asked = rd_kafka_event_opaque(ev);
-        for (int i = 0; asked && i < asked->cnt; i++) {
-                int32_t partition = asked->elems[i].partition;
-                const rd_kafka_topic_partition_t *p =
-                        parts ? rd_kafka_topic_partition_list_find(parts, cl->input_topic, partition) : NULL;
-                if (error || !p || p->err)
-                        cl->events.committed(cl->events.userdata, partition, -1, NULL, 0,
-                                             error ? error : p ? rd_kafka_err2str(p->err) : "not in the answer");
-                else
-                        cl->events.committed(cl->events.userdata, partition, p->offset >= 0 ? p->offset : -1,
-                                             p->metadata, p->metadata_size, NULL);
-        }
-        if (asked)
-                rd_kafka_topic_partition_list_destroy((rd_kafka_topic_partition_list_t *)asked);
+/* A committed-offset request: rd_kafka_committed() blocks for a round
+ * trip to the group coordinator, so it runs on the worker. (The admin API's
+ * ListConsumerGroupOffsets would not block, but librdkafka 2.0.2 aborts on
+ * an assertion when one times out while the brokers are down.) */
+typedef struct Ask {
+        KafkaJob job; /* first: the job is the request */
+        Changelog *cl;
+        rd_kafka_topic_partition_list_t *list;
+        rd_kafka_resp_err_t err;
+} Ask;
+
+static void run_ask(KafkaJob *job) {
+        Ask *ask = (Ask *)job;
+        ask->err = rd_kafka_committed(ask->cl->reader, ask->list, ASK_TIMEOUT_MS);
 }
 
-static int on_admin_ready(void *userdata) {
-        Changelog *cl = userdata;
-        rd_kafka_event_t *ev;
-        while ((ev = rd_kafka_queue_poll(cl->admin_queue, 0))) {
-                if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT)
-                        tell_committed(cl, ev);
-                rd_kafka_event_destroy(ev);
+static void done_ask(KafkaJob *job, bool cancelled) {
+        Ask *ask = (Ask *)job;
+        Changelog *cl = ask->cl;
+        for (int i = 0; !cancelled && i < ask->list->cnt; i++) {
+                const rd_kafka_topic_partition_t *p = &ask->list->elems[i];
+                rd_kafka_resp_err_t err = ask->err ? ask->err : p->err;
+                if (err)
+                        cl->events.committed(cl->events.userdata, p->partition, -1, NULL, 0, rd_kafka_err2str(err));
+                else
+                        cl->events.committed(cl->events.userdata, p->partition, p->offset >= 0 ? p->offset : -1,
+                                             p->metadata, p->metadata_size, NULL);
         }
-        return 0;
+        rd_kafka_topic_partition_list_destroy(ask->list);
+        free(ask);
 }
 
 static int on_reader_ready(void *userdata) {
@@ -216,11 +210,10 @@ int changelog_new(Changelog **out, const Config *config, sd_event *event, const 
         }
         rd_kafka_poll_set_consumer(cl->reader);
         cl->reader_queue = rd_kafka_queue_get_consumer(cl->reader);
-        cl->admin_queue = rd_kafka_queue_new(cl->producer);
         rd_kafka_queue_t *main_queue = rd_kafka_queue_get_main(cl->producer);
         r = queue_watch_init(&cl->producer_watch, event, main_queue, on_producer_ready, cl);
         rd_kafka_queue_destroy(main_queue);
-        if (r < 0 || (r = queue_watch_init(&cl->admin_watch, event, cl->admin_queue, on_admin_ready, cl)) < 0 ||
+        if (r < 0 || (r = kafka_worker_new(&cl->worker, event)) < 0 ||
             (r = queue_watch_init(&cl->reader_watch, event, cl->reader_queue, on_reader_ready, cl)) < 0 ||
             (r = sd_event_add_defer(event, &cl->more_read, on_more_read, cl)) < 0 ||
             (r = sd_event_source_set_enabled(cl->more_read, SD_EVENT_OFF)) < 0)
@@ -235,6 +228,7 @@ fail:
 Changelog *changelog_free(Changelog *cl) {
         if (!cl)
                 return NULL;
+        kafka_worker_free(cl->worker); /* before the reader it asks */
         sd_event_source_disable_unref(cl->more_read);
         if (cl->handle)
                 rd_kafka_topic_destroy(cl->handle);
@@ -242,8 +236,6 @@ Changelog *changelog_free(Changelog *cl) {
                 rd_kafka_topic_destroy(cl->reader_handle);
         if (cl->reader_queue)
                 rd_kafka_queue_destroy(cl->reader_queue);
-        if (cl->admin_queue)
-                rd_kafka_queue_destroy(cl->admin_queue);
         if (cl->reader)
                 rd_kafka_destroy_flags(cl->reader, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         if (cl->producer) {
@@ -253,7 +245,6 @@ Changelog *changelog_free(Changelog *cl) {
                 rd_kafka_destroy(cl->producer);
         }
         queue_watch_free(&cl->producer_watch); /* after the handles that write to their pipes */
-        queue_watch_free(&cl->admin_watch);
         queue_watch_free(&cl->reader_watch);
         free(cl->topic);
         free(cl->input_topic);
@@ -289,18 +280,12 @@ int changelog_start(Changelog *cl, int input_partitions) {
 }
 
 void changelog_ask_committed(Changelog *cl, const int32_t *partitions, size_t n) {
-        rd_kafka_topic_partition_list_t *asked = rd_kafka_topic_partition_list_new((int)n);
+        Ask *ask = xcalloc(1, sizeof(*ask));
+        *ask = (Ask){ .job = { .run = run_ask, .done = done_ask }, .cl = cl,
+                      .list = rd_kafka_topic_partition_list_new((int)n) };
         for (size_t i = 0; i < n; i++)
-                rd_kafka_topic_partition_list_add(asked, cl->input_topic, partitions[i]);
-        rd_kafka_ListConsumerGroupOffsets_t *request = rd_kafka_ListConsumerGroupOffsets_new(cl->group_id, asked);
-        rd_kafka_AdminOptions_t *options = rd_kafka_AdminOptions_new(cl->producer, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
-        char errstr[256];
-        rd_kafka_AdminOptions_set_request_timeout(options, ASK_TIMEOUT_MS, errstr, sizeof(errstr));
-        /* the list goes along as the request's opaque, and is freed with the answer */
-        rd_kafka_AdminOptions_set_opaque(options, asked);
-        rd_kafka_ListConsumerGroupOffsets(cl->producer, &request, 1, options, cl->admin_queue);
-        rd_kafka_ListConsumerGroupOffsets_destroy(request);
-        rd_kafka_AdminOptions_destroy(options);
+                rd_kafka_topic_partition_list_add(ask->list, cl->input_topic, partitions[i]);
+        kafka_worker_submit(cl->worker, &ask->job);
 }
 
 static void reader_change(Changelog *cl, int32_t partition, int64_t offset, bool add) {

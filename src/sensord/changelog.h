@@ -5,9 +5,9 @@
  *     partition's number (idempotent, acks=all, lz4), each delivery told
  *     back with its offset;
  *   - asking the group coordinator for partitions' committed offsets and
- *     their metadata (where the changelog pointer is), with the admin API;
+ *     their metadata (where the changelog pointer is), on a worker thread;
  *   - reading a changelog partition from an offset, for a restore, on a
- *     consumer of its own that belongs to no group.
+ *     consumer of its own that never joins the group (assign() only).
  *
  * What the messages mean is checkpoints.c's business (and changelog_format's). */
 #pragma once
