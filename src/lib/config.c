@@ -69,6 +69,7 @@ static const Setting settings[] = {
         { "state.directory", KIND_STRING, AT(state_directory), NULL, RESTART },
         { "state.checkpoint_interval", KIND_DURATION, AT(checkpoint_interval_ms), NULL, LIVE },
         { "state.changelog_topic", KIND_STRING, AT(changelog_topic), NULL, RESTART },
+        { "state.changelog_snapshot_interval", KIND_DURATION, AT(changelog_snapshot_interval_ms), NULL, RESTART },
         { "state.max_keys", KIND_COUNT, AT(max_keys), NULL, LIVE },
         { "limits.max_message_bytes", KIND_SIZE, AT(max_message_bytes), NULL, LIVE },
         { "dead_letter.topic", KIND_STRING, AT(dead_letter_topic), NULL, RESTART },
@@ -300,6 +301,7 @@ static void set_defaults(Config *c) {
         c->state_directory = xstrdup("/var/lib/sensord");
         c->checkpoint_interval_ms = 5000;
         c->changelog_topic = xstrdup("");
+        c->changelog_snapshot_interval_ms = 3600 * 1000;
         c->max_keys = 1000000;
         c->max_message_bytes = 65536;
         c->dead_letter_topic = xstrdup("");
@@ -423,6 +425,9 @@ static void validate(Loader *l, const config_t *cf) {
                 add_error(l, LINE("state", "max_keys"), "state.max_keys", "must be at least 1");
         if (c->max_message_bytes < 1)
                 add_error(l, LINE("limits", "max_message_bytes"), "limits.max_message_bytes", "must be at least 1 byte");
+        if (c->changelog_snapshot_interval_ms <= 0)
+                add_error(l, LINE("state", "changelog_snapshot_interval"), "state.changelog_snapshot_interval",
+                          "must be greater than 0");
         if (c->checkpoint_interval_ms <= 0)
                 add_error(l, LINE("state", "checkpoint_interval"), "state.checkpoint_interval", "must be greater than 0");
         if (c->startup_timeout_ms <= 0)

@@ -54,6 +54,7 @@ typedef struct Config {
         char *state_directory;
         int64_t checkpoint_interval_ms;
         char *changelog_topic; /* "" or NULL: off */
+        int64_t changelog_snapshot_interval_ms;
         uint64_t max_keys;
 
         uint64_t max_message_bytes;

@@ -61,6 +61,7 @@ typedef struct Slot {
         /* writer: this holder's chain of checkpoints in the changelog */
         uint64_t writer, next_seq;
         bool wrote_snapshot;      /* the first checkpoint of a writer is a snapshot */
+        uint64_t snapshot_us;     /* when the chain's latest snapshot was written (or taken over) */
         bool has_chain;           /* a checkpoint of this writer was delivered */
         ChangelogPointer chain;   /* where the delivered checkpoints are */
         bool has_base;            /* the chain this holder's state came from */
@@ -83,6 +84,7 @@ struct Checkpoints {
         CheckpointsEvents events;
         sd_event_source *ask_retry;
         uint64_t last_id;
+        uint64_t snapshot_interval_us;
 };
 
 static Slot *slot(Checkpoints *c, int32_t partition) {
@@ -155,6 +157,7 @@ static void on_written(void *userdata, CheckpointKind kind, const uint8_t *bytes
                 checkpoint_decode_header(bytes, len, &h, &used);
                 crc = checkpoint_record_crc(bytes + used);
                 s->wrote_snapshot = true;
+                s->snapshot_us = now_usec(CLOCK_MONOTONIC);
         }
         produce(sv->c, sv->partition, s, kind, bytes, len, crc);
 }
@@ -251,6 +254,7 @@ static void restored(Checkpoints *c, int32_t partition, Slot *s, const Checkpoin
         s->writer = new_writer_id();
         s->next_seq = 0;
         s->wrote_snapshot = false;
+        s->snapshot_us = now_usec(CLOCK_MONOTONIC);
         checkpoint_files_force_snapshot(s->files);
         /* a checkpoint's own offset, never the committed one, goes with its
          * state: after a fallback they differ, and a checkpoint taken before
@@ -429,6 +433,8 @@ static int save(void *userdata, int32_t partition, WindowState *state, const Che
         Saving saving = { c, partition, s };
         if (c->changelog && s->files)
                 checkpoint_files_on_written(s->files, on_written, &saving);
+        if (c->changelog && s->files && now_usec(CLOCK_MONOTONIC) - s->snapshot_us >= c->snapshot_interval_us)
+                checkpoint_files_force_snapshot(s->files); /* see checkpoints_snapshot_due() */
         int r = s->files ? checkpoint_files_save(s->files, state, mark) : -EBADF;
         if (s->files)
                 checkpoint_files_on_written(s->files, NULL, NULL);
@@ -477,6 +483,7 @@ int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, co
                 const ChangelogEvents changelog_events = { c, on_committed, on_read, on_delivered };
                 c->events = *events;
                 c->changelog_topic = xstrdup(config->changelog_topic);
+                c->snapshot_interval_us = (uint64_t)config->changelog_snapshot_interval_ms * 1000;
                 int r = changelog_new(&c->changelog, config, event, &changelog_events);
                 if (r == 0)
                         r = sd_event_add_time(event, &c->ask_retry, CLOCK_MONOTONIC, UINT64_MAX, 100000, on_ask_retry, c);
@@ -506,6 +513,14 @@ Checkpoints *checkpoints_free(Checkpoints *c) {
 
 int checkpoints_start(Checkpoints *c, int input_partitions) {
         return c->changelog ? changelog_start(c->changelog, input_partitions) : 0;
+}
+
+bool checkpoints_snapshot_due(const Checkpoints *c) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        for (size_t i = 0; c->changelog && i < c->n_slots; i++)
+                if (c->slots[i].phase == PHASE_HELD && now - c->slots[i].snapshot_us >= c->snapshot_interval_us)
+                        return true;
+        return false;
 }
 
 bool checkpoints_have_changelog(const Checkpoints *c) {

@@ -38,6 +38,12 @@ int checkpoints_start(Checkpoints *c, int input_partitions);
 
 bool checkpoints_have_changelog(const Checkpoints *c);
 
+/* A held partition's latest changelog snapshot is older than
+ * state.changelog_snapshot_interval: the next checkpoint writes a new one,
+ * and should happen even if the input is quiet, so that the changelog's
+ * retention never takes a generation that is still needed. */
+bool checkpoints_snapshot_due(const Checkpoints *c);
+
 /* Restores in progress (partitions waiting for their committed pointer or
  * reading the changelog), changelog messages read so far and to read. */
 void checkpoints_restoring(const Checkpoints *c, size_t *partitions, uint64_t *read, uint64_t *to_read);

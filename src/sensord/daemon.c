@@ -180,7 +180,8 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
 static int on_checkpoint(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
         if (awake(d))
-                check_close(d, pipeline_checkpoint(d->pipeline));
+                check_close(d, checkpoints_snapshot_due(d->checkpoints) ? pipeline_checkpoint_now(d->pipeline)
+                                                                         : pipeline_checkpoint(d->pipeline));
         arm_timer(s, usec + (uint64_t)d->config->checkpoint_interval_ms * 1000);
         return 0;
 }

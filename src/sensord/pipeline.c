@@ -24,6 +24,7 @@ struct Pipeline {
         PipelineHooks hooks;
         PipelineCheckpoints checkpoints; /* load NULL: none */
         bool checkpoint_wanted;
+        bool checkpoint_forced; /* the wanted one saves even if no batch closed since */
         uint64_t checkpointed_batch; /* batch number at the last checkpoint */
         Batcher batcher;
         Windows *windows;
@@ -189,8 +190,9 @@ int pipeline_checkpoint(Pipeline *p) {
                 return 0;
         }
         p->checkpoint_wanted = false;
-        if (p->batcher.number == p->checkpointed_batch)
+        if (p->batcher.number == p->checkpointed_batch && !p->checkpoint_forced)
                 return 0; /* nothing happened since */
+        p->checkpoint_forced = false;
         CheckpointMark mark = { .next_batch = p->batcher.number, .clock = windows_clock(p->windows) };
         for (size_t i = 0; i < p->partitions.n; i++) {
                 Partition *part = &p->partitions.items[i];
@@ -206,6 +208,11 @@ int pipeline_checkpoint(Pipeline *p) {
         p->checkpointed_batch = p->batcher.number;
         store_checkpointed(p);
         return 0;
+}
+
+int pipeline_checkpoint_now(Pipeline *p) {
+        p->checkpoint_forced = true;
+        return pipeline_checkpoint(p);
 }
 
 /* Available-now: the message lies past what was in the partition at start. */

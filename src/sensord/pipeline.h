@@ -192,6 +192,10 @@ int pipeline_checkpoint(Pipeline *p);
  * checkpoint. */
 int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost);
 
+/* As pipeline_checkpoint(), even when no batch closed since the last one
+ * (a changelog's periodic snapshot of an idle process). */
+int pipeline_checkpoint_now(Pipeline *p);
+
 /* Available-now: the end offset of a partition at assignment. */
 void pipeline_set_end(Pipeline *p, int32_t partition, int64_t end);
 

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Restoring from the changelog reads the last generation only, survives a
+# Restoring from the changelog reads the last generation only (a quiet
+# partition, too, gets a new snapshot every state.changelog_snapshot_interval), survives a
 # damaged snapshot through the previous generation, and refuses one it
 # cannot recover. Host a checkpoints 3 partitions every 100 ms while 6,000
 # records stream in, so that each changelog partition holds several
@@ -25,7 +26,8 @@ host() {
         write_config "$WORK/$1.conf" topic=rs-in kafka_topic=rs-out max_messages=50 max_delay="100ms" \
                 watermark="365 days" checkpoint_interval="100ms" group_id=rs properties="$props" \
                 state_directory="$WORK/state-$1"
-        sed -i 's|^state = { |state = { changelog_topic = "rs-changelog"; |' "$WORK/$1.conf"
+        sed -i 's|^state = { |state = { changelog_topic = "rs-changelog"; changelog_snapshot_interval = "1 s"; |' \
+                "$WORK/$1.conf"
         "$SENSORD" -c "$WORK/$1.conf" >>"$WORK/$1.jsonl" 2>>"$WORK/$1.err" &
         eval "$1_PID=$!"
         PIDS+=($!)
@@ -35,7 +37,13 @@ host a
 wait_for "assigned 3 partition" "$WORK/a.err" 30
 "$SENSOR_REPLAY" -b "$BROKER" -t rs-in --generate 150 --count 6000 --rate 1000 --seed 31 2>"$WORK/replay.err" ||
         fail "the producer failed"
-sleep 2
+# quiet input: a new snapshot still comes every second
+sleep 1
+read -r _ quiet_before <<<"$($TOOL pointer "$BROKER" rs rs-in 1)"
+sleep 3
+read -r _ quiet_after <<<"$($TOOL pointer "$BROKER" rs rs-in 1)"
+[ "$(echo "$quiet_after" | awk '{print $4}')" != "$(echo "$quiet_before" | awk '{print $4}')" ] ||
+        fail "no new snapshot while the input was quiet: $quiet_before, then $quiet_after"
 kill -TERM "$a_PID"
 wait "$a_PID" || fail "host a did not stop cleanly"
 
