@@ -70,10 +70,11 @@ sed "s|$work/state-$last|$work/state-fresh|" "$work/$last.conf" >"$work/fresh.co
 sleep 0.5
 restored=$(grep -c "restored from changelog" "$work/fresh.err" || true)
 [ "$restored" = 32 ] || { echo "the fresh host restored $restored of 32 partitions" >&2; tail -5 "$work/fresh.err" >&2; exit 1; }
-read -r seconds messages bytes keys < <(awk -F'\t' '
-        / assigned / && !a { a = $1 }
-        /restored from changelog/ { r = $1; match($2, /\(([0-9]+) messages, ([0-9]+) bytes read\)/, m); n += m[1]; b += m[2] }
-        END { printf "%.2f %d %d\n", r - a, n, b }' "$work/fresh.err")
+assigned_at=$(awk -F'\t' '/ assigned / { print $1; exit }' "$work/fresh.err")
+restored_at=$(awk -F'\t' '/restored from changelog/ { t = $1 } END { print t }' "$work/fresh.err")
+seconds=$(awk -v a="$assigned_at" -v r="$restored_at" 'BEGIN { printf "%.2f", r - a }')
+read -r messages bytes < <(grep -o '([0-9]* messages, [0-9]* bytes read)' "$work/fresh.err" | tr -d '(),' |
+        awk '{ n += $1; b += $3 } END { print n, b }')
 keys_restored=$(awk -v n="$RECORDS" 'BEGIN { print n }')
 
 echo "$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"

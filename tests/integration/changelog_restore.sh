@@ -1,5 +1,6 @@
 #!/bin/bash
-# Restoring from the changelog reads the last generation only (a quiet
+# A changelog topic with fewer partitions than the input is refused (exit
+# 78). Restoring from the changelog reads the last generation only (a quiet
 # partition, too, gets a new snapshot every state.changelog_snapshot_interval), survives a
 # damaged snapshot through the previous generation, and refuses one it
 # cannot recover. Host a checkpoints 3 partitions every 100 ms while 6,000
@@ -19,7 +20,7 @@
 
 /usr/bin/python3 -c 'import kafka' 2>/dev/null || fail "python3-kafka is not installed"
 TOOL="$PYTHON $HERE/changelog_tool.py"
-start_devbroker rs-in:3 rs-out:3 rs-changelog:3
+start_devbroker rs-in:3 rs-out:3 rs-changelog:3 rs-small:2
 props=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300")'
 
 host() {
@@ -32,6 +33,15 @@ host() {
         eval "$1_PID=$!"
         PIDS+=($!)
 }
+
+# a changelog with fewer partitions than the input is refused at start
+write_config "$WORK/small.conf" topic=rs-in group_id=rs-small state_directory="$WORK/state-small"
+sed -i 's|^state = { |state = { changelog_topic = "rs-small"; |' "$WORK/small.conf"
+rc=0
+timeout 60 "$SENSORD" -c "$WORK/small.conf" >/dev/null 2>"$WORK/small.err" || rc=$?
+[ "$rc" = 78 ] || fail "a changelog topic with 2 partitions for a 3-partition input: exit $rc, expected 78"
+grep -q "state.changelog_topic rs-small has 2 partition(s), fewer than the 3 of rs-in" "$WORK/small.err" ||
+        fail "the refusal does not say why: $(tail -1 "$WORK/small.err")"
 
 host a
 wait_for "assigned 3 partition" "$WORK/a.err" 30
