@@ -200,13 +200,17 @@ static void advance_chain(Checkpoints *c, int32_t partition, Slot *s) {
                 size_t used = 0;
                 while (used < s->n_intents && s->intents[used].seq <= p->seq)
                         offset = s->intents[used++].offset;
-                memmove(s->intents, s->intents + used, (s->n_intents - used) * sizeof(*s->intents));
-                s->n_intents -= used;
+                if (used > 0) {
+                        memmove(s->intents, s->intents + used, (s->n_intents - used) * sizeof(*s->intents));
+                        s->n_intents -= used;
+                }
                 if (offset >= 0 && !s->broken)
                         commit(c, partition, s, offset);
         }
-        memmove(s->produced, s->produced + done, (s->n_produced - done) * sizeof(*s->produced));
-        s->n_produced -= done;
+        if (done > 0) {
+                memmove(s->produced, s->produced + done, (s->n_produced - done) * sizeof(*s->produced));
+                s->n_produced -= done;
+        }
 }
 
 static void on_delivered(void *userdata, int32_t partition, uint64_t token, int64_t offset, const char *error) {
