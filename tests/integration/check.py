@@ -10,7 +10,10 @@ reference [options] VALUES   an independent model of semantics.md: reads one
 final-equal ROWS VALUES      the last row of every (window, sensor) in ROWS
                              equals the aggregate of all valid VALUES; keys
                              lost, short (too few pairs) and doubled (too
-                             many) are reported apart
+                             many) are reported apart. With --highest-count,
+                             the row of each key with the highest count (an
+                             update-mode aggregate only grows) instead of the
+                             last, and how many keys' last row was older
 unique ROWS...               no row emitted twice across runs: no (batch,
                              window, sensor) and, as counts only grow, no
                              (window, sensor, count) appears twice, and batch
@@ -190,9 +193,13 @@ def cmd_reference(args):
 
 
 def cmd_final_equal(args):
-    got = {}
+    got, last = {}, {}
     for r in load_rows(args.rows):
-        got[(r["window"]["start"], r["sensor_id"])] = r
+        key = (r["window"]["start"], r["sensor_id"])
+        last[key] = r
+        if not args.highest_count or key not in got or r["count"] >= got[key]["count"]:
+            got[key] = r
+    older = sum(1 for k in got if last[k]["count"] < got[k]["count"])
     want = {}
     for raw in read_values(args.values):
         rec = parse_record(raw)
@@ -217,7 +224,8 @@ def cmd_final_equal(args):
         r = got[key]
         if not close(r["avg_value"], total / c) or r["min_value"] != lo or r["max_value"] != hi:
             die(f"{key}: got {r}, expected count={c} avg={total / c} min={lo} max={hi}")
-    print(f"{len(want)} (window, sensor) aggregates match over {sum(a[0] for a in want.values())} pairs")
+    print(f"{len(want)} (window, sensor) aggregates match over {sum(a[0] for a in want.values())} pairs"
+          + (f" ({older} keys' last row was an older one)" if args.highest_count else ""))
 
 
 def cmd_unique(args):
@@ -261,6 +269,7 @@ def main():
     f = sub.add_parser("final-equal")
     f.add_argument("--window", type=duration, default="10 min")
     f.add_argument("--slide", type=duration, default="5 min")
+    f.add_argument("--highest-count", action="store_true")
     f.add_argument("rows")
     f.add_argument("values")
     u = sub.add_parser("unique")
