@@ -7,6 +7,11 @@
 # packaging test (.deb and .rpm built and checked) and the system test (a real systemd in
 # systemd-nspawn, sensord from the .deb and the .rpm) once, and ends with
 # one line "N passed, N failed" over every test run.
+#
+# The sanitizer build and its suite run beside the benchmark smoke run,
+# memcheck, the packaging and the system tests (which mostly wait on
+# sensord, journald and the devbroker); the fuzzers, which take both cores,
+# run alone afterwards. Each part's output is printed whole when it ends.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,6 +81,20 @@ run_checks() {
 }
 
 build_and_test build -Dwerror=true -Dtests=enabled
+
+# the sanitizer build and suite, beside what follows (counted at its end)
+(
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+                build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
+                -Dwerror=true -Dtests=enabled
+        echo "$passed $failed $skipped" >build/asan-counts
+) >build/asan.log 2>&1 &
+asan_pid=$!
+passed_before_asan=$passed
+failed_before_asan=$failed
+skipped_before_asan=$skipped
+
 run_checks "benchmark smoke run (100k records, no timing assertions)" build/bench-smoke.log bash -c \
         'RECORDS=100000 RUNS=1 IDLE=5 LATENCY_S=3 JSON=build/bench-smoke.json tests/bench/run.sh >build/bench-smoke.out 2>&1 &&
         /usr/bin/python3 -c "import json, sys; f = json.load(open(sys.argv[1])); assert f[\"engine\"][\"records_per_s\"] > 0" build/bench-smoke.json &&
@@ -83,6 +102,17 @@ run_checks "benchmark smoke run (100k records, no timing assertions)" build/benc
 run_checks "valgrind memcheck (seed run and restart)" build/memcheck.log tests/valgrind/memcheck.sh build
 run_checks "packaging test (.deb, .rpm)" build/packaging-test.log tests/packaging/packaging.sh build/packages
 run_checks "system test (systemd-nspawn)" build/system-test.log env PACKAGES=build/packages tests/system/system.sh
+
+wait "$asan_pid"
+cat build/asan.log
+if read -r p f s <build/asan-counts 2>/dev/null; then
+        passed=$((passed + p - passed_before_asan))
+        failed=$((failed + f - failed_before_asan))
+        skipped=$((skipped + s - skipped_before_asan))
+else
+        echo "the sanitizer build and suite did not finish"
+        failed=$((failed + 1))
+fi
 # libFuzzer targets: clang, with AddressSanitizer and UBSan, 15 s each
 if CC=clang meson setup --reconfigure build-fuzz -Dfuzz=enabled -Db_sanitize=address,undefined -Db_lundef=false \
         -Dtests=disabled -Dman=disabled >/dev/null 2>&1 || CC=clang meson setup build-fuzz -Dfuzz=enabled \
@@ -93,10 +123,6 @@ else
         echo "FAIL: the fuzz targets did not build" | tee build/fuzz.log
         failed=$((failed + 1))
 fi
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
-        -Dwerror=true -Dtests=enabled
 
 echo
 if [ "$skipped" -gt 0 ]; then
