@@ -27,7 +27,7 @@ key-timestamp) input='sensor_id = "@key"; value = "value"; timestamp = "@timesta
 *) echo "scripts/demo.sh: unknown shape $shape" >&2; exit 64 ;;
 esac
 
-scripts/install-deps.sh
+scripts/install-deps.sh --build
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 

@@ -1,16 +1,28 @@
 #!/bin/bash
-# Installs what building and testing sensord needs on Debian 12, only the
-# packages that are missing. Runs apt-get as root (via sudo when needed).
+# Installs what sensord needs on Debian 12, only the packages that are
+# missing. Runs apt-get as root (via sudo when needed).
+#   scripts/install-deps.sh           building and the whole test suite
+#   scripts/install-deps.sh --build   building and running only (the demo)
 set -euo pipefail
 
+# building sensord, its man pages, and running it (the demo's python3 edits
+# the configuration)
 packages=(
-        gcc meson ninja-build pkg-config clang libclang-rt-14-dev valgrind
-        librdkafka-dev libyajl-dev libconfig-dev libsystemd-dev libcmocka-dev
-        python3 python3-kafka python3-confluent-kafka kcat
-        debootstrap systemd-container util-linux procps
-        scdoc man-db
-        debhelper dpkg-dev fakeroot lintian rpm rpmlint elfutils cpio
+        gcc meson ninja-build pkg-config scdoc
+        librdkafka-dev libyajl-dev libconfig-dev libsystemd-dev
+        python3
 )
+case "${1:-}" in
+--build) ;;
+"") # the tests: unit, integration, sanitizers, fuzzers, memcheck, packages, systemd-nspawn
+        packages+=(
+                clang libclang-rt-14-dev valgrind libcmocka-dev
+                python3-kafka python3-confluent-kafka kcat
+                debootstrap systemd-container util-linux procps man-db
+                debhelper dpkg-dev fakeroot lintian rpm rpmlint elfutils cpio
+        ) ;;
+*) echo "usage: scripts/install-deps.sh [--build]" >&2; exit 64 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -595,17 +595,21 @@ ConfigReload config_setting_reload(size_t i) {
 void config_format_setting(const Config *c, size_t i, char *buf, size_t size) {
         const Setting *def = &settings[i];
         const char *field = (const char *)c + def->offset;
+        char text[64];
         switch (def->kind) {
         case KIND_STRING:
                 snprintf(buf, size, "\"%s\"", *(char *const *)field);
                 break;
         case KIND_DURATION:
-                snprintf(buf, size, "\"%" PRId64 " ms\"", *(const int64_t *)field);
+                snprintf(buf, size, "\"%s\"", format_duration(*(const int64_t *)field, text, sizeof(text)));
                 break;
-        case KIND_DURATION_US:
-                snprintf(buf, size, "\"%" PRIu64 " ms\"", *(const uint64_t *)field / 1000);
+        case KIND_DURATION_US: /* read in whole milliseconds */
+                snprintf(buf, size, "\"%s\"",
+                         format_duration((int64_t)(*(const uint64_t *)field / 1000), text, sizeof(text)));
                 break;
         case KIND_SIZE:
+                snprintf(buf, size, "\"%s\"", format_size(*(const uint64_t *)field, text, sizeof(text)));
+                break;
         case KIND_COUNT:
                 snprintf(buf, size, "%" PRIu64, *(const uint64_t *)field);
                 break;

@@ -191,12 +191,27 @@ char *format_duration(int64_t ms, char *buf, size_t size) {
 
         for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
                 if (ms != 0 && ms % steps[i].factor == 0) {
-                        snprintf(buf, size, "%" PRId64 "%s", ms / steps[i].factor, steps[i].suffix);
+                        snprintf(buf, size, "%" PRId64 " %s", ms / steps[i].factor, steps[i].suffix);
                         return buf;
                 }
         if (ms == 0)
                 snprintf(buf, size, "0");
         else
-                snprintf(buf, size, "%" PRId64 "ms", ms);
+                snprintf(buf, size, "%" PRId64 " ms", ms);
+        return buf;
+}
+
+char *format_size(uint64_t bytes, char *buf, size_t size) {
+        static const struct {
+                uint64_t factor;
+                const char *suffix;
+        } steps[] = { { 1024ull * 1024 * 1024, "GiB" }, { 1024 * 1024, "MiB" }, { 1024, "KiB" } };
+
+        for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
+                if (bytes != 0 && bytes % steps[i].factor == 0) {
+                        snprintf(buf, size, "%" PRIu64 " %s", bytes / steps[i].factor, steps[i].suffix);
+                        return buf;
+                }
+        snprintf(buf, size, "%" PRIu64 " B", bytes);
         return buf;
 }

@@ -15,6 +15,9 @@ int parse_duration_ms(const char *text, int64_t *out_ms, const char **error);
  * with *error set to a static reason. */
 int parse_size(const char *text, uint64_t *out_bytes, const char **error);
 
-/* Formats a duration in milliseconds the way parse_duration_ms() reads it back
- * ("10min", "1500ms", "0"). Returns buf. */
+/* Formats a duration in milliseconds as a person writes it, in a form
+ * parse_duration_ms() reads back ("10 min", "1500 ms", "0"). Returns buf. */
 char *format_duration(int64_t ms, char *buf, size_t size);
+
+/* Formats a size likewise, for parse_size() ("10 KiB", "1 MiB", "100 B"). */
+char *format_size(uint64_t bytes, char *buf, size_t size);

@@ -43,7 +43,7 @@ static void print_settings(const Config *config) {
         char value[1024];
         for (size_t i = 0; i < config_settings_count(); i++) {
                 config_format_setting(config, i, value, sizeof(value));
-                printf("%-28s %-8s %s\n", config_setting_path(i),
+                printf("%-34s %-8s %s\n", config_setting_path(i),
                        config_setting_reload(i) == CONFIG_RELOAD_LIVE ? "live" : "restart", value);
         }
 }

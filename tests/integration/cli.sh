@@ -28,6 +28,16 @@ expect_exit 64 "$SENSOR_DEVBROKER" --topic "t:0"
 # --check-config: OK for the shipped file; every error with file:line and path
 expect_exit 0 "$SENSORD" --check-config -c "$HERE/../../etc/sensord.conf"
 grep -qx OK "$WORK/cmd.out" || fail "--check-config does not print OK"
+# -v prints every setting as a person writes it, in a form the file takes
+# back: a file made of the printed values prints the same
+expect_exit 0 "$SENSORD" --check-config -v -c "$HERE/../../etc/sensord.conf"
+cp "$WORK/cmd.out" "$WORK/settings.txt"
+grep -q '^window.duration  *restart  *"10 min"$' "$WORK/settings.txt" || fail "window.duration is not printed as \"10 min\""
+grep -q '^batch.max_bytes  *live  *"10 KiB"$' "$WORK/settings.txt" || fail "batch.max_bytes is not printed as \"10 KiB\""
+awk 'NR > 1 { split($1, p, "."); v = $0; sub(/^[^ ]+ +[^ ]+ +/, "", v); g[p[1]] = g[p[1]] "  " p[2] " = " v ";\n"; o[p[1]] = o[p[1]] ? o[p[1]] : NR }
+     END { for (k in g) printf "%s = {\n%s};\n", k, g[k] }' "$WORK/settings.txt" >"$WORK/printed.conf"
+expect_exit 0 "$SENSORD" --check-config -v -c "$WORK/printed.conf"
+diff "$WORK/settings.txt" "$WORK/cmd.out" >&2 || fail "the printed settings do not read back the same"
 cat >"$WORK/bad.conf" <<'CONF'
 batch = {
   max_messages = 0;

@@ -75,13 +75,35 @@ static void test_sizes(void **state) {
 
 static void test_format_duration(void **state) {
         char buf[32];
-        assert_string_equal(format_duration(600000, buf, sizeof(buf)), "10min");
-        assert_string_equal(format_duration(1500, buf, sizeof(buf)), "1500ms");
+        assert_string_equal(format_duration(600000, buf, sizeof(buf)), "10 min");
+        assert_string_equal(format_duration(1500, buf, sizeof(buf)), "1500 ms");
+        assert_string_equal(format_duration(86400000, buf, sizeof(buf)), "1 d");
         assert_string_equal(format_duration(0, buf, sizeof(buf)), "0");
         int64_t back;
         const char *error;
         assert_int_equal(parse_duration_ms(format_duration(7200000, buf, sizeof(buf)), &back, &error), 0);
         assert_int_equal(back, 7200000);
+}
+
+/* Every duration and size formats to a text that parses back to itself. */
+static void test_format_round_trip(void **state) {
+        char buf[48];
+        const char *error;
+        static const int64_t ms[] = { 1, 999, 1000, 1500, 60000, 90000, 3600000, 5400000, 86400000, 90061001, INT64_MAX / 2 };
+        for (size_t i = 0; i < sizeof(ms) / sizeof(*ms); i++) {
+                int64_t back = -1;
+                assert_int_equal(parse_duration_ms(format_duration(ms[i], buf, sizeof(buf)), &back, &error), 0);
+                assert_int_equal(back, ms[i]);
+        }
+        static const uint64_t bytes[] = { 0, 1, 1000, 1023, 1024, 10240, 65536, 1048577, 10485760, 1073741824, 3ull << 30 };
+        for (size_t i = 0; i < sizeof(bytes) / sizeof(*bytes); i++) {
+                uint64_t back = 7;
+                assert_int_equal(parse_size(format_size(bytes[i], buf, sizeof(buf)), &back, &error), 0);
+                assert_int_equal(back, bytes[i]);
+        }
+        assert_string_equal(format_size(10240, buf, sizeof(buf)), "10 KiB");
+        assert_string_equal(format_size(10485760, buf, sizeof(buf)), "10 MiB");
+        assert_string_equal(format_size(1000, buf, sizeof(buf)), "1000 B");
 }
 
 int main(void) {
@@ -90,6 +112,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_durations),
                 cmocka_unit_test(test_sizes),
                 cmocka_unit_test(test_format_duration),
+                cmocka_unit_test(test_format_round_trip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
