@@ -47,7 +47,7 @@ void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t 
  * coordinator refuses it from a member that is no longer in the group. */
 void consumer_commit(Consumer *c, int32_t partition, int64_t offset, const char *metadata, bool sync);
 
-/* A partition paused at assignment (PIPELINE_SEEK_PAUSE) has its state:
+/* A partition being restored at assignment (PIPELINE_SEEK_LATER) has its state:
  * reading resumes from offset, or when that is -1 from committed, or when
  * that is -1 too from kafka.starting_offsets. */
 void consumer_restored(Consumer *c, int32_t partition, int64_t offset, int64_t committed);

@@ -301,7 +301,7 @@ int pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n, int64_t *s
                 }
                 if (r == PIPELINE_LOAD_LATER) {
                         part->restoring = true;
-                        seek[i] = PIPELINE_SEEK_PAUSE;
+                        seek[i] = PIPELINE_SEEK_LATER;
                         continue;
                 }
                 if (r == 0)

@@ -31,8 +31,9 @@
 /* load's answer when the checkpoint comes later (from a changelog):
  * pipeline_restored() tells when. */
 #define PIPELINE_LOAD_LATER 2
-/* pipeline_assign()'s seek for a partition to pause until it is restored. */
-#define PIPELINE_SEEK_PAUSE (-2)
+/* pipeline_assign()'s seek for a partition being restored: its messages
+ * are skipped until pipeline_restored() says where to read it from. */
+#define PIPELINE_SEEK_LATER (-2)
 
 typedef struct PipelineMessage {
         int32_t partition;
@@ -161,7 +162,7 @@ int pipeline_advance_idle(Pipeline *p, uint64_t now_us);
 /* An assignment. With checkpoints, each new partition's checkpoint is
  * loaded and seek[i] receives the offset to read partitions[i] from (-1:
  * the group's committed offset, for a partition with no checkpoint yet;
- * PIPELINE_SEEK_PAUSE: pause it until pipeline_restored()); the watermark and the batch number continue from the checkpoints.
+ * PIPELINE_SEEK_LATER: its messages are skipped until pipeline_restored()); the watermark and the batch number continue from the checkpoints.
  * Returns 0 or the negative errno of a checkpoint that cannot be used (the
  * partition is then not held). */
 int pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n, int64_t *seek);

@@ -384,8 +384,8 @@ static void test_restored_later(void **state) {
         Pipeline *p = new_checkpointed_pipeline(&r, 1);
         int64_t seek[2];
         assert_int_equal(pipeline_assign(p, P01, 2, seek), 0);
-        assert_int_equal(seek[0], PIPELINE_SEEK_PAUSE);
-        assert_int_equal(seek[1], PIPELINE_SEEK_PAUSE);
+        assert_int_equal(seek[0], PIPELINE_SEEK_LATER);
+        assert_int_equal(seek[1], PIPELINE_SEEK_LATER);
         assert_int_equal(pipeline_restoring(p), 2);
         assert_int_equal(add(p, 0, 5, 1, 0), 0); /* skipped: no batch */
         assert_int_equal(r.batches_begun, 0);
