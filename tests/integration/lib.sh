@@ -145,3 +145,20 @@ run_available_now() {
 summary_field() {
         sed -n "s/.*summary:.* $2=\([0-9]*\).*/\1/p" "$WORK/$1.err" | tail -n 1
 }
+
+# watchdog_fed NOTIFY_LOG : between READY=1 and STOPPING=1, no two WATCHDOG=1
+# pings (from a notify_listener.py log) lie 2 s (the tests' WATCHDOG_USEC)
+# or more apart
+watchdog_fed() {
+        "$PYTHON" - "$1" <<'PY'
+import sys
+lines = [l.split(" ", 1) for l in open(sys.argv[1]).read().splitlines()]
+ready = next(float(t) for t, m in lines if m == "READY=1")
+stopping = next(float(t) for t, m in lines if m == "STOPPING=1")
+pings = [ready] + [float(t) for t, m in lines if m == "WATCHDOG=1" and ready <= float(t) <= stopping] + [stopping]
+gap = max(b - a for a, b in zip(pings, pings[1:]))
+print(f"longest gap between watchdog pings over {stopping - ready:.0f} s: {gap:.2f} s")
+if gap >= 2.0:
+    sys.exit(f"FAIL: the watchdog went {gap:.2f} s without a ping")
+PY
+}
