@@ -50,7 +50,8 @@ void checkpoint_encode_header(CheckpointBuf *b, const CheckpointHeader *h) {
         size_t start = b->len, topic_len = strnlen(h->topic, CHECKPOINT_TOPIC_MAX);
         put_bytes(b, MAGIC, MAGIC_LEN);
         put(b, CHECKPOINT_FORMAT_VERSION, 4);
-        put(b, 4 + 4 * 8 + 2 + topic_len + 4, 4);
+        bool partition_scope = h->scope == WATERMARK_PARTITION;
+        put(b, 4 + 4 * 8 + 2 + topic_len + (partition_scope ? 1 : 0) + 4, 4);
         put(b, (uint32_t)h->partition, 4);
         put(b, (uint64_t)h->spec.size_ms, 8);
         put(b, (uint64_t)h->spec.slide_ms, 8);
@@ -58,6 +59,8 @@ void checkpoint_encode_header(CheckpointBuf *b, const CheckpointHeader *h) {
         put(b, (uint64_t)h->spec.watermark_delay_ms, 8);
         put(b, topic_len, 2);
         put_bytes(b, h->topic, topic_len);
+        if (partition_scope)
+                put(b, 1, 1);
         put(b, crc32c(0, b->data + start, b->len - start), 4);
 }
 
@@ -130,6 +133,15 @@ unsigned checkpoint_header_mismatch(const CheckpointHeader *found, const Checkpo
                 differ++;
                 n += (size_t)snprintf(buf, size, "kafka.topic is \"%s\" in the checkpoint and \"%s\" in the configuration",
                                       found->topic, want->topic);
+        }
+        if (found->scope != want->scope) {
+                static const char *const scopes[] = { "process", "partition" };
+                differ++;
+                if (n < size)
+                        n += (size_t)snprintf(buf + n, size - n,
+                                              "%swindow.watermark_scope is \"%s\" in the checkpoint and \"%s\" in "
+                                              "the configuration",
+                                              n ? "; " : "", scopes[found->scope], scopes[want->scope]);
         }
         for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
                 int64_t a, b;
@@ -207,6 +219,11 @@ int checkpoint_decode_header(const uint8_t *data, size_t len, CheckpointHeader *
         h->spec.watermark_delay_ms = (int64_t)get(&r, 8);
         size_t topic_len = (size_t)get(&r, 2);
         const uint8_t *topic = get_bytes(&r, topic_len);
+        if (!r.bad && (size_t)(r.p - data) + 1 == crc_at) {
+                if (get(&r, 1) != 1)
+                        return -EBADMSG;
+                h->scope = WATERMARK_PARTITION;
+        }
         if (r.bad || topic_len > CHECKPOINT_TOPIC_MAX || (size_t)(r.p - data) != crc_at)
                 return -EBADMSG;
         memcpy(h->topic, topic, topic_len);

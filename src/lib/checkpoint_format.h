@@ -3,8 +3,11 @@
  *
  * Header: "SNSDCKPT", u32 format version (1), u32 length of the rest, then
  * i32 partition, i64 window duration, slide, start offset and watermark
- * delay (ms), u16 topic length, the topic, and u32 CRC-32C of everything
- * before it.
+ * delay (ms), u16 topic length, the topic, in partition watermark scope a
+ * u8 1 (absent in process scope, as files written before the setting
+ * existed are), and u32 CRC-32C of everything before it. A record's clock
+ * is the process's in process scope and its partition's in partition
+ * scope.
  *
  * Record: u32 payload length, u32 CRC-32C of the payload, the payload:
  * u8 kind (1 snapshot, 2 delta), u64 next batch number, i64 next offset to
@@ -33,6 +36,7 @@ typedef struct CheckpointHeader {
         char topic[CHECKPOINT_TOPIC_MAX + 1];
         int32_t partition;
         WindowSpec spec;
+        WatermarkScope scope;
 } CheckpointHeader;
 
 typedef enum CheckpointKind { CHECKPOINT_SNAPSHOT = 1, CHECKPOINT_DELTA = 2 } CheckpointKind;

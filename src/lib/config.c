@@ -36,6 +36,7 @@ static const char *const starting_choices[] = { "earliest", "latest", NULL };
 static const char *const mode_choices[] = { "update", "append", "complete", NULL };
 static const char *const sink_choices[] = { "auto", "stdout", "journal", "none", NULL };
 static const char *const format_choices[] = { "json", "table", NULL };
+static const char *const scope_choices[] = { "process", "partition", NULL };
 static const char *const level_choices[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL };
 
 #define AT(field) offsetof(Config, field)
@@ -61,6 +62,8 @@ static const Setting settings[] = {
         { "window.start_offset", KIND_DURATION, AT(window.offset_ms), NULL, RESTART },
         { "window.watermark", KIND_DURATION, AT(window.watermark_delay_ms), NULL, RESTART },
         { "window.idle_timeout", KIND_DURATION, AT(idle_timeout_ms), NULL, LIVE },
+        { "window.watermark_scope", KIND_ENUM, AT(watermark_scope), scope_choices, RESTART },
+        { "window.max_future", KIND_DURATION, AT(max_future_ms), NULL, LIVE },
         { "output.mode", KIND_ENUM, AT(mode), mode_choices, RESTART },
         { "output.sink", KIND_ENUM, AT(sink), sink_choices, LIVE },
         { "output.format", KIND_ENUM, AT(format), format_choices, LIVE },
@@ -73,6 +76,7 @@ static const Setting settings[] = {
         { "state.max_keys", KIND_COUNT, AT(max_keys), NULL, LIVE },
         { "limits.max_message_bytes", KIND_SIZE, AT(max_message_bytes), NULL, LIVE },
         { "dead_letter.topic", KIND_STRING, AT(dead_letter_topic), NULL, RESTART },
+        { "late_data.topic", KIND_STRING, AT(late_data_topic), NULL, RESTART },
         { "log.level", KIND_ENUM, AT(log_level), level_choices, LIVE },
 };
 
@@ -305,6 +309,7 @@ static void set_defaults(Config *c) {
         c->max_keys = 1000000;
         c->max_message_bytes = 65536;
         c->dead_letter_topic = xstrdup("");
+        c->late_data_topic = xstrdup("");
         c->log_level = LOG_INFO;
 }
 
@@ -440,13 +445,16 @@ static void validate(Loader *l, const config_t *cf) {
                 add_error(l, LINE("output", "sink"), "output.sink",
                           "\"none\" needs output.kafka_topic: the results would go nowhere");
         check_output_topic(l, LINE("dead_letter", "topic"), "dead_letter.topic", c->dead_letter_topic, "dead letters");
+        check_output_topic(l, LINE("late_data", "topic"), "late_data.topic", c->late_data_topic, "late records");
         check_output_topic(l, LINE("state", "changelog_topic"), "state.changelog_topic", c->changelog_topic,
                            "checkpoints");
         if (usable(l, "state.changelog_topic") && c->changelog_topic[0] &&
             ((usable(l, "output.kafka_topic") && strcmp(c->changelog_topic, c->output_topic) == 0) ||
-             (usable(l, "dead_letter.topic") && strcmp(c->changelog_topic, c->dead_letter_topic) == 0)))
+             (usable(l, "dead_letter.topic") && strcmp(c->changelog_topic, c->dead_letter_topic) == 0) ||
+             (usable(l, "late_data.topic") && strcmp(c->changelog_topic, c->late_data_topic) == 0)))
                 add_error(l, LINE("state", "changelog_topic"), "state.changelog_topic",
-                          "must differ from output.kafka_topic and dead_letter.topic: it holds checkpoints only");
+                          "must differ from output.kafka_topic, dead_letter.topic and late_data.topic: it holds "
+                          "checkpoints only");
 #undef LINE
 }
 
@@ -479,7 +487,7 @@ int config_load(const char *path, bool available_now, Config **out, ConfigErrors
                 if (!known_group) {
                         add_error(&l, setting_line(group), gname,
                                   "unknown setting (groups are kafka, input, batch, window, output, state, "
-                                  "limits, dead_letter, log)");
+                                  "limits, dead_letter, late_data, log)");
                         continue;
                 }
                 if (config_setting_type(group) != CONFIG_TYPE_GROUP) {
@@ -541,6 +549,7 @@ Config *config_free(Config *c) {
         free(c->state_directory);
         free(c->changelog_topic);
         free(c->dead_letter_topic);
+        free(c->late_data_topic);
         free(c);
         return NULL;
 }

@@ -44,6 +44,8 @@ typedef struct Config {
 
         WindowSpec window;
         int64_t idle_timeout_ms; /* 0: off */
+        WatermarkScope watermark_scope;
+        int64_t max_future_ms; /* 0: off */
 
         OutputMode mode;
         SinkKind sink;
@@ -60,6 +62,7 @@ typedef struct Config {
         uint64_t max_message_bytes;
 
         char *dead_letter_topic; /* "" or NULL: off */
+        char *late_data_topic;   /* "" or NULL: off */
 
         int log_level; /* syslog priority */
 } Config;

@@ -206,6 +206,7 @@ static const char *const error_names[_RECORD_ERROR_MAX] = {
         [RECORD_BAD_SENSOR_ID] = "bad_sensor_id",
         [RECORD_NOT_FINITE] = "not_finite",
         [RECORD_BAD_TIMESTAMP] = "bad_timestamp",
+        [RECORD_FUTURE] = "future",
 };
 
 const char *record_error_name(RecordError error) {

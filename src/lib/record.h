@@ -32,6 +32,7 @@ typedef enum RecordError {
         RECORD_BAD_SENSOR_ID,     /* empty, over 256 bytes, or with a NUL byte */
         RECORD_NOT_FINITE,        /* a number beyond double range */
         RECORD_BAD_TIMESTAMP,     /* not an ISO-8601 date-time, or impossible */
+        RECORD_FUTURE,            /* further ahead of the wall clock than window.max_future */
         _RECORD_ERROR_MAX,
 } RecordError;
 

@@ -1,9 +1,10 @@
 /* window: sliding event-time windows keyed by (start, sensor_id).
  *
  * Each Kafka partition has its own table (WindowState), so that its state
- * can be checkpointed and moved with the partition; the watermark, the key
- * budget and the counters are shared (Windows), one per process as in
- * Spark. When a sensor's records arrive in several partitions, its
+ * can be checkpointed and moved with the partition; the key budget and the
+ * counters are shared (Windows), and so is the watermark in process scope
+ * (Spark's rule). In partition scope each table has its own event-time
+ * clock instead. When a sensor's records arrive in several partitions, its
  * aggregates are merged when the rows are emitted.
  *
  * Live windows are few (about (W + D) / S), so they sit in an array sorted by
@@ -68,6 +69,10 @@ typedef struct KeyRef {
 
 struct Windows {
         WindowSpec spec;
+        WatermarkScope scope;
+        bool partition_clock_moved; /* partition scope: some partition's clock moved since the last batch end */
+        int64_t *final_starts; /* partition scope: the windows final everywhere, at a batch end */
+        size_t n_final, cap_final;
         uint64_t max_keys;
         bool track_updates; /* update mode's rows: the entries each batch changed */
         WindowStats stats;
@@ -88,6 +93,8 @@ struct WindowState {
         int64_t *evicted; /* starts of windows evicted since the last checkpoint */
         size_t n_evicted, cap_evicted;
         uint64_t entries, key_bytes; /* the size of the state, for compaction */
+        bool has_event_time; /* partition scope: the partition's clock */
+        int64_t max_event_time_ms;
 };
 
 static int64_t floor_div(int64_t a, int64_t b) {
@@ -255,6 +262,7 @@ int windows_new(Windows **out, const WindowSpec *spec, uint64_t max_keys) {
 
 Windows *windows_free(Windows *w) {
         if (w) {
+                free(w->final_starts);
                 free(w->refs);
                 free(w->merge_windows);
                 free(w);
@@ -268,6 +276,14 @@ void windows_set_max_keys(Windows *w, uint64_t max_keys) {
 
 void windows_set_mode(Windows *w, OutputMode mode) {
         w->track_updates = mode == OUTPUT_UPDATE;
+}
+
+void windows_set_scope(Windows *w, WatermarkScope scope) {
+        w->scope = scope;
+}
+
+WatermarkScope windows_scope(const Windows *w) {
+        return w->scope;
 }
 
 WindowState *window_state_new(Windows *all) {
@@ -351,18 +367,45 @@ static Entry *state_insert_entry(WindowState *s, Window *w, uint32_t *slot, uint
         return e;
 }
 
-void window_state_add(WindowState *s, const char *sensor, size_t len, double value, int64_t t) {
+void window_state_observe_event_time(WindowState *s, int64_t t) {
+        if (!s->has_event_time || t > s->max_event_time_ms) {
+                s->max_event_time_ms = t;
+                s->has_event_time = true;
+                s->all->partition_clock_moved = true;
+        }
+        windows_observe_event_time(s->all, t);
+}
+
+size_t window_state_add(WindowState *s, const char *sensor, size_t len, double value, int64_t t, WindowLate *late) {
         Windows *all = s->all;
         WindowStats *stats = &all->stats;
         const int64_t W = all->spec.size_ms, S = all->spec.slide_ms;
         const uint32_t hash = hash_bytes(sensor, len);
+        /* the watermark that judges this record: the partition's is that of
+         * the records before it, so the record is judged before it moves it */
+        bool has_watermark = stats->has_watermark;
+        int64_t watermark = stats->watermark_ms;
+        size_t late_pairs = 0;
 
+        if (all->scope == WATERMARK_PARTITION) {
+                has_watermark = s->has_event_time;
+                watermark = s->max_event_time_ms - all->spec.watermark_delay_ms;
+                window_state_observe_event_time(s, t);
+        } else {
+                windows_observe_event_time(all, t);
+        }
         stats->records++;
-        windows_observe_event_time(all, t);
+        if (late)
+                late->n = 0;
 
         for (int64_t start = window_last_start(&all->spec, t); start > t - W; start -= S) {
-                if (stats->has_watermark && start + W <= stats->watermark_ms) {
-                        stats->late_pairs++;
+                if (has_watermark && start + W <= watermark) {
+                        late_pairs++;
+                        if (late) {
+                                ARRAY_RESERVE(late->starts, late->cap, late->n + 1);
+                                late->starts[late->n++] = start;
+                                late->watermark_ms = watermark;
+                        }
                         continue;
                 }
                 size_t index;
@@ -390,6 +433,8 @@ void window_state_add(WindowState *s, const char *sensor, size_t len, double val
                         window_mark_dirty(s, w, e);
                 window_mark_changed(s, w, e);
         }
+        stats->late_pairs += late_pairs;
+        return late_pairs;
 }
 
 /* Orders rows by (window start, sensor_id). */
@@ -476,6 +521,8 @@ static void clear_dirty(Window *w) {
 }
 
 static bool next_watermark(const Windows *w, int64_t *wm) {
+        if (w->scope == WATERMARK_PARTITION)
+                return false; /* each partition's moves with its records */
         if (!w->stats.has_event_time)
                 return false;
         int64_t candidate = w->stats.max_event_time_ms - w->spec.watermark_delay_ms;
@@ -487,7 +534,63 @@ static bool next_watermark(const Windows *w, int64_t *wm) {
 
 bool windows_watermark_would_advance(const Windows *w) {
         int64_t wm;
-        return next_watermark(w, &wm);
+        return w->scope == WATERMARK_PARTITION ? w->partition_clock_moved : next_watermark(w, &wm);
+}
+
+/* Partition scope: the partition's watermark has passed the window. */
+static bool state_passed(const Windows *w, const WindowState *s, int64_t start) {
+        return s->has_event_time && start + w->spec.size_ms <= s->max_event_time_ms - w->spec.watermark_delay_ms;
+}
+
+static int compare_starts(const void *a, const void *b) {
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+        return (x > y) - (x < y);
+}
+
+/* Partition scope: collects in w->final_starts, in order, the windows that
+ * every partition holding them has passed. A partition's passed windows
+ * are the front of its sorted array. */
+static void collect_final_everywhere(Windows *w, WindowState *const *states, size_t n) {
+        w->n_final = 0;
+        for (size_t k = 0; k < n; k++)
+                for (size_t i = 0; i < states[k]->n_windows && state_passed(w, states[k], states[k]->windows[i]->start);
+                     i++) {
+                        int64_t start = states[k]->windows[i]->start;
+                        bool everywhere = true;
+                        for (size_t q = 0; everywhere && q < n; q++) {
+                                size_t index;
+                                everywhere = q == k || !find_window(states[q], start, &index) ||
+                                             state_passed(w, states[q], start);
+                        }
+                        if (everywhere) {
+                                ARRAY_RESERVE(w->final_starts, w->cap_final, w->n_final + 1);
+                                w->final_starts[w->n_final++] = start;
+                        }
+                }
+        if (w->n_final == 0)
+                return;
+        qsort(w->final_starts, w->n_final, sizeof(*w->final_starts), compare_starts);
+        size_t unique = 1;
+        for (size_t i = 1; i < w->n_final; i++)
+                if (w->final_starts[i] != w->final_starts[unique - 1])
+                        w->final_starts[unique++] = w->final_starts[i];
+        w->n_final = unique;
+}
+
+/* Partition scope: the process's watermark, for the record, is the lowest
+ * of its partitions'. */
+static void note_lowest_watermark(Windows *w, WindowState *const *states, size_t n) {
+        bool any = false;
+        int64_t lowest = 0;
+        for (size_t k = 0; k < n; k++)
+                if (states[k]->has_event_time) {
+                        int64_t wm = states[k]->max_event_time_ms - w->spec.watermark_delay_ms;
+                        lowest = any && lowest < wm ? lowest : wm;
+                        any = true;
+                }
+        w->stats.has_watermark = any;
+        if (any)
+                w->stats.watermark_ms = lowest;
 }
 
 static bool is_final(const Windows *w, const Window *win) {
@@ -544,6 +647,30 @@ int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, Outpu
                 states[k]->n_touched = 0;
         }
 
+        if (w->scope == WATERMARK_PARTITION) {
+                w->partition_clock_moved = false;
+                note_lowest_watermark(w, states, n);
+                if (mode == OUTPUT_COMPLETE)
+                        return result;
+                collect_final_everywhere(w, states, n);
+                for (size_t f = 0; f < w->n_final; f++)
+                        for (size_t k = 0; k < n; k++) {
+                                size_t index;
+                                Window *win = find_window(states[k], w->final_starts[f], &index);
+                                if (win && mode == OUTPUT_APPEND)
+                                        add_window_refs(w, win);
+                        }
+                keep_first_error(&result, emit_refs(w, states, n, true, fn, userdata));
+                for (size_t f = 0; f < w->n_final; f++)
+                        for (size_t k = 0; k < n; k++) {
+                                size_t index;
+                                if (find_window(states[k], w->final_starts[f], &index)) {
+                                        w->stats.evicted_windows++;
+                                        drop_window(w, states[k], index);
+                                }
+                        }
+                return result;
+        }
         if (next_watermark(w, &wm)) {
                 w->stats.watermark_ms = wm;
                 w->stats.has_watermark = true;
@@ -629,6 +756,17 @@ void windows_restore_clock(Windows *w, const WindowClock *clock) {
         }
 }
 
+WindowClock window_state_clock(const WindowState *s) {
+        return (WindowClock){ .has_watermark = s->has_event_time,
+                              .watermark_ms = s->max_event_time_ms - s->all->spec.watermark_delay_ms,
+                              .has_event_time = s->has_event_time, .max_event_time_ms = s->max_event_time_ms };
+}
+
+void window_state_restore_clock(WindowState *s, const WindowClock *clock) {
+        if (clock->has_event_time)
+                window_state_observe_event_time(s, clock->max_event_time_ms);
+}
+
 WindowClock windows_clock(const Windows *w) {
         return (WindowClock){ .has_watermark = w->stats.has_watermark, .watermark_ms = w->stats.watermark_ms,
                               .has_event_time = w->stats.has_event_time,
@@ -638,6 +776,7 @@ WindowClock windows_clock(const Windows *w) {
 void window_state_discard(WindowState *s) {
         while (s->n_windows > 0)
                 drop_window(s->all, s, s->n_windows - 1);
+        s->has_event_time = false;
         s->n_touched = 0;
         s->n_changed = 0;
         s->n_evicted = 0;

@@ -15,6 +15,12 @@ typedef enum OutputMode {
         OUTPUT_COMPLETE, /* every row in state; nothing evicted */
 } OutputMode;
 
+/* Whose event time judges lateness and finality (window.watermark_scope). */
+typedef enum WatermarkScope {
+        WATERMARK_PROCESS,   /* one watermark, advanced at batch ends (Spark) */
+        WATERMARK_PARTITION, /* each partition's own, advanced per record (Kafka Streams' stream time) */
+} WatermarkScope;
+
 typedef struct WindowSpec {
         int64_t size_ms;            /* W > 0 */
         int64_t slide_ms;           /* 0 < S <= W */
@@ -38,13 +44,13 @@ typedef struct WindowStats {
         uint64_t live_windows;
         uint64_t evicted_windows;
         bool has_watermark;
-        int64_t watermark_ms; /* WM of the open batch */
+        int64_t watermark_ms; /* WM of the open batch; in partition scope the lowest partition's */
         bool has_event_time;
         int64_t max_event_time_ms;
 } WindowStats;
 
 /* What every partition shares: the window specification, the watermark
- * (one per process, as in Spark), the budget of live keys and the counters. */
+ * (in process scope, as in Spark), the budget of live keys and the counters. */
 typedef struct Windows Windows;
 
 /* One Kafka partition's table of (window, sensor) aggregates. */
@@ -77,8 +83,16 @@ void windows_set_max_keys(Windows *w, uint64_t max_keys);
  * changed (the default), which append and complete modes do not need. */
 void windows_set_mode(Windows *w, OutputMode mode);
 
-/* Raises the maximum event time as if a record at t had arrived (idle input
- * advancing the watermark); never lowers it. */
+/* The watermark's scope, before the first record (default: process). In
+ * partition scope each partition judges lateness by its own watermark,
+ * WM_p(r) = (max event time of p's records before r) - D, and a window is
+ * final, emitted in append mode and freed once every partition holding it
+ * has passed it. */
+void windows_set_scope(Windows *w, WatermarkScope scope);
+WatermarkScope windows_scope(const Windows *w);
+
+/* Raises the process's maximum event time as if a record at t had arrived
+ * (idle input advancing the watermark); never lowers it. */
 void windows_observe_event_time(Windows *w, int64_t t_ms);
 
 /* True when finishing the batch now would move the watermark (so that an
@@ -99,10 +113,24 @@ const WindowStats *windows_stats(const Windows *w);
 WindowState *window_state_new(Windows *all);
 WindowState *window_state_free(WindowState *s);
 
+/* The late pairs of one record: the watermark that judged them and the
+ * starts of the windows missed, newest first. The caller frees starts. */
+typedef struct WindowLate {
+        int64_t watermark_ms;
+        int64_t *starts;
+        size_t n, cap;
+} WindowLate;
+
 /* Adds one valid record of the partition to the open batch: every window
  * containing t that is not late gets the value; late pairs, and new pairs
- * beyond max_keys, are dropped and counted. */
-void window_state_add(WindowState *s, const char *sensor_id, size_t len, double value, int64_t t_ms);
+ * beyond max_keys, are dropped and counted. Returns the number of late
+ * pairs, described in *late when it is not NULL. */
+size_t window_state_add(WindowState *s, const char *sensor_id, size_t len, double value, int64_t t_ms,
+                        WindowLate *late);
+
+/* Partition scope: raises the partition's maximum event time as if a
+ * record at t had arrived (idle input); never lowers it. */
+void window_state_observe_event_time(WindowState *s, int64_t t_ms);
 
 /* --- checkpoints: what changed, and loading it back --- */
 
@@ -115,7 +143,8 @@ typedef struct WindowEntry {
         double sum, min, max;
 } WindowEntry;
 
-/* The event-time clock a checkpoint records and a restart restores. */
+/* The event-time clock a checkpoint records and a restart restores: the
+ * process's in process scope, the partition's in partition scope. */
 typedef struct WindowClock {
         bool has_watermark;
         int64_t watermark_ms;
@@ -150,3 +179,8 @@ void window_state_size(const WindowState *s, uint64_t *entries, uint64_t *key_by
  * nor the watermark ever goes back. */
 WindowClock windows_clock(const Windows *w);
 void windows_restore_clock(Windows *w, const WindowClock *clock);
+
+/* Partition scope: the partition's clock (its watermark is its maximum
+ * event time - D), and restoring one; the event time never goes back. */
+WindowClock window_state_clock(const WindowState *s);
+void window_state_restore_clock(WindowState *s, const WindowClock *clock);

@@ -483,6 +483,7 @@ int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, co
         c->header.version = CHECKPOINT_FORMAT_VERSION;
         snprintf(c->header.topic, sizeof(c->header.topic), "%s", config->topic);
         c->header.spec = config->window;
+        c->header.scope = config->watermark_scope;
         if (config->changelog_topic && config->changelog_topic[0]) {
                 const ChangelogEvents changelog_events = { c, on_committed, on_read, on_delivered };
                 c->events = *events;

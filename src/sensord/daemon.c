@@ -85,6 +85,12 @@ static int report_invalid(void *userdata, uint64_t batch, const PipelineMessage 
         return output_dead_letter(d->output, batch, d->config->topic, m, error, reason);
 }
 
+static int report_late(void *userdata, uint64_t batch, const PipelineMessage *m, const WindowLate *late) {
+        Daemon *d = userdata;
+        status_report_late(&d->status, d->config->topic, m, late);
+        return output_late_record(d->output, batch, d->config->topic, m, late);
+}
+
 /* --- the changelog's events --- */
 
 static void on_restored(void *userdata, int32_t partition, const CheckpointMark *mark, int64_t committed) {
@@ -150,7 +156,14 @@ static void on_drained(void *userdata) {
         else
                 arm_timer(d->deadline, deadline);
         uint64_t last = pipeline_stats(d->pipeline)->last_message_us;
-        if (d->config->idle_timeout_ms > 0 && last != d->idle_armed_for) {
+        if (d->config->idle_timeout_ms > 0 && d->config->watermark_scope == WATERMARK_PARTITION) {
+                /* each partition's quiet is its own: look every second,
+                 * whatever the others do */
+                int enabled = SD_EVENT_OFF;
+                sd_event_source_get_enabled(d->idle, &enabled);
+                if (enabled == SD_EVENT_OFF)
+                        arm_timer(d->idle, now_usec(CLOCK_MONOTONIC) + 1000000);
+        } else if (d->config->idle_timeout_ms > 0 && last != d->idle_armed_for) {
                 d->idle_armed_for = last;
                 arm_timer(d->idle, last + (uint64_t)d->config->idle_timeout_ms * 1000);
         }
@@ -192,7 +205,7 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         if (awake(d))
-                check_close(d, pipeline_advance_idle(d->pipeline, now));
+                check_close(d, pipeline_advance_idle(d->pipeline, now, (uint64_t)d->config->idle_timeout_ms * 1000));
         arm_timer(d->idle, now + 1000000);
         return 0;
 }
@@ -259,7 +272,8 @@ static void daemon_free(Daemon *d) {
 
 int daemon_run(const DaemonOptions *options, Config *config) {
         Daemon d = { .options = *options, .config = config };
-        const PipelineHooks hooks = { &d, store_offsets, report_invalid, wall_clock_ms };
+        const PipelineHooks hooks = { .userdata = &d, .store_offsets = store_offsets, .invalid = report_invalid,
+                                      .late = report_late, .wall_clock_ms = wall_clock_ms };
         const ConsumerEvents events = { &d, on_drained, on_failed };
         const KafkaSinkEvents sink_events = { &d, on_confirmed, on_output_failed, on_uncongested };
         PipelineSettings settings = reload_pipeline_settings(options, config);

@@ -30,8 +30,10 @@ typedef struct BatchCount {
 struct KafkaSink {
         KafkaSinkEvents events;
         rd_kafka_t *rk;
-        char *results_name, *dead_letters_name; /* NULL when not configured */
-        rd_kafka_topic_t *results, *dead_letters; /* from kafka_sink_start() on */
+        char *results_name, *dead_letters_name, *late_name; /* NULL when not configured */
+        rd_kafka_topic_t *results, *dead_letters, *late; /* from kafka_sink_start() on */
+        char *late_windows; /* the sensord-late-windows header being built */
+        size_t late_windows_cap;
         char *brokers;
         int64_t startup_timeout_ms;
         bool may_create; /* allow.auto.create.topics: ask for a missing topic by name */
@@ -88,17 +90,21 @@ static void fail_batch(KafkaSink *k, uint64_t batch, const char *fmt, ...) {
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
         KafkaSink *k = opaque;
         uint64_t batch = (uint64_t)(uintptr_t)m->_private;
-        bool result = k->results && m->rkt && strcmp(rd_kafka_topic_name(m->rkt), rd_kafka_topic_name(k->results)) == 0;
+        const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
+        bool result = k->results_name && strcmp(topic, k->results_name) == 0,
+             late = k->late_name && strcmp(topic, k->late_name) == 0;
         BatchCount *b = batch_count(k, batch);
         if (b)
                 b->outstanding--;
         k->outstanding--;
         if (m->err)
                 fail_batch(k, batch, "%s of batch %" PRIu64 " was not delivered to %s: %s",
-                           result ? "a result row" : "a dead letter", batch,
-                           m->rkt ? rd_kafka_topic_name(m->rkt) : "?", rd_kafka_err2str(m->err));
+                           result ? "a result row" : late ? "a late record" : "a dead letter", batch, topic,
+                           rd_kafka_err2str(m->err));
         else if (result)
                 k->stats.rows++;
+        else if (late)
+                k->stats.late_records++;
         else
                 k->stats.dead_letters++;
 }
@@ -188,12 +194,13 @@ static rd_kafka_conf_t *make_conf(KafkaSink *k, const Config *config) {
 
 int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const KafkaSinkEvents *events) {
         bool results = config->output_topic && config->output_topic[0],
-             dead_letters = config->dead_letter_topic && config->dead_letter_topic[0];
+             dead_letters = config->dead_letter_topic && config->dead_letter_topic[0],
+             late = config->late_data_topic && config->late_data_topic[0];
         char errstr[512];
         int r;
 
         *out = NULL;
-        if (!results && !dead_letters)
+        if (!results && !dead_letters && !late)
                 return 0;
         KafkaSink *k = xcalloc(1, sizeof(*k));
         *k = (KafkaSink){ .events = *events, .startup_timeout_ms = config->startup_timeout_ms };
@@ -213,6 +220,7 @@ int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const
          * producer asks for a handle's topic, and a broker may create it */
         k->results_name = results ? xstrdup(config->output_topic) : NULL;
         k->dead_letters_name = dead_letters ? xstrdup(config->dead_letter_topic) : NULL;
+        k->late_name = late ? xstrdup(config->late_data_topic) : NULL;
         rd_kafka_queue_t *main_queue = rd_kafka_queue_get_main(k->rk);
         r = queue_watch_init(&k->watch, event, main_queue, on_ready, k);
         rd_kafka_queue_destroy(main_queue);
@@ -235,6 +243,8 @@ KafkaSink *kafka_sink_free(KafkaSink *k) {
                 rd_kafka_topic_destroy(k->results);
         if (k->dead_letters)
                 rd_kafka_topic_destroy(k->dead_letters);
+        if (k->late)
+                rd_kafka_topic_destroy(k->late);
         if (k->rk) {
                 /* what is still queued belongs to unconfirmed batches, which
                  * are produced again after a restart: do not wait for it */
@@ -246,6 +256,8 @@ KafkaSink *kafka_sink_free(KafkaSink *k) {
         free(k->key);
         free(k->results_name);
         free(k->dead_letters_name);
+        free(k->late_name);
+        free(k->late_windows);
         free(k->brokers);
         free(k);
         return NULL;
@@ -268,6 +280,8 @@ int kafka_sink_start(KafkaSink *k) {
                 r = open_topic(k, k->results_name, &k->results);
         if (r == 0 && k->dead_letters_name)
                 r = open_topic(k, k->dead_letters_name, &k->dead_letters);
+        if (r == 0 && k->late_name)
+                r = open_topic(k, k->late_name, &k->late);
         return r;
 }
 
@@ -319,22 +333,48 @@ int kafka_sink_row(KafkaSink *k, uint64_t batch, const WindowRow *row) {
         return produce(k, k->results, batch, k->key, key_len, text, (size_t)len, headers);
 }
 
-int kafka_sink_dead_letter(KafkaSink *k, uint64_t batch, const DeadLetter *dl) {
-        const PipelineMessage *m = dl->message;
+/* The headers that say where a copied record was read. */
+static void add_origin_headers(rd_kafka_headers_t *headers, const char *topic, const PipelineMessage *m) {
         char partition[24], offset[24], timestamp[24];
-        if (!k->dead_letters)
-                return 0;
         snprintf(partition, sizeof(partition), "%" PRId32, m->partition);
         snprintf(offset, sizeof(offset), "%" PRId64, m->offset);
         snprintf(timestamp, sizeof(timestamp), "%" PRId64, m->timestamp_ms);
-        rd_kafka_headers_t *headers = rd_kafka_headers_new(6);
-        rd_kafka_header_add(headers, "sensord-reason", -1, dl->reason_class, -1);
-        rd_kafka_header_add(headers, "sensord-error", -1, dl->reason, -1);
-        rd_kafka_header_add(headers, "sensord-topic", -1, dl->topic, -1);
+        rd_kafka_header_add(headers, "sensord-topic", -1, topic, -1);
         rd_kafka_header_add(headers, "sensord-partition", -1, partition, -1);
         rd_kafka_header_add(headers, "sensord-offset", -1, offset, -1);
         rd_kafka_header_add(headers, "sensord-timestamp", -1, timestamp, -1);
+}
+
+int kafka_sink_dead_letter(KafkaSink *k, uint64_t batch, const DeadLetter *dl) {
+        const PipelineMessage *m = dl->message;
+        if (!k->dead_letters)
+                return 0;
+        rd_kafka_headers_t *headers = rd_kafka_headers_new(6);
+        rd_kafka_header_add(headers, "sensord-reason", -1, dl->reason_class, -1);
+        rd_kafka_header_add(headers, "sensord-error", -1, dl->reason, -1);
+        add_origin_headers(headers, dl->topic, m);
         return produce(k, k->dead_letters, batch, m->key, m->key_len, m->payload, m->len, headers);
+}
+
+int kafka_sink_late_record(KafkaSink *k, uint64_t batch, const LateRecord *lr) {
+        const PipelineMessage *m = lr->message;
+        char watermark[TIMESTAMP_MAX];
+        size_t len = 0;
+        if (!k->late)
+                return 0;
+        /* the starts of the windows missed, oldest first, comma-separated */
+        ARRAY_RESERVE(k->late_windows, k->late_windows_cap, lr->late->n * (TIMESTAMP_MAX + 1) + 1);
+        for (size_t i = lr->late->n; i-- > 0;) {
+                len += timestamp_format(lr->late->starts[i], k->late_windows + len);
+                if (i > 0)
+                        k->late_windows[len++] = ',';
+        }
+        size_t wm_len = timestamp_format(lr->late->watermark_ms, watermark);
+        rd_kafka_headers_t *headers = rd_kafka_headers_new(6);
+        add_origin_headers(headers, lr->topic, m);
+        rd_kafka_header_add(headers, "sensord-watermark", -1, watermark, (ssize_t)wm_len);
+        rd_kafka_header_add(headers, "sensord-late-windows", -1, k->late_windows, (ssize_t)len);
+        return produce(k, k->late, batch, m->key, m->key_len, m->payload, m->len, headers);
 }
 
 int kafka_sink_end_batch(KafkaSink *k, uint64_t batch) {

@@ -1,5 +1,6 @@
-/* kafka_sink: the producer behind output.kafka_topic (result rows) and
- * dead_letter.topic (invalid records, byte for byte). It counts each
+/* kafka_sink: the producer behind output.kafka_topic (result rows),
+ * dead_letter.topic (invalid records, byte for byte) and late_data.topic
+ * (records with late pairs, byte for byte). It counts each
  * batch's messages and tells, from the event loop, when every one of them
  * was delivered or when one failed for good: that is when the batch's
  * output is confirmed (the second phase of the pipeline's batch close).
@@ -30,6 +31,7 @@ typedef struct KafkaSinkEvents {
 typedef struct KafkaSinkStats {
         uint64_t rows;          /* result rows delivered */
         uint64_t dead_letters;  /* invalid records delivered to dead_letter.topic */
+        uint64_t late_records;  /* records delivered to late_data.topic */
         uint64_t errors;        /* messages that failed for good */
 } KafkaSinkStats;
 
@@ -41,9 +43,17 @@ typedef struct DeadLetter {
         const char *reason;
 } DeadLetter;
 
+/* A record with late pairs: the message and what it missed. */
+typedef struct LateRecord {
+        const char *topic; /* where it was read */
+        const PipelineMessage *message;
+        const WindowLate *late;
+} LateRecord;
+
 typedef struct KafkaSink KafkaSink;
 
-/* Creates the producer when output.kafka_topic or dead_letter.topic is set;
+/* Creates the producer when output.kafka_topic, dead_letter.topic or
+ * late_data.topic is set;
  * *out is NULL otherwise. -EINVAL for a property librdkafka refuses (logged). */
 int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const KafkaSinkEvents *events);
 KafkaSink *kafka_sink_free(KafkaSink *k);
@@ -61,6 +71,11 @@ int kafka_sink_row(KafkaSink *k, uint64_t batch, const WindowRow *row);
 
 /* Produces a dead letter belonging to batch (the open one); as above. */
 int kafka_sink_dead_letter(KafkaSink *k, uint64_t batch, const DeadLetter *dl);
+
+/* Produces a record with late pairs belonging to batch (the open one),
+ * with the dead letter's headers plus sensord-watermark and
+ * sensord-late-windows; as above. */
+int kafka_sink_late_record(KafkaSink *k, uint64_t batch, const LateRecord *lr);
 
 /* Every message of batch has been produced: 0 when they are all delivered
  * already (or there were none), PIPELINE_PENDING when confirmed() follows. */

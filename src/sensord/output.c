@@ -155,6 +155,13 @@ int output_dead_letter(Output *o, uint64_t batch, const char *topic, const Pipel
         return kafka_sink_dead_letter(o->kafka, batch, &dl);
 }
 
+int output_late_record(Output *o, uint64_t batch, const char *topic, const PipelineMessage *m, const WindowLate *late) {
+        if (!o->kafka)
+                return 0;
+        LateRecord lr = { .topic = topic, .message = m, .late = late };
+        return kafka_sink_late_record(o->kafka, batch, &lr);
+}
+
 bool output_wait(Output *o, int timeout_ms) {
         if (!o->kafka || kafka_sink_wait(o->kafka, timeout_ms))
                 return true;

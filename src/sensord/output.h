@@ -50,7 +50,10 @@ bool output_wait(Output *o, int timeout_ms);
 
 OutputStats output_stats(const Output *o);
 
-/* Whether a Kafka topic (results or dead letters) is configured. */
+/* Copies a record with late pairs of batch to late_data.topic, if set. */
+int output_late_record(Output *o, uint64_t batch, const char *topic, const PipelineMessage *m, const WindowLate *late);
+
+/* Whether a Kafka topic (results, dead letters or late records) is configured. */
 bool output_to_kafka(const Output *o);
 
 /* "stdout", "the journal and Kafka topic results", ... for the log. */

@@ -29,6 +29,8 @@ typedef struct Partition {
                              one releases no offset into this one */
         int64_t confirmed;  /* next offset after the confirmed batches; -1: none */
         int64_t stored;     /* what was last handed over for committing */
+        uint64_t idle_since_us;    /* partition scope: its last message (0: none in this holding yet) */
+        int64_t idle_base_event_ms; /* its maximum event time then */
         WindowState *state; /* its (window, sensor) aggregates */
 } Partition;
 

@@ -3,10 +3,13 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "timestamp.h"
+#include "units.h"
 #include "util.h"
 
 /* A closed batch whose output is not confirmed yet, with the offsets it
@@ -37,6 +40,7 @@ struct Pipeline {
         int64_t idle_base_event_ms; /* max event time at the last message */
         int64_t *batch_times; /* the open batch's message timestamps, for the latency */
         size_t n_batch_times, cap_batch_times;
+        WindowLate late; /* the late pairs of the record being added */
         PipelineStats stats;
 };
 
@@ -49,6 +53,7 @@ int pipeline_new(Pipeline **out, const WindowSpec *spec, const PipelineSettings 
                 return r;
         }
         windows_set_mode(p->windows, settings->mode);
+        windows_set_scope(p->windows, settings->scope);
         p->settings = *settings;
         p->output = *output;
         p->hooks = *hooks;
@@ -68,6 +73,8 @@ Pipeline *pipeline_free(Pipeline *p) {
         partitions_free(&p->partitions);
         free(p->states);
         free(p->batch_times);
+        free(p->late.starts);
+        free(p->stats.late);
         windows_free(p->windows);
         free(p);
         return NULL;
@@ -77,6 +84,7 @@ int pipeline_set_settings(Pipeline *p, const PipelineSettings *settings) {
         p->settings.batch = settings->batch;
         p->settings.max_keys = settings->max_keys;
         p->settings.max_message_bytes = settings->max_message_bytes;
+        p->settings.max_future_ms = settings->max_future_ms;
         batcher_set_limits(&p->batcher, &settings->batch);
         windows_set_max_keys(p->windows, settings->max_keys);
         return batcher_is_full(&p->batcher) ? pipeline_close_batch(p) : 0;
@@ -199,6 +207,8 @@ int pipeline_checkpoint(Pipeline *p) {
                 if (!part->held || part->restoring)
                         continue;
                 mark.next_offset = part->confirmed;
+                if (p->settings.scope == WATERMARK_PARTITION)
+                        mark.clock = window_state_clock(part->state);
                 int r = p->checkpoints.save(p->checkpoints.userdata, part->id, part->state, &mark);
                 if (r < 0) {
                         p->failed = true; /* the state on disk lags: commit nothing more */
@@ -218,6 +228,39 @@ int pipeline_checkpoint_now(Pipeline *p) {
 /* Available-now: the message lies past what was in the partition at start. */
 static bool past_end(const Partition *part, int64_t offset) {
         return part->done || (part->end >= 0 && offset >= part->end);
+}
+
+/* window.max_future: a record dated too far ahead of the wall clock would
+ * move the watermark past every other record's windows. */
+static RecordError check_future(Pipeline *p, const Record *record, char reason[RECORD_REASON_MAX]) {
+        int64_t now = p->hooks.wall_clock_ms(p->hooks.userdata);
+        if (record->event_time_ms - now <= p->settings.max_future_ms)
+                return RECORD_OK;
+        char when[TIMESTAMP_MAX], ahead[32], limit[32];
+        timestamp_format(record->event_time_ms, when);
+        format_duration(record->event_time_ms - now, ahead, sizeof(ahead));
+        format_duration(p->settings.max_future_ms, limit, sizeof(limit));
+        snprintf(reason, RECORD_REASON_MAX, "event time %s is %s ahead of the wall clock (window.max_future = \"%s\")",
+                 when, ahead, limit);
+        return RECORD_FUTURE;
+}
+
+static PipelineLate *late_of(PipelineStats *stats, int32_t partition) {
+        size_t need = (size_t)partition + 1;
+        if (stats->n_late < need) {
+                ARRAY_RESERVE(stats->late, stats->cap_late, need);
+                memset(stats->late + stats->n_late, 0, (need - stats->n_late) * sizeof(*stats->late));
+                stats->n_late = need;
+        }
+        return &stats->late[partition];
+}
+
+static int count_late(Pipeline *p, const PipelineMessage *m) {
+        PipelineLate *late = late_of(&p->stats, m->partition);
+        late->records++;
+        late->pairs += p->late.n;
+        p->stats.late_records++;
+        return p->hooks.late ? p->hooks.late(p->hooks.userdata, p->batcher.number, m, &p->late) : 0;
 }
 
 int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us) {
@@ -246,9 +289,17 @@ int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us) {
         RecordMessage rm = { .value = m->payload, .len = m->len, .key = m->key, .key_len = m->key_len,
                              .timestamp_ms = m->timestamp_ms };
         RecordError err = record_parse_message(&p->settings.shape, &rm, p->settings.max_message_bytes, &record, reason);
+        if (err == RECORD_OK && p->settings.max_future_ms > 0)
+                err = check_future(p, &record, reason);
         if (err == RECORD_OK) {
-                window_state_add(part->state, record.sensor_id, record.sensor_id_len, record.value,
-                                 record.event_time_ms);
+                if (window_state_add(part->state, record.sensor_id, record.sensor_id_len, record.value,
+                                     record.event_time_ms, &p->late) > 0) {
+                        result = count_late(p, m);
+                        if (result < 0) {
+                                p->failed = true;
+                                return result;
+                        }
+                }
         } else {
                 p->stats.invalid++;
                 p->stats.invalid_by_class[err]++;
@@ -259,6 +310,8 @@ int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us) {
                 }
         }
         p->idle_base_event_ms = windows_stats(p->windows)->max_event_time_ms;
+        part->idle_since_us = now_us;
+        part->idle_base_event_ms = window_state_clock(part->state).max_event_time_ms;
         part->pending = m->offset + 1;
         if (part->end >= 0 && m->offset + 1 >= part->end)
                 part->done = true;
@@ -274,11 +327,32 @@ void pipeline_partition_eof(Pipeline *p, int32_t partition, int64_t next_offset)
                 part->done = true;
 }
 
-int pipeline_advance_idle(Pipeline *p, uint64_t now_us) {
-        if (!windows_stats(p->windows)->has_event_time)
+/* Partition scope: each held partition quiet for idle_timeout moves on by
+ * the time since its last message (or since it was first seen quiet). */
+static void advance_idle_partitions(Pipeline *p, uint64_t now_us, uint64_t idle_timeout_us) {
+        for (size_t i = 0; i < p->partitions.n; i++) {
+                Partition *part = &p->partitions.items[i];
+                WindowClock clock;
+                if (!part->held || part->restoring || !(clock = window_state_clock(part->state)).has_event_time)
+                        continue;
+                if (part->idle_since_us == 0) {
+                        part->idle_since_us = now_us;
+                        part->idle_base_event_ms = clock.max_event_time_ms;
+                }
+                if (now_us - part->idle_since_us >= idle_timeout_us)
+                        window_state_observe_event_time(
+                                part->state, part->idle_base_event_ms + (int64_t)((now_us - part->idle_since_us) / 1000));
+        }
+}
+
+int pipeline_advance_idle(Pipeline *p, uint64_t now_us, uint64_t idle_timeout_us) {
+        if (p->settings.scope == WATERMARK_PARTITION)
+                advance_idle_partitions(p, now_us, idle_timeout_us);
+        else if (windows_stats(p->windows)->has_event_time)
+                windows_observe_event_time(p->windows,
+                                           p->idle_base_event_ms + (int64_t)((now_us - p->stats.last_message_us) / 1000));
+        else
                 return 0;
-        windows_observe_event_time(p->windows,
-                                        p->idle_base_event_ms + (int64_t)((now_us - p->stats.last_message_us) / 1000));
         return batcher_is_empty(&p->batcher) ? pipeline_close_batch(p) : 0;
 }
 
@@ -292,6 +366,7 @@ int pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n, int64_t *s
                 Partition *part = partitions_held(&p->partitions, partitions[i]);
                 CheckpointMark mark;
                 seek[i] = -1;
+                part->idle_since_us = 0;
                 if (!p->checkpoints.load)
                         continue;
                 int r = p->checkpoints.load(p->checkpoints.userdata, part->id, part->state, &mark);
@@ -307,6 +382,8 @@ int pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n, int64_t *s
                 if (r == 0)
                         continue;
                 seek[i] = part->confirmed = part->stored = mark.next_offset;
+                if (p->settings.scope == WATERMARK_PARTITION)
+                        window_state_restore_clock(part->state, &mark.clock);
                 /* The oldest checkpoint sets the watermark and the batch
                  * number: its partition's records after it are read again
                  * as they were first read. The event time seen only grows. */
@@ -317,7 +394,10 @@ int pipeline_assign(Pipeline *p, const int32_t *partitions, size_t n, int64_t *s
                         newest_event = mark.clock;
                 restored = true;
         }
-        if (restored) {
+        if (restored && p->settings.scope == WATERMARK_PARTITION) {
+                if (oldest.next_batch > p->batcher.number)
+                        p->batcher.number = p->checkpointed_batch = oldest.next_batch;
+        } else if (restored) {
                 windows_restore_clock(p->windows, &oldest.clock);
                 windows_restore_clock(p->windows, &(WindowClock){ .has_event_time = newest_event.has_event_time,
                                                                  .max_event_time_ms = newest_event.max_event_time_ms });
@@ -333,6 +413,7 @@ int64_t pipeline_restored(Pipeline *p, int32_t partition, const CheckpointMark *
                 return -1;
         part->restoring = false;
         part->pending = -1;
+        part->idle_since_us = 0;
         if (!mark) {
                 part->confirmed = part->stored = -1;
                 return -1;
@@ -340,7 +421,10 @@ int64_t pipeline_restored(Pipeline *p, int32_t partition, const CheckpointMark *
         part->confirmed = part->stored = mark->next_offset;
         /* The event time seen and the watermark only grow: a partition
          * restored behind the process's clock finds its late windows late. */
-        windows_restore_clock(p->windows, &mark->clock);
+        if (p->settings.scope == WATERMARK_PARTITION)
+                window_state_restore_clock(part->state, &mark->clock);
+        else
+                windows_restore_clock(p->windows, &mark->clock);
         if (mark->next_batch > p->batcher.number && batcher_is_empty(&p->batcher) && p->n_in_flight == 0)
                 p->batcher.number = p->checkpointed_batch = mark->next_batch;
         return mark->next_offset;
@@ -399,6 +483,10 @@ uint64_t pipeline_batch_number(const Pipeline *p) {
 
 const PipelineStats *pipeline_stats(const Pipeline *p) {
         return &p->stats;
+}
+
+WatermarkScope pipeline_scope(const Pipeline *p) {
+        return p->settings.scope;
 }
 
 const WindowStats *pipeline_window_stats(const Pipeline *p) {

@@ -69,6 +69,10 @@ typedef struct PipelineHooks {
          * batch as an unwritten row would. */
         int (*invalid)(void *userdata, uint64_t batch, const PipelineMessage *m, RecordError error,
                        const char *reason);
+        /* Optional: a valid record of batch with late pairs, which late
+         * describes (it still counted in its other windows). A negative
+         * errno fails the batch as an unwritten row would. */
+        int (*late)(void *userdata, uint64_t batch, const PipelineMessage *m, const WindowLate *late);
         /* Optional: the wall clock in milliseconds since the epoch, the
          * clock of Kafka's message timestamps. With it, each message's
          * produce-to-emit latency (its timestamp to the moment its batch's
@@ -102,12 +106,23 @@ typedef struct PipelineSettings {
         uint64_t max_message_bytes;
         bool available_now; /* no time bound; stop at each partition's end */
         RecordShape shape;  /* where each record's fields are (input.*) */
+        WatermarkScope scope; /* fixed for the pipeline's life */
+        int64_t max_future_ms; /* 0: off; needs the wall_clock_ms hook */
 } PipelineSettings;
+
+/* Late data of one partition, counted since the process started. */
+typedef struct PipelineLate {
+        uint64_t records; /* valid records with at least one late pair */
+        uint64_t pairs;
+} PipelineLate;
 
 typedef struct PipelineStats {
         uint64_t messages, bytes, invalid;
         uint64_t invalid_by_class[_RECORD_ERROR_MAX];
         uint64_t first_message_us, last_message_us;
+        uint64_t late_records;
+        PipelineLate *late; /* by partition id, n_late of them */
+        size_t n_late, cap_late;
         Latency latency; /* produce-to-emit, of messages with a timestamp */
 } PipelineStats;
 
@@ -156,8 +171,11 @@ bool pipeline_accepts(const Pipeline *p);
 
 /* Idle input: moves event time on by the time since the last message, as
  * if a record had arrived that much later, and closes an empty batch so that
- * windows the watermark passes are finalized. Returns as close_batch. */
-int pipeline_advance_idle(Pipeline *p, uint64_t now_us);
+ * windows the watermark passes are finalized. In process scope the caller
+ * calls it once the input was quiet for idle_timeout; in partition scope it
+ * may call it at any time, and each partition quiet for idle_timeout_us
+ * moves on. Returns as close_batch. */
+int pipeline_advance_idle(Pipeline *p, uint64_t now_us, uint64_t idle_timeout_us);
 
 /* An assignment. With checkpoints, each new partition's checkpoint is
  * loaded and seek[i] receives the offset to read partitions[i] from (-1:
@@ -210,4 +228,5 @@ uint64_t pipeline_deadline(const Pipeline *p);
 uint64_t pipeline_batch_number(const Pipeline *p);
 
 const PipelineStats *pipeline_stats(const Pipeline *p);
+WatermarkScope pipeline_scope(const Pipeline *p);
 const WindowStats *pipeline_window_stats(const Pipeline *p);

@@ -48,5 +48,7 @@ PipelineSettings reload_pipeline_settings(const DaemonOptions *options, const Co
                                    .max_keys = config->max_keys,
                                    .max_message_bytes = config->max_message_bytes,
                                    .available_now = options->available_now,
-                                   .shape = config->input };
+                                   .shape = config->input,
+                                   .scope = config->watermark_scope,
+                                   .max_future_ms = config->max_future_ms };
 }

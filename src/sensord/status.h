@@ -16,6 +16,7 @@
 typedef struct Status {
         bool notify; /* started with a notify socket (by systemd) */
         RateLimit invalid_limit;
+        RateLimit late_limit;
         RateLimit cap_limit;   /* the max_keys warning */
         uint64_t dropped_seen; /* dropped pairs at the last warning */
         uint64_t last_messages, last_us; /* at the previous STATUS=, for the rate */
@@ -36,6 +37,10 @@ int status_start(Status *st, sd_event *event, Consumer *c);
 /* Logs an invalid record with its coordinates, at most 10 every 10 s; says
  * how many were not logged when logging resumes. */
 void status_report_invalid(Status *st, const char *topic, const PipelineMessage *m, const char *reason);
+
+/* Logs a record with late pairs (the watermark and the windows it
+ * missed), at most 10 every 10 s, as above. */
+void status_report_late(Status *st, const char *topic, const PipelineMessage *m, const WindowLate *late);
 
 /* Warns, at most once every 10 s, while new pairs are dropped because the
  * state holds state.max_keys keys. */

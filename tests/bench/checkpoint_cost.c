@@ -33,7 +33,7 @@ static void add_readings(WindowState *s, uint64_t first, uint64_t n, double valu
         for (uint64_t i = first; i < first + n; i++) {
                 int len = snprintf(id, sizeof(id), "sensor_%07" PRIu64, i);
                 /* 10:42: in [10:35, 10:45) and [10:40, 10:50) */
-                window_state_add(s, id, (size_t)len, value, 1729593720000);
+                window_state_add(s, id, (size_t)len, value, 1729593720000, NULL);
         }
 }
 

@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         t += ((int64_t)(int8_t)b) * 20000;
                         const WindowStats *st = windows_stats(all);
                         uint64_t before = st->late_pairs + st->dropped_pairs;
-                        window_state_add(parts[op % 4], sensor, 1, (double)(int8_t)a / 4.0, t);
+                        window_state_add(parts[op % 4], sensor, 1, (double)(int8_t)a / 4.0, t, NULL);
                         m.pairs_added += 2 - (st->late_pairs + st->dropped_pairs - before);
                 } else if (op % 8 == 6) {
                         if (windows_finish_batch(all, parts, 4, OUTPUT_APPEND, on_row, &m) != 0)

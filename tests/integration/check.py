@@ -6,9 +6,24 @@ compare EXPECTED ACTUAL      row-for-row equality of two JSON-lines outputs
                              'count'; numbers within a relative 1e-9)
 reference [options] VALUES   an independent model of semantics.md: reads one
                              message value per line (in consumption order) and
-                             prints the update-mode rows sensord must print
+                             prints the update-mode rows sensord must print;
+                             --late-out F writes the records with late pairs
+                             (as late-equal reads them), --max-future D makes
+                             records dated more than D after now invalid
+partitions [options] VALUES...
+                             the model of watermark_scope = "partition": one
+                             file per partition, in offset order; writes the
+                             final aggregates (--aggregates-out, for
+                             final-equal --aggregates) and the late records
+                             (--late-out)
+late-equal EXPECTED KCAT_JSON
+                             the late topic (kcat -J) holds exactly the model's
+                             late records, byte for byte, with their headers;
+                             duplicates (a crash's replay) are counted, and
+                             refused with --no-duplicates
 final-equal ROWS VALUES      the last row of every (window, sensor) in ROWS
-                             equals the aggregate of all valid VALUES; keys
+                             equals the aggregate of all valid VALUES (or of
+                             --aggregates, a model's with late data); keys
                              lost, short (too few pairs) and doubled (too
                              many) are reported apart. With --highest-count,
                              the row of each key with the highest count (an
@@ -25,6 +40,7 @@ import json
 import math
 import re
 import sys
+import time
 
 REL = 1e-9
 
@@ -139,8 +155,25 @@ def read_values(path):
         return [line.rstrip(b"\n") for line in f if line.strip()]
 
 
+def is_future(t, args):
+    return args.max_future > 0 and t - args.now > args.max_future
+
+
+def late_record(partition, offset, wm, starts, raw):
+    return {"partition": partition, "offset": offset, "watermark": fmt_time(wm),
+            "windows": ",".join(fmt_time(s) for s in sorted(starts)), "value": raw.decode()}
+
+
+def write_lines(path, items):
+    with open(path, "w", encoding="utf-8") as f:
+        for item in items:
+            f.write(json.dumps(item) + "\n")
+
+
 def cmd_reference(args):
     values = read_values(args.values)
+    index = {id(v): i for i, v in enumerate(values)}
+    late_records = []
     # batches: count and byte bounds, at least one message each
     batches, cur, cur_bytes = [], [], 0
     cuts = {int(c) for c in args.cut.split(",") if c} if args.cut else set()
@@ -157,13 +190,15 @@ def cmd_reference(args):
         dirty = set()
         for raw in batch:
             rec = parse_record(raw)
-            if rec is None:
+            if rec is None or is_future(rec[2], args):
                 continue
             sid, val, t = rec
             max_t = t if max_t is None else max(max_t, t)
+            missed = []
             for start in windows_of(t, args.window, args.slide, args.offset):
                 if wm is not None and start + args.window <= wm:
                     late += 1
+                    missed.append(start)
                     continue
                 agg = state.setdefault((start, sid), [0, 0.0, val, val])
                 agg[0] += 1
@@ -171,6 +206,8 @@ def cmd_reference(args):
                 agg[2] = min(agg[2], val)
                 agg[3] = max(agg[3], val)
                 dirty.add((start, sid))
+            if missed:
+                late_records.append(late_record(0, index[id(raw)], wm, missed, raw))
         def emit(keys):
             for start, sid in sorted(keys, key=lambda k: (k[0], k[1].encode())):
                 c, total, lo, hi = state[(start, sid)]
@@ -189,7 +226,87 @@ def cmd_reference(args):
             if args.mode != "complete":
                 for key in final:
                     del state[key]
-    print(f"late_pairs={late} batches={len(batches)}", file=sys.stderr)
+    if args.late_out:
+        write_lines(args.late_out, late_records)
+    print(f"late_pairs={late} late_records={len(late_records)} batches={len(batches)}", file=sys.stderr)
+
+
+def cmd_partitions(args):
+    agg, late_records, late_pairs = {}, [], 0
+    for p, path in enumerate(args.values):
+        max_t = None
+        for offset, raw in enumerate(read_values(path)):
+            rec = parse_record(raw)
+            if rec is None or is_future(rec[2], args):
+                continue
+            sid, val, t = rec
+            wm = None if max_t is None else max_t - args.watermark
+            missed = []
+            for start in windows_of(t, args.window, args.slide, args.offset):
+                if wm is not None and start + args.window <= wm:
+                    missed.append(start)
+                    continue
+                a = agg.setdefault((start, sid), [0, 0.0, val, val])
+                a[0] += 1
+                a[1] += val
+                a[2] = min(a[2], val)
+                a[3] = max(a[3], val)
+            if missed:
+                late_pairs += len(missed)
+                late_records.append(late_record(p, offset, wm, missed, raw))
+            max_t = t if max_t is None else max(max_t, t)
+    if args.aggregates_out:
+        write_lines(args.aggregates_out, ({"start": fmt_time(s), "sensor_id": sid, "count": c, "sum": total,
+                                           "min": lo, "max": hi} for (s, sid), (c, total, lo, hi) in sorted(agg.items())))
+    if args.late_out:
+        write_lines(args.late_out, late_records)
+    by_partition = {}
+    for r in late_records:
+        by_partition[r["partition"]] = by_partition.get(r["partition"], 0) + 1
+    print(f"late_pairs={late_pairs} late_records={len(late_records)} keys={len(agg)} "
+          f"late_by_partition={by_partition}")
+
+
+def cmd_late_equal(args):
+    want = {}
+    with open(args.expected, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            want[(r["partition"], r["offset"])] = r
+    got, duplicates = {}, 0
+    with open(args.actual, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            m = json.loads(line)
+            h = m.get("headers") or []
+            headers = dict(zip(h[0::2], h[1::2]))
+            try:
+                key = (int(headers["sensord-partition"]), int(headers["sensord-offset"]))
+            except (KeyError, ValueError):
+                die(f"{args.actual}:{n}: no sensord-partition/-offset headers: {headers}")
+            if key not in want:
+                die(f"{args.actual}:{n}: partition {key[0]} offset {key[1]} is not late per the model: {m['payload']}")
+            w = want[key]
+            problems = [what for what, ok in (
+                ("payload", m["payload"] == w["value"]),
+                ("sensord-watermark", headers.get("sensord-watermark") == w["watermark"]),
+                ("sensord-late-windows", headers.get("sensord-late-windows") == w["windows"]),
+                ("sensord-topic", headers.get("sensord-topic") == args.topic),
+                ("sensord-timestamp", "sensord-timestamp" in headers)) if not ok]
+            if problems:
+                die(f"{args.actual}:{n}: partition {key[0]} offset {key[1]}: {', '.join(problems)} differ: got "
+                    f"{m['payload']!r} {headers}, expected {w}")
+            if key in got:
+                duplicates += 1
+            got[key] = m
+    missing = sorted(set(want) - set(got))
+    if missing:
+        die(f"{len(missing)} of {len(want)} late records are missing from the late topic, e.g. (partition, offset) "
+            f"{missing[:3]}")
+    if duplicates and args.no_duplicates:
+        die(f"{duplicates} late records were produced twice")
+    print(f"{len(want)} late records match, byte for byte with their headers ({duplicates} duplicates)")
 
 
 def cmd_final_equal(args):
@@ -201,7 +318,12 @@ def cmd_final_equal(args):
             got[key] = r
     older = sum(1 for k in got if last[k]["count"] < got[k]["count"])
     want = {}
-    for raw in read_values(args.values):
+    if args.aggregates:
+        with open(args.aggregates, encoding="utf-8") as f:
+            for line in f:
+                a = json.loads(line)
+                want[(a["start"], a["sensor_id"])] = [a["count"], a["sum"], a["min"], a["max"]]
+    for raw in read_values(args.values) if args.values else []:
         rec = parse_record(raw)
         if rec is None:
             continue
@@ -265,17 +387,37 @@ def main():
     r.add_argument("--mode", choices=("update", "append", "complete"), default="update")
     r.add_argument("--first-batch", type=int, default=0, help="number of the first batch (after a restart or reload)")
     r.add_argument("--cut", default="", help="record indices where a restart ended the open batch, comma-separated")
+    r.add_argument("--max-future", type=duration, default="0 ms")
+    r.add_argument("--now", type=int, default=int(time.time() * 1000), help="the wall clock, ms since the epoch")
+    r.add_argument("--late-out")
     r.add_argument("values")
+    q = sub.add_parser("partitions")
+    q.add_argument("--window", type=duration, default="10 min")
+    q.add_argument("--slide", type=duration, default="5 min")
+    q.add_argument("--offset", type=duration, default="0 ms")
+    q.add_argument("--watermark", type=duration, default="5 min")
+    q.add_argument("--max-future", type=duration, default="0 ms")
+    q.add_argument("--now", type=int, default=int(time.time() * 1000))
+    q.add_argument("--late-out")
+    q.add_argument("--aggregates-out")
+    q.add_argument("values", nargs="+")
+    le = sub.add_parser("late-equal")
+    le.add_argument("--topic", default="sensor-data", help="the input topic, as sensord-topic names it")
+    le.add_argument("--no-duplicates", action="store_true")
+    le.add_argument("expected")
+    le.add_argument("actual")
     f = sub.add_parser("final-equal")
     f.add_argument("--window", type=duration, default="10 min")
     f.add_argument("--slide", type=duration, default="5 min")
     f.add_argument("--highest-count", action="store_true")
+    f.add_argument("--aggregates", help="expected aggregates (partitions --aggregates-out) instead of VALUES")
     f.add_argument("rows")
-    f.add_argument("values")
+    f.add_argument("values", nargs="?")
     u = sub.add_parser("unique")
     u.add_argument("rows", nargs="+")
     args = p.parse_args()
-    {"compare": cmd_compare, "reference": cmd_reference, "final-equal": cmd_final_equal, "unique": cmd_unique}[args.cmd](args)
+    {"compare": cmd_compare, "reference": cmd_reference, "partitions": cmd_partitions, "late-equal": cmd_late_equal,
+     "final-equal": cmd_final_equal, "unique": cmd_unique}[args.cmd](args)
 
 
 if __name__ == "__main__":

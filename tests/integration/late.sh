@@ -44,12 +44,26 @@ row() { # batch start end sensor count avg max min
         row 3 10:30 10:40 c 1 12 12 12; row 3 10:35 10:45 c 2 11 12 10
 } >"$WORK/expected.jsonl"
 
-start_devbroker sensor-data:1
+start_devbroker sensor-data:1 late:1
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 "$WORK/late.jsonl" 2>"$WORK/replay.err"
-write_config "$WORK/sensord.conf" max_messages=3
+write_config "$WORK/sensord.conf" max_messages=3 late_data_topic=late
 run_available_now "$WORK/sensord.conf" out
 $CHECK compare "$WORK/expected.jsonl" "$WORK/out.jsonl"
 [ "$(summary_field out late_pairs)" = 6 ] || fail "expected 6 late pairs, got $(summary_field out late_pairs)"
 [ "$(summary_field out messages)" = 11 ] || fail "expected 11 messages"
 [ "$(summary_field out batches)" = 4 ] || fail "expected 4 batches"
+
+# The 4 records with late pairs (a 10:09, b 10:14, b 10:12, b 10:26) are in
+# the late topic byte for byte, with the watermark that judged each and the
+# windows it missed, as the model derives them.
+[ "$(summary_field out late_records)" = 4 ] || fail "expected 4 late records, got $(summary_field out late_records)"
+[ "$(summary_field out late_produced)" = 4 ] || fail "expected 4 late records produced"
+grep -q "summary:.* late_by_partition=0:4/6" "$WORK/out.err" || fail "no late_by_partition=0:4/6 in the summary"
+$CHECK reference --max-messages 3 --late-out "$WORK/late-model.jsonl" "$WORK/late.jsonl" >/dev/null 2>&1
+kcat -C -b "$BROKER" -t late -e -q -J >"$WORK/late-topic.jsonl"
+$CHECK late-equal --no-duplicates "$WORK/late-model.jsonl" "$WORK/late-topic.jsonl"
+grep -qF '"key":"b","payload":"{\"sensor_id\":\"b\",\"value\":9,\"timestamp\":\"2024-10-22T10:26:00Z\"}"' "$WORK/late-topic.jsonl" ||
+        fail "b 10:26 is not in the late topic as sent: $(tail -n 1 "$WORK/late-topic.jsonl")"
+grep -qF '"sensord-watermark","2024-10-22T10:35:00Z","sensord-late-windows","2024-10-22T10:20:00Z,2024-10-22T10:25:00Z"' \
+        "$WORK/late-topic.jsonl" || fail "b 10:26's headers: $(tail -n 1 "$WORK/late-topic.jsonl")"
 echo "late: ok"

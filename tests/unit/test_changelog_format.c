@@ -156,7 +156,7 @@ static void add_records(WindowState *s, int from, int to) {
         for (int i = from; i < to; i++) {
                 char id[16];
                 int n = snprintf(id, sizeof(id), "sensor_%03d", i % 37);
-                window_state_add(s, id, (size_t)n, i * 0.5, T + i * 1000);
+                window_state_add(s, id, (size_t)n, i * 0.5, T + i * 1000, NULL);
         }
 }
 

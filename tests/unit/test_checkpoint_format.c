@@ -207,6 +207,31 @@ static void test_mismatch_names_settings(void **state) {
         assert_non_null(strstr(text, "kafka.topic is \"sensor-data\" in the checkpoint and \"other\""));
 }
 
+/* The watermark scope is in the header (a byte present only in partition
+ * scope, so that process-scope headers are those of version 1 files), and
+ * a checkpoint of one scope is refused under the other. */
+static void test_scope_in_header(void **state) {
+        CheckpointHeader a = { .topic = "t", .partition = 3, .spec = { .size_ms = 10 * MIN, .slide_ms = 5 * MIN } };
+        CheckpointHeader b = a, got;
+        CheckpointBuf process = { 0 }, partition = { 0 };
+        size_t used;
+        char text[512];
+        b.scope = WATERMARK_PARTITION;
+        checkpoint_encode_header(&process, &a);
+        checkpoint_encode_header(&partition, &b);
+        assert_int_equal(partition.len, process.len + 1);
+        assert_int_equal(checkpoint_decode_header(partition.data, partition.len, &got, &used), 0);
+        assert_int_equal(used, partition.len);
+        assert_int_equal(got.scope, WATERMARK_PARTITION);
+        assert_int_equal(checkpoint_decode_header(process.data, process.len, &got, &used), 0);
+        assert_int_equal(got.scope, WATERMARK_PROCESS);
+        assert_int_equal(checkpoint_header_mismatch(&got, &b, text, sizeof(text)), 1);
+        assert_string_equal(text, "window.watermark_scope is \"process\" in the checkpoint and \"partition\" in the "
+                                  "configuration");
+        checkpoint_buf_free(&process);
+        checkpoint_buf_free(&partition);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_reads_version_1),
@@ -214,6 +239,7 @@ int main(void) {
                 cmocka_unit_test(test_torn_and_flipped),
                 cmocka_unit_test(test_unknown_flag_refused),
                 cmocka_unit_test(test_mismatch_names_settings),
+                cmocka_unit_test(test_scope_in_header),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

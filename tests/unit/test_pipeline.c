@@ -110,7 +110,7 @@ static Pipeline *make_pipeline(Recorder *r, uint64_t max_messages, bool availabl
         };
         record_shape_default(&settings.shape);
         PipelineOutput output = { .userdata = r, .begin_batch = rec_begin, .row = rec_row, .end_batch = rec_end };
-        PipelineHooks hooks = { r, rec_store, rec_invalid, rec_clock };
+        PipelineHooks hooks = { .userdata = r, .store_offsets = rec_store, .invalid = rec_invalid, .wall_clock_ms = rec_clock };
         PipelineCheckpoints checkpoints = { r, ck_load, ck_save, ck_close };
         if (checkpointed) {
                 output.congested = rec_congested;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -78,7 +79,7 @@ static void free_state(State *st) {
 }
 
 static void add_to(State *st, size_t partition, const char *sensor, double value, int64_t t) {
-        window_state_add(st->part[partition], sensor, strlen(sensor), value, t);
+        window_state_add(st->part[partition], sensor, strlen(sensor), value, t, NULL);
 }
 
 static void add(State *st, const char *sensor, double value, int64_t t) {
@@ -382,6 +383,55 @@ static void test_partitions_share_the_watermark(void **state) {
         free_state(st);
 }
 
+/* Partition scope: a record is judged by its partition's watermark, that
+ * of the records before it, even within one batch; the late pairs are
+ * described with the watermark that judged them. */
+static void test_partition_scope_judges_each_record(void **state) {
+        State *st = new_partitions(10 * MIN, 5 * MIN, 0, 0, 1000, 1);
+        WindowLate late = { 0 };
+        windows_set_scope(st->all, WATERMARK_PARTITION);
+        assert_int_equal(window_state_add(st->part[0], "s", 1, 1, at(41), &late), 0); /* nothing before it */
+        assert_int_equal(window_state_add(st->part[0], "s", 1, 2, at(55), &late), 0);
+        /* WM_p = 10:55: [10:40,10:50) and [10:45,10:55) are late, in the same batch */
+        assert_int_equal(window_state_add(st->part[0], "s", 1, 3, at(48), &late), 2);
+        assert_int_equal(late.n, 2);
+        assert_int_equal(late.starts[0], at(45));
+        assert_int_equal(late.starts[1], at(40));
+        assert_int_equal(late.watermark_ms, at(55));
+        WindowClock clock = window_state_clock(st->part[0]);
+        assert_true(clock.has_watermark && clock.watermark_ms == at(55));
+        Rows rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 4); /* [35,45) [40,50) from 10:41, [50,60) [55,65) from 10:55 */
+        assert_row(&rows.rows[1], 40, 50, "s", 1, 1, 1, 1);
+        /* the windows the partition passed are evicted at the batch end */
+        assert_int_equal(windows_stats(st->all)->live_windows, 2);
+        free(late.starts);
+        free_state(st);
+}
+
+/* Partition scope: a lagging partition's records are not late because of
+ * another partition's event time, and a window is final (emitted in append
+ * mode, once, merged) when every partition holding it has passed it. */
+static void test_partition_scope_lagging_partition(void **state) {
+        State *st = new_partitions(10 * MIN, 10 * MIN, 0, 0, 1000, 2);
+        windows_set_scope(st->all, WATERMARK_PARTITION);
+        add_to(st, 0, "s", 1, at(41));
+        add_to(st, 0, "s", 3, at(52)); /* partition 0 passes [10:40,10:50) */
+        add_to(st, 1, "u", 4, at(12));
+        add_to(st, 1, "s", 5, at(44)); /* partition 1 passes [10:10,10:20) only */
+        Rows rows = finish(st, OUTPUT_APPEND);
+        assert_int_equal(rows.n, 1);
+        assert_row(&rows.rows[0], 10, 20, "u", 1, 4, 4, 4);
+        add_to(st, 1, "s", 7, at(47)); /* not late in partition 1 */
+        assert_int_equal(windows_stats(st->all)->late_pairs, 0);
+        add_to(st, 1, "v", 1, at(55));
+        rows = finish(st, OUTPUT_APPEND);
+        assert_int_equal(rows.n, 1); /* [10:40,10:50) now final in both */
+        assert_row(&rows.rows[0], 40, 50, "s", 3, 13.0 / 3, 7, 1);
+        assert_int_equal(windows_stats(st->all)->watermark_ms, at(52)); /* the lowest partition's */
+        free_state(st);
+}
+
 /* max_keys bounds the entries of all partitions together; dropping a
  * partition's state gives its keys back. */
 static void test_partitions_share_max_keys(void **state) {
@@ -422,6 +472,8 @@ int main(void) {
                 cmocka_unit_test(test_partitions_merge_in_update_mode),
                 cmocka_unit_test(test_partitions_share_the_watermark),
                 cmocka_unit_test(test_partitions_share_max_keys),
+                cmocka_unit_test(test_partition_scope_judges_each_record),
+                cmocka_unit_test(test_partition_scope_lagging_partition),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

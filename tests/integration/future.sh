@@ -1,0 +1,43 @@
+#!/bin/bash
+# window.max_future: one record dated 2100-01-01 among the sample data.
+#  - Without max_future (the default, Spark's behaviour) it is a valid record:
+#    after its batch the watermark is 2099-12-31T23:55, and every later
+#    record of every sensor is late. Inserted after the 5th record, the 3
+#    records of batch 2 are late in both their windows (6 pairs) and batch 2
+#    emits nothing: the rows are the model's, which has no guard either.
+#  - With max_future = "1 h" it is invalid with reason "future": in the
+#    dead-letter topic with that reason, counted as invalid_future, and it
+#    moves neither the watermark nor any window. Inserted after the 10th
+#    record (so that the batches hold the same valid records as the seed's),
+#    the 24 reference rows are exact.
+. "$(dirname "$0")/lib.sh"
+
+start_devbroker fut-a:1 fut-b:1 dead:1
+future='{"sensor_id": "sensor_009", "value": 99.9, "timestamp": "2100-01-01T00:00:00"}'
+/usr/bin/python3 -c 'import json, sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]' \
+        "$SHARED_DATA/seed.json" >"$WORK/seed.txt"
+{ head -n 5 "$WORK/seed.txt"; echo "$future"; tail -n +6 "$WORK/seed.txt"; } >"$WORK/a.txt"
+{ head -n 10 "$WORK/seed.txt"; echo "$future"; tail -n +11 "$WORK/seed.txt"; } >"$WORK/b.txt"
+kcat -P -b "$BROKER" -t fut-a -p 0 -l "$WORK/a.txt"
+kcat -P -b "$BROKER" -t fut-b -p 0 -l "$WORK/b.txt"
+
+write_config "$WORK/a.conf" topic=fut-a group_id=fut-a
+run_available_now "$WORK/a.conf" a
+$CHECK reference "$WORK/a.txt" >"$WORK/a-model.jsonl" 2>/dev/null
+$CHECK compare "$WORK/a-model.jsonl" "$WORK/a.jsonl"
+[ "$(summary_field a late_pairs)" = 6 ] || fail "without max_future: $(summary_field a late_pairs) late pairs, not 6"
+! grep -q '"batch":2' "$WORK/a.jsonl" || fail "without max_future, batch 2 emitted rows"
+
+write_config "$WORK/b.conf" topic=fut-b group_id=fut-b max_future="1 h" dead_letter_topic=dead
+run_available_now "$WORK/b.conf" b
+$CHECK compare "$SHARED_DATA/seed-update.expected.jsonl" "$WORK/b.jsonl"
+[ "$(summary_field b invalid_future)" = 1 ] || fail "with max_future: invalid_future=$(summary_field b invalid_future)"
+[ "$(summary_field b late_pairs)" = 0 ] || fail "with max_future: $(summary_field b late_pairs) late pairs"
+grep -q 'invalid record at fut-b/0@10: event time 2100-01-01T00:00:00Z is .* ahead of the wall clock' "$WORK/b.err" ||
+        fail "the future record was not reported"
+kcat -C -b "$BROKER" -t dead -e -q -J >"$WORK/dead.jsonl"
+[ "$(wc -l <"$WORK/dead.jsonl")" = 1 ] || fail "$(wc -l <"$WORK/dead.jsonl") dead letters, not 1"
+grep -qF '"sensord-reason","future"' "$WORK/dead.jsonl" || fail "dead letter without reason future: $(cat "$WORK/dead.jsonl")"
+grep -qF '"sensord-offset","10"' "$WORK/dead.jsonl" || fail "dead letter of the wrong offset: $(cat "$WORK/dead.jsonl")"
+grep -qF '2100-01-01T00:00:00' "$WORK/dead.jsonl" || fail "the dead letter is not the record"
+echo "future: ok"
