@@ -12,7 +12,7 @@
 #    the 24 reference rows are exact.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker fut-a:1 fut-b:1 dead:1
+start_devbroker fut-a:1 fut-b:1 fut-live:1 dead:1
 future='{"sensor_id": "sensor_009", "value": 99.9, "timestamp": "2100-01-01T00:00:00"}'
 /usr/bin/python3 -c 'import json, sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]' \
         "$SHARED_DATA/seed.json" >"$WORK/seed.txt"
@@ -40,4 +40,26 @@ kcat -C -b "$BROKER" -t dead -e -q -J >"$WORK/dead.jsonl"
 grep -qF '"sensord-reason","future"' "$WORK/dead.jsonl" || fail "dead letter without reason future: $(cat "$WORK/dead.jsonl")"
 grep -qF '"sensord-offset","10"' "$WORK/dead.jsonl" || fail "dead letter of the wrong offset: $(cat "$WORK/dead.jsonl")"
 grep -qF '2100-01-01T00:00:00' "$WORK/dead.jsonl" || fail "the dead letter is not the record"
+
+# Reloads: max_future applies live (a future record read after the reload is
+# invalid), watermark_scope is restart-only (refused, naming it).
+start_reload_test() {
+        write_config "$WORK/live.conf" topic=fut-live group_id=fut-live max_delay="200ms"
+        "$SENSORD" -c "$WORK/live.conf" >"$WORK/live.jsonl" 2>"$WORK/live.err" &
+        LIVE_PID=$!
+        PIDS+=("$LIVE_PID")
+        wait_for "assigned 1 partition" "$WORK/live.err" 30
+}
+start_reload_test
+sed -i 's/max_future = "0 s"/max_future = "1 h"/' "$WORK/live.conf"
+kill -HUP "$LIVE_PID"
+wait_for "configuration reloaded" "$WORK/live.err" 10
+echo "$future" | kcat -P -b "$BROKER" -t fut-live -p 0
+wait_for "invalid record at fut-live/0@0: event time 2100-01-01" "$WORK/live.err" 10
+sed -i 's/watermark_scope = "process"/watermark_scope = "partition"/' "$WORK/live.conf"
+kill -HUP "$LIVE_PID"
+wait_for "reload refused: window.watermark_scope changed" "$WORK/live.err" 10
+kill -TERM "$LIVE_PID"
+wait "$LIVE_PID" || fail "sensord did not stop cleanly after the reloads"
+[ "$(summary_field live invalid_future)" = 1 ] || fail "the reloaded max_future did not apply"
 echo "future: ok"
