@@ -113,7 +113,7 @@ write_config() {
                 max_delay="1 s" duration="10 minutes" slide="5 minutes" start_offset="0 s" \
                 watermark="5 minutes" mode=update max_keys=1000000 startup_timeout="20 s" properties="" \
                 state_directory="$WORK/state" checkpoint_interval="5 s" sink=stdout kafka_topic="" \
-                output_properties="" dead_letter_topic="" watermark_scope=process max_future="0 s" late_data_topic=""
+                output_properties="" dead_letter_topic="" watermark_scope=process max_future="0 s" late_data_topic="" idle_timeout="0 s"
         local kv
         for kv in "$@"; do local "$kv"; done
         cat >"$file" <<CONF
@@ -127,7 +127,7 @@ kafka = {
 };
 batch = { max_messages = $max_messages; max_bytes = $max_bytes; max_delay = "$max_delay"; };
 window = { duration = "$duration"; slide = "$slide"; start_offset = "$start_offset"; watermark = "$watermark";
-           watermark_scope = "$watermark_scope"; max_future = "$max_future"; };
+           idle_timeout = "$idle_timeout"; watermark_scope = "$watermark_scope"; max_future = "$max_future"; };
 output = { mode = "$mode"; sink = "$sink"; format = "json"; kafka_topic = "$kafka_topic";
            kafka_properties = ( $output_properties ); };
 state = { max_keys = $max_keys; directory = "$state_directory"; checkpoint_interval = "$checkpoint_interval"; };

@@ -23,9 +23,7 @@ start_quiet() {
         local name=$1 idle=$2
         shift 2
         write_config "$WORK/$name.conf" group_id="$name" max_delay="200ms" \
-                properties=', ("max.poll.interval.ms", "8000")' "$@"
-        sed -i "s/\(watermark = \"[^\"]*\";\) };/\1 idle_timeout = \"$idle\"; };/" "$WORK/$name.conf"
-        grep -q "idle_timeout = \"$idle\"" "$WORK/$name.conf" || fail "$name: idle_timeout not set"
+                properties=', ("max.poll.interval.ms", "8000")' idle_timeout="$idle" "$@"
         "$SENSORD" -c "$WORK/$name.conf" >"$WORK/$name.out" 2>"$WORK/$name.err" &
         eval "PID_$name=$!"
         PIDS+=("$!")

@@ -23,6 +23,9 @@ typedef struct Recorder {
         size_t n_stored;
         size_t store_calls;
         uint64_t invalid;
+        RecordError last_invalid;
+        uint64_t late_records;
+        WindowLate last_late; /* starts not kept */
         int invalid_result;           /* what the invalid hook answers (a dead letter refused) */
         CheckpointMark saved[16];     /* every checkpoint saved, in order */
         size_t n_saved;
@@ -63,7 +66,15 @@ static void rec_store(void *userdata, const PartitionOffset *offsets, size_t n) 
 static int rec_invalid(void *userdata, uint64_t batch, const PipelineMessage *m, RecordError error,
                        const char *reason) {
         ((Recorder *)userdata)->invalid++;
+        ((Recorder *)userdata)->last_invalid = error;
         return ((Recorder *)userdata)->invalid_result;
+}
+
+static int rec_late(void *userdata, uint64_t batch, const PipelineMessage *m, const WindowLate *late) {
+        Recorder *r = userdata;
+        r->late_records++;
+        r->last_late = (WindowLate){ .watermark_ms = late->watermark_ms, .n = late->n };
+        return 0;
 }
 
 static int64_t rec_clock(void *userdata) {
@@ -110,7 +121,8 @@ static Pipeline *make_pipeline(Recorder *r, uint64_t max_messages, bool availabl
         };
         record_shape_default(&settings.shape);
         PipelineOutput output = { .userdata = r, .begin_batch = rec_begin, .row = rec_row, .end_batch = rec_end };
-        PipelineHooks hooks = { .userdata = r, .store_offsets = rec_store, .invalid = rec_invalid, .wall_clock_ms = rec_clock };
+        PipelineHooks hooks = { .userdata = r, .store_offsets = rec_store, .invalid = rec_invalid, .late = rec_late,
+                                .wall_clock_ms = rec_clock };
         PipelineCheckpoints checkpoints = { r, ck_load, ck_save, ck_close };
         if (checkpointed) {
                 output.congested = rec_congested;
@@ -336,6 +348,49 @@ static void test_batches_and_invalid(void **state) {
         pipeline_free(p);
 }
 
+/* A record with late pairs goes to the late hook, counted per partition;
+ * with max_future (set live), a record dated too far ahead of the wall
+ * clock is invalid with the class future and moves no watermark. */
+static void test_late_and_future(void **state) {
+        Recorder r = { .wall_clock_ms = 1729594800000 }; /* 2024-10-22T11:00:00Z */
+        Pipeline *p = new_pipeline(&r, 2, false);
+        const int32_t three[] = { 3 };
+        assign(p, three, 1);
+        assert_int_equal(add(p, 3, 0, 1, 0), 0);  /* 10:40 */
+        assert_int_equal(add(p, 3, 1, 1, 19), 0); /* 10:59; the batch closes: WM = 10:54 */
+        assert_int_equal(add(p, 3, 2, 1, 0), 0);  /* 10:40: both windows ended by 10:54 */
+        assert_int_equal(r.late_records, 1);
+        assert_int_equal(r.last_late.n, 2);
+        assert_int_equal(r.last_late.watermark_ms, 1729594440000);
+        const PipelineStats *ps = pipeline_stats(p);
+        assert_int_equal(ps->n_late, 4);
+        assert_int_equal(ps->late[3].records, 1);
+        assert_int_equal(ps->late[3].pairs, 2);
+        assert_int_equal(ps->late[0].records, 0);
+
+        const char *future = "{\"sensor_id\": \"x\", \"value\": 1, \"timestamp\": \"2100-01-01T00:00:00\"}";
+        PipelineMessage m = { .partition = 3, .offset = 3, .payload = future, .len = strlen(future), .timestamp_ms = -1 };
+        PipelineSettings settings = { .batch = { .max_messages = 2, .max_bytes = 1 << 20 }, .max_keys = 1000,
+                                      .max_message_bytes = 65536, .max_future_ms = 3600000 };
+        assert_int_equal(pipeline_add(p, &m, 3000), 0); /* off: valid, and it moves event time */
+        assert_int_equal(r.invalid, 0);
+        assert_int_equal(pipeline_window_stats(p)->max_event_time_ms, 4102444800000);
+        pipeline_free(p);
+
+        r = (Recorder){ .wall_clock_ms = 1729594800000 };
+        p = new_pipeline(&r, 2, false);
+        assign(p, three, 1);
+        assert_int_equal(pipeline_set_settings(p, &settings), 0);
+        assert_int_equal(pipeline_add(p, &m, 3000), 0);
+        assert_int_equal(r.invalid, 1);
+        assert_int_equal(r.last_invalid, RECORD_FUTURE);
+        assert_int_equal(pipeline_stats(p)->invalid_by_class[RECORD_FUTURE], 1);
+        assert_false(pipeline_window_stats(p)->has_event_time);
+        assert_int_equal(add(p, 3, 4, 1, 19), 0); /* 10:59 is not ahead of the wall clock */
+        assert_int_equal(r.invalid, 1);
+        pipeline_free(p);
+}
+
 /* The checkpoint barrier: a checkpoint never holds a batch whose output is
  * unconfirmed. It waits for the confirmation, with messages held back
  * meanwhile, and only then are the offsets handed over for committing. */
@@ -506,6 +561,7 @@ int main(void) {
                 cmocka_unit_test(test_lost_stores_nothing_for_lost),
                 cmocka_unit_test(test_available_now_done),
                 cmocka_unit_test(test_batches_and_invalid),
+                cmocka_unit_test(test_late_and_future),
                 cmocka_unit_test(test_checkpoint_waits_for_confirmation),
                 cmocka_unit_test(test_delivery_failure_checkpoints_nothing),
                 cmocka_unit_test(test_restored_later),
