@@ -762,9 +762,15 @@ WindowClock window_state_clock(const WindowState *s) {
                               .has_event_time = s->has_event_time, .max_event_time_ms = s->max_event_time_ms };
 }
 
+/* Not a move of the clock: the checkpoint's state was taken after the
+ * batch end that evicted what this clock had passed, so restoring it
+ * gives no empty batch anything to do. */
 void window_state_restore_clock(WindowState *s, const WindowClock *clock) {
-        if (clock->has_event_time)
-                window_state_observe_event_time(s, clock->max_event_time_ms);
+        if (clock->has_event_time && (!s->has_event_time || clock->max_event_time_ms > s->max_event_time_ms)) {
+                s->max_event_time_ms = clock->max_event_time_ms;
+                s->has_event_time = true;
+                windows_observe_event_time(s->all, clock->max_event_time_ms);
+        }
 }
 
 WindowClock windows_clock(const Windows *w) {

@@ -289,7 +289,7 @@ int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us) {
         RecordMessage rm = { .value = m->payload, .len = m->len, .key = m->key, .key_len = m->key_len,
                              .timestamp_ms = m->timestamp_ms };
         RecordError err = record_parse_message(&p->settings.shape, &rm, p->settings.max_message_bytes, &record, reason);
-        if (err == RECORD_OK && p->settings.max_future_ms > 0)
+        if (err == RECORD_OK && p->settings.max_future_ms > 0 && p->hooks.wall_clock_ms)
                 err = check_future(p, &record, reason);
         if (err == RECORD_OK) {
                 if (window_state_add(part->state, record.sensor_id, record.sensor_id_len, record.value,

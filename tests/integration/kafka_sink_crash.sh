@@ -37,7 +37,7 @@ wait "$replay" || fail "the producer failed"
         fail "the second producer failed"
 wait_for . "$WORK/run2.jsonl" 20
 wait_quiet "$WORK/run2.jsonl" # the last run has caught up
-wait_for "STATUS=.*, [1-9][0-9]* rows and 0 dead letters produced, 0 producer errors" "$WORK/notify.log" 5
+wait_for "STATUS=.*, [1-9][0-9]* rows, 0 dead letters and 0 late records produced, 0 producer errors" "$WORK/notify.log" 5
 kill -TERM "$pid"
 wait "$pid" || fail "the last run did not stop cleanly"
 [ "$(summary_field run2 producer_errors)" = 0 ] || fail "producer errors in the last run"
