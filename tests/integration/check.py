@@ -150,6 +150,15 @@ def windows_of(t, w, s, off):
         start -= s
 
 
+def add_value(aggregates, key, val):
+    """count, sum, min, max of one (window, sensor)"""
+    a = aggregates.setdefault(key, [0, 0.0, val, val])
+    a[0] += 1
+    a[1] += val
+    a[2] = min(a[2], val)
+    a[3] = max(a[3], val)
+
+
 def read_values(path):
     with open(path, "rb") as f:
         return [line.rstrip(b"\n") for line in f if line.strip()]
@@ -200,11 +209,7 @@ def cmd_reference(args):
                     late += 1
                     missed.append(start)
                     continue
-                agg = state.setdefault((start, sid), [0, 0.0, val, val])
-                agg[0] += 1
-                agg[1] += val
-                agg[2] = min(agg[2], val)
-                agg[3] = max(agg[3], val)
+                add_value(state, (start, sid), val)
                 dirty.add((start, sid))
             if missed:
                 late_records.append(late_record(0, index[id(raw)], wm, missed, raw))
@@ -246,11 +251,7 @@ def cmd_partitions(args):
                 if wm is not None and start + args.window <= wm:
                     missed.append(start)
                     continue
-                a = agg.setdefault((start, sid), [0, 0.0, val, val])
-                a[0] += 1
-                a[1] += val
-                a[2] = min(a[2], val)
-                a[3] = max(a[3], val)
+                add_value(agg, (start, sid), val)
             if missed:
                 late_pairs += len(missed)
                 late_records.append(late_record(p, offset, wm, missed, raw))
@@ -329,11 +330,7 @@ def cmd_final_equal(args):
             continue
         sid, val, t = rec
         for start in windows_of(t, args.window, args.slide, 0):
-            agg = want.setdefault((fmt_time(start), sid), [0, 0.0, val, val])
-            agg[0] += 1
-            agg[1] += val
-            agg[2] = min(agg[2], val)
-            agg[3] = max(agg[3], val)
+            add_value(want, (fmt_time(start), sid), val)
     lost = sorted(set(want) - set(got))
     extra = sorted(set(got) - set(want))
     short = sorted(k for k in set(want) & set(got) if got[k]["count"] < want[k][0])
