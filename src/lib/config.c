@@ -77,6 +77,9 @@ static const Setting settings[] = {
         { "limits.max_message_bytes", KIND_SIZE, AT(max_message_bytes), NULL, LIVE },
         { "dead_letter.topic", KIND_STRING, AT(dead_letter_topic), NULL, RESTART },
         { "late_data.topic", KIND_STRING, AT(late_data_topic), NULL, RESTART },
+        { "metrics.listen", KIND_STRING, AT(metrics_listen), NULL, RESTART },
+        { "metrics.textfile", KIND_STRING, AT(metrics_textfile), NULL, RESTART },
+        { "metrics.interval", KIND_DURATION, AT(metrics_interval_ms), NULL, LIVE },
         { "log.level", KIND_ENUM, AT(log_level), level_choices, LIVE },
 };
 
@@ -310,6 +313,9 @@ static void set_defaults(Config *c) {
         c->max_message_bytes = 65536;
         c->dead_letter_topic = xstrdup("");
         c->late_data_topic = xstrdup("");
+        c->metrics_listen = xstrdup("");
+        c->metrics_textfile = xstrdup("");
+        c->metrics_interval_ms = 15000;
         c->log_level = LOG_INFO;
 }
 
@@ -384,6 +390,33 @@ static void validate_input(Loader *l, const config_t *cf) {
                 add_error(l, line_of(cf, "input", "timestamp"), "input", "%s", error);
 }
 
+/* metrics.listen is HOST:PORT or [IPv6]:PORT with a port number;
+ * metrics.textfile an absolute path ending in .prom, which is all that
+ * node_exporter's textfile collector reads. */
+static void validate_metrics(Loader *l, const config_t *cf) {
+        const Config *c = l->config;
+        const char *listen = c->metrics_listen, *colon = strrchr(listen, ':');
+        if (usable(l, "metrics.listen") && listen[0]) {
+                char *end = NULL;
+                long port = colon ? strtol(colon + 1, &end, 10) : 0;
+                bool bracketed = listen[0] == '[', host_ok = colon && colon > listen &&
+                                                             (!bracketed || (colon[-1] == ']' && colon - listen > 2));
+                if (!host_ok || !end || *end || end == colon + 1 || port < 1 || port > 65535)
+                        add_error(l, line_of(cf, "metrics", "listen"), "metrics.listen",
+                                  "\"%s\" is not HOST:PORT (for example \"127.0.0.1:9464\" or \"[::1]:9464\")",
+                                  listen);
+        }
+        size_t n = strlen(c->metrics_textfile);
+        if (usable(l, "metrics.textfile") && n && (c->metrics_textfile[0] != '/' || n < 6 ||
+                                                   strcmp(c->metrics_textfile + n - 5, ".prom") != 0))
+                add_error(l, line_of(cf, "metrics", "textfile"), "metrics.textfile",
+                          "must be an absolute path ending in .prom (node_exporter's textfile collector reads "
+                          "only those)");
+        if (c->metrics_interval_ms < 1000)
+                add_error(l, line_of(cf, "metrics", "interval"), "metrics.interval",
+                          "must be at least 1 s");
+}
+
 /* Checks of values and of relations between settings, each reported at the
  * line of the setting at fault; run even when other settings were refused,
  * so that one pass reports every mistake. */
@@ -455,6 +488,7 @@ static void validate(Loader *l, const config_t *cf) {
                 add_error(l, LINE("state", "changelog_topic"), "state.changelog_topic",
                           "must differ from output.kafka_topic, dead_letter.topic and late_data.topic: it holds "
                           "checkpoints only");
+        validate_metrics(l, cf);
 #undef LINE
 }
 
@@ -487,7 +521,7 @@ int config_load(const char *path, bool available_now, Config **out, ConfigErrors
                 if (!known_group) {
                         add_error(&l, setting_line(group), gname,
                                   "unknown setting (groups are kafka, input, batch, window, output, state, "
-                                  "limits, dead_letter, late_data, log)");
+                                  "limits, dead_letter, late_data, metrics, log)");
                         continue;
                 }
                 if (config_setting_type(group) != CONFIG_TYPE_GROUP) {
@@ -550,6 +584,8 @@ Config *config_free(Config *c) {
         free(c->changelog_topic);
         free(c->dead_letter_topic);
         free(c->late_data_topic);
+        free(c->metrics_listen);
+        free(c->metrics_textfile);
         free(c);
         return NULL;
 }

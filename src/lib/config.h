@@ -64,6 +64,10 @@ typedef struct Config {
         char *dead_letter_topic; /* "" or NULL: off */
         char *late_data_topic;   /* "" or NULL: off */
 
+        char *metrics_listen;   /* "HOST:PORT"; "" or NULL: off */
+        char *metrics_textfile; /* an absolute *.prom path; "" or NULL: off */
+        int64_t metrics_interval_ms;
+
         int log_level; /* syslog priority */
 } Config;
 

@@ -22,6 +22,7 @@ void latency_add(Latency *l, int64_t ms) {
         uint64_t v = ms > 0 ? (uint64_t)ms : 0;
         l->buckets[bucket_of(v)]++;
         l->count++;
+        l->sum_ms += v;
         if (v > l->max_ms)
                 l->max_ms = v;
 }
@@ -41,4 +42,11 @@ uint64_t latency_percentile(const Latency *l, double q) {
                 }
         }
         return l->max_ms;
+}
+
+uint64_t latency_count_at_most(const Latency *l, uint64_t ms) {
+        uint64_t n = 0;
+        for (unsigned b = 0; b < LATENCY_BUCKETS && bucket_upper(b) <= ms; b++)
+                n += l->buckets[b];
+        return n;
 }

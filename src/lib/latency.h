@@ -11,6 +11,7 @@
 typedef struct Latency {
         uint64_t count;
         uint64_t max_ms;
+        uint64_t sum_ms; /* for a mean, and Prometheus' _sum */
         uint64_t buckets[LATENCY_BUCKETS];
 } Latency;
 
@@ -20,3 +21,7 @@ void latency_add(Latency *l, int64_t ms);
 /* The latency that fraction q (0 < q <= 1) of the counted ones do not
  * exceed; 0 when none was counted. */
 uint64_t latency_percentile(const Latency *l, double q);
+
+/* How many counted latencies are at most ms, to the histogram's precision:
+ * a bucket counts when its largest latency is at most ms. */
+uint64_t latency_count_at_most(const Latency *l, uint64_t ms);

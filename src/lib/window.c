@@ -308,6 +308,23 @@ WindowState *window_state_free(WindowState *s) {
         return NULL;
 }
 
+static uint64_t window_bytes(const Window *w) {
+        uint64_t bytes = sizeof(*w) + w->cap_entries * sizeof(Entry) +
+                         (w->slots ? ((uint64_t)w->slot_mask + 1) * sizeof(uint32_t) : 0) +
+                         (w->cap_dirty + w->cap_changed) * sizeof(uint32_t);
+        for (const Block *b = w->strings; b; b = b->next)
+                bytes += sizeof(*b) + b->size;
+        return bytes;
+}
+
+uint64_t window_state_bytes(const WindowState *s) {
+        uint64_t bytes = sizeof(*s) + (s->cap_windows + s->cap_touched + s->cap_changed) * sizeof(Window *) +
+                         s->cap_evicted * sizeof(int64_t);
+        for (size_t i = 0; i < s->n_windows; i++)
+                bytes += window_bytes(s->windows[i]);
+        return bytes;
+}
+
 /* Binary search for the window starting at start; *index is where it is or
  * where it would be inserted. */
 static Window *find_window(const WindowState *s, int64_t start, size_t *index) {

@@ -113,6 +113,10 @@ const WindowStats *windows_stats(const Windows *w);
 WindowState *window_state_new(Windows *all);
 WindowState *window_state_free(WindowState *s);
 
+/* Bytes the table holds in memory: windows, entries, hash slots, sensor
+ * ids and bookkeeping (what sensord_state_bytes reports). */
+uint64_t window_state_bytes(const WindowState *s);
+
 /* The late pairs of one record: the watermark that judged them and the
  * starts of the windows missed, newest first. The caller frees starts. */
 typedef struct WindowLate {

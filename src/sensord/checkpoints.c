@@ -85,7 +85,11 @@ struct Checkpoints {
         sd_event_source *ask_retry;
         uint64_t last_id;
         uint64_t snapshot_interval_us;
+        CheckpointsStats stats;
 };
+
+static const double seconds_bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+static const double bytes_bounds[] = { 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864, 268435456 };
 
 static Slot *slot(Checkpoints *c, int32_t partition) {
         if ((size_t)partition >= c->n_slots) {
@@ -439,9 +443,15 @@ static int save(void *userdata, int32_t partition, WindowState *state, const Che
                 checkpoint_files_on_written(s->files, on_written, &saving);
         if (c->changelog && s->files && now_usec(CLOCK_MONOTONIC) - s->snapshot_us >= c->snapshot_interval_us)
                 checkpoint_files_force_snapshot(s->files); /* see checkpoints_snapshot_due() */
+        uint64_t start_us = now_usec(CLOCK_MONOTONIC);
         int r = s->files ? checkpoint_files_save(s->files, state, mark) : -EBADF;
         if (s->files)
                 checkpoint_files_on_written(s->files, NULL, NULL);
+        if (r == 0) {
+                c->stats.saves++;
+                metrics_histogram_add(&c->stats.seconds, (double)(now_usec(CLOCK_MONOTONIC) - start_us) / 1e6);
+                metrics_histogram_add(&c->stats.bytes, (double)checkpoint_files_last_bytes(s->files));
+        }
         if (c->changelog && r == 0 && mark->next_offset >= 0 && s->next_seq > 0) {
                 /* committed, with the pointer to this checkpoint, once the
                  * changelog holds it */
@@ -484,6 +494,8 @@ int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, co
         snprintf(c->header.topic, sizeof(c->header.topic), "%s", config->topic);
         c->header.spec = config->window;
         c->header.scope = config->watermark_scope;
+        metrics_histogram_init(&c->stats.seconds, seconds_bounds, ARRAY_SIZE(seconds_bounds));
+        metrics_histogram_init(&c->stats.bytes, bytes_bounds, ARRAY_SIZE(bytes_bounds));
         if (config->changelog_topic && config->changelog_topic[0]) {
                 const ChangelogEvents changelog_events = { c, on_committed, on_read, on_delivered };
                 c->events = *events;
@@ -514,6 +526,10 @@ Checkpoints *checkpoints_free(Checkpoints *c) {
         free(c->changelog_topic);
         free(c);
         return NULL;
+}
+
+const CheckpointsStats *checkpoints_stats(const Checkpoints *c) {
+        return &c->stats;
 }
 
 int checkpoints_start(Checkpoints *c, int input_partitions) {

@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "metrics_text.h"
 #include "pipeline.h"
 
 typedef struct CheckpointsEvents {
@@ -25,6 +26,15 @@ typedef struct CheckpointsEvents {
 } CheckpointsEvents;
 
 typedef struct Checkpoints Checkpoints;
+
+/* The partition checkpoints written since the start, for the metrics. */
+typedef struct CheckpointsStats {
+        uint64_t saves;
+        MetricsHistogram seconds; /* writing and fsyncing one */
+        MetricsHistogram bytes;   /* of one (a delta record, or a snapshot) */
+} CheckpointsStats;
+
+const CheckpointsStats *checkpoints_stats(const Checkpoints *c);
 
 /* With a changelog topic in config, event and events are used; without,
  * they may be NULL. -EINVAL when the changelog's Kafka clients cannot be

@@ -20,7 +20,12 @@ struct Output {
         uint64_t batch; /* the batch being written */
         uint64_t rows_before; /* rows of emitters replaced by a reload */
         uint64_t journal_rows_before; /* of those, the journal's */
+        uint64_t batch_start_us;
+        MetricsHistogram batch_seconds;
 };
+
+static const double batch_seconds_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                               0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 5, 10 };
 
 static Emitter *make_emitter(SinkKind sink, OutputFormat format) {
         return sink == SINK_NONE ? NULL : emitter_new(sink, format, stdout);
@@ -65,6 +70,7 @@ int output_new(Output **out, const Config *config, sd_event *event, const KafkaS
                 log_notice("output.format=table applies to stdout only; the journal gets one entry per row");
         check_journal_volume(o, config);
         o->kafka_topic = xstrdup(config->output_topic ? config->output_topic : "");
+        metrics_histogram_init(&o->batch_seconds, batch_seconds_bounds, ARRAY_SIZE(batch_seconds_bounds));
         *out = o;
         return 0;
 }
@@ -106,6 +112,7 @@ void output_reconfigure(Output *o, const Config *config) {
 static void begin(void *userdata, uint64_t batch) {
         Output *o = userdata;
         o->batch = batch;
+        o->batch_start_us = now_usec(CLOCK_MONOTONIC);
         if (o->emitter)
                 emitter_begin_batch(o->emitter, batch);
 }
@@ -128,9 +135,11 @@ static int end(void *userdata, uint64_t batch) {
         if (result < 0 && to_journal(o))
                 log_error("the journal refused result rows of batch %" PRIu64 " (sd_journal_send: %s)", batch,
                           strerror(-result));
-        if (result < 0 || !o->kafka)
-                return result;
-        return kafka_sink_end_batch(o->kafka, batch);
+        if (result >= 0 && o->kafka)
+                result = kafka_sink_end_batch(o->kafka, batch);
+        if (result >= 0)
+                metrics_histogram_add(&o->batch_seconds, (double)(now_usec(CLOCK_MONOTONIC) - o->batch_start_us) / 1e6);
+        return result;
 }
 
 static bool congested(void *userdata) {
@@ -189,4 +198,8 @@ void output_describe(const Output *o, char *buf, size_t size) {
                 snprintf(buf, size, "%s%sKafka topic %s", local ? local : "", local ? " and " : "", o->kafka_topic);
         else
                 snprintf(buf, size, "%s", local ? local : "nowhere");
+}
+
+const MetricsHistogram *output_batch_seconds(const Output *o) {
+        return &o->batch_seconds;
 }

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "emitter.h"
 #include "kafka_sink.h"
+#include "metrics_text.h"
 #include "pipeline.h"
 
 /* At a stop, or before partitions are revoked, how long to wait for
@@ -49,6 +50,10 @@ int output_dead_letter(Output *o, uint64_t batch, const char *topic, const Pipel
 bool output_wait(Output *o, int timeout_ms);
 
 OutputStats output_stats(const Output *o);
+
+/* How long each batch took from its first row computed to its last written
+ * (confirmation by Kafka not included), for the metrics. */
+const MetricsHistogram *output_batch_seconds(const Output *o);
 
 /* Copies a record with late pairs of batch to late_data.topic, if set. */
 int output_late_record(Output *o, uint64_t batch, const char *topic, const PipelineMessage *m, const WindowLate *late);

@@ -154,11 +154,14 @@ int pipeline_close_batch(Pipeline *p) {
                                           p->output.userdata);
         int end = p->output.end_batch(p->output.userdata, batch);
         keep_first_error(&result, end);
-        if (result >= 0 && p->n_batch_times > 0) {
+        if (result >= 0 && p->hooks.wall_clock_ms) {
                 int64_t now = p->hooks.wall_clock_ms(p->hooks.userdata);
                 for (size_t i = 0; i < p->n_batch_times; i++)
                         latency_add(&p->stats.latency, now - p->batch_times[i]);
+                p->stats.last_batch_ms = now;
         }
+        if (result >= 0)
+                p->stats.batches++;
         p->n_batch_times = 0;
         if (result < 0) {
                 /* Phase 1 failed: this batch and every later one keep their
@@ -491,4 +494,9 @@ WatermarkScope pipeline_scope(const Pipeline *p) {
 
 const WindowStats *pipeline_window_stats(const Pipeline *p) {
         return windows_stats(p->windows);
+}
+
+const Partition *pipeline_partitions(const Pipeline *p, size_t *n) {
+        *n = p->partitions.n;
+        return p->partitions.items;
 }

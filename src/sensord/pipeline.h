@@ -120,6 +120,8 @@ typedef struct PipelineStats {
         uint64_t messages, bytes, invalid;
         uint64_t invalid_by_class[_RECORD_ERROR_MAX];
         uint64_t first_message_us, last_message_us;
+        uint64_t batches;      /* closed with their rows written */
+        int64_t last_batch_ms; /* wall clock when the last one's rows were written; 0: none */
         uint64_t late_records;
         PipelineLate *late; /* by partition id, n_late of them */
         size_t n_late, cap_late;
@@ -230,3 +232,6 @@ uint64_t pipeline_batch_number(const Pipeline *p);
 const PipelineStats *pipeline_stats(const Pipeline *p);
 WatermarkScope pipeline_scope(const Pipeline *p);
 const WindowStats *pipeline_window_stats(const Pipeline *p);
+
+/* Every partition assigned so far (held or not), n of them. */
+const Partition *pipeline_partitions(const Pipeline *p, size_t *n);
