@@ -61,6 +61,10 @@ struct Consumer {
         sd_event_source *alive, *hold_end;
         uint64_t last_alive_us, frozen_usec, hold_usec;
         bool holding;
+        ConsumerRebalances rebalances;
+        /* the input topic's partitions from the last statistics */
+        KafkaPartitionStats *stats;
+        size_t n_stats, stats_cap;
 };
 
 /* How often the loop notes that it runs; a longer gap is a freeze. */
@@ -147,6 +151,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 int64_t *seek = xmalloc((size_t)parts->cnt * sizeof(*seek));
                 log_info("assigned %d partition(s) of %s: [%s]", parts->cnt, c->topic, list);
+                c->rebalances.assigned++;
                 reachable_again(c);
                 int refused = pipeline_assign(c->pipeline, ids, (size_t)parts->cnt, seek);
                 /* a checkpoint of other settings is a configuration error,
@@ -173,6 +178,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                          lost ? "; the assignment was lost: another member owns them now, so their offsets are "
                                 "neither stored nor committed"
                               : "");
+                if (lost)
+                        c->rebalances.lost++;
+                else
+                        c->rebalances.revoked++;
                 check_pipeline(c, pipeline_revoke(c->pipeline, ids, (size_t)parts->cnt, lost));
                 for (int i = 0; i < parts->cnt; i++) {
                         set_next_offset(c, ids[i], -1);
@@ -222,6 +231,18 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
                 return;
         }
         log_warning("kafka: %s", reason);
+}
+
+/* librdkafka's statistics, every statistics.interval.ms while metrics are
+ * on; served by rd_kafka_consumer_poll() on the loop's thread. */
+static int on_kafka_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+        Consumer *c = opaque;
+        int n = kafka_stats_parse(json, len, c->topic, &c->stats, &c->stats_cap);
+        if (n < 0)
+                log_debug("librdkafka's statistics could not be read: %s", strerror(-n));
+        else
+                c->n_stats = (size_t)n;
+        return 0; /* librdkafka frees json */
 }
 
 static void on_kafka_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
@@ -383,9 +404,14 @@ static const char *const consumer_defaults[][2] = {
 
 static rd_kafka_conf_t *make_conf(Consumer *c, const Config *config) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        bool metrics_on = (config->metrics_listen && config->metrics_listen[0]) ||
+                          (config->metrics_textfile && config->metrics_textfile[0]);
         int r = 0;
         for (size_t i = 0; i < ARRAY_SIZE(consumer_defaults) && r == 0; i++)
                 r = set_conf(conf, consumer_defaults[i][0], consumer_defaults[i][1]);
+        /* the consumer lag of the metrics; kafka.properties may change it */
+        if (metrics_on && r == 0)
+                r = set_conf(conf, "statistics.interval.ms", "1000");
         for (size_t i = 0; i < config->properties.n && r == 0; i++)
                 r = set_conf(conf, config->properties.items[i].name, config->properties.items[i].value);
         if (r < 0 || set_conf(conf, "bootstrap.servers", config->brokers) < 0 ||
@@ -404,6 +430,8 @@ static rd_kafka_conf_t *make_conf(Consumer *c, const Config *config) {
         rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
         rd_kafka_conf_set_error_cb(conf, on_kafka_error);
         rd_kafka_conf_set_log_cb(conf, on_kafka_log);
+        if (metrics_on)
+                rd_kafka_conf_set_stats_cb(conf, on_kafka_stats);
         return conf;
 }
 
@@ -475,6 +503,7 @@ Consumer *consumer_free(Consumer *c) {
                 rd_kafka_destroy_flags(c->rk, c->closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         queue_watch_free(&c->watch); /* after the handle that writes to its pipe */
         free(c->next_offset);
+        free(c->stats);
         free(c->seek_to);
         free(c->brokers);
         free(c->topic);
@@ -586,6 +615,15 @@ void consumer_resume(Consumer *c) {
 
 bool consumer_unreachable(const Consumer *c) {
         return c->unreachable;
+}
+
+ConsumerRebalances consumer_rebalances(const Consumer *c) {
+        return c->rebalances;
+}
+
+const KafkaPartitionStats *consumer_partition_stats(const Consumer *c, size_t *n) {
+        *n = c->n_stats;
+        return c->stats;
 }
 
 int64_t consumer_lag(Consumer *c) {

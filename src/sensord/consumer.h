@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "kafka_stats.h"
 #include "pipeline.h"
 
 typedef struct ConsumerEvents {
@@ -71,6 +72,17 @@ void consumer_resume(Consumer *c);
 /* Messages between the fetch positions and the high watermarks, from what
  * librdkafka already knows (no broker round trip); -1 while unknown. */
 int64_t consumer_lag(Consumer *c);
+
+/* Rebalance events so far: partitions assigned, revoked, lost. */
+typedef struct ConsumerRebalances {
+        uint64_t assigned, revoked, lost;
+} ConsumerRebalances;
+ConsumerRebalances consumer_rebalances(const Consumer *c);
+
+/* The input topic's partitions this consumer fetches, with their lag and
+ * committed offset, from librdkafka's last statistics (every second while
+ * metrics are on; none before the first, or with metrics off). */
+const KafkaPartitionStats *consumer_partition_stats(const Consumer *c, size_t *n);
 
 /* True while librdkafka reports every broker down. */
 bool consumer_unreachable(const Consumer *c);
