@@ -9,7 +9,7 @@ set -euo pipefail
 # the configuration)
 packages=(
         gcc meson ninja-build pkg-config scdoc
-        librdkafka-dev libyajl-dev libconfig-dev libsystemd-dev
+        librdkafka-dev libyajl-dev libconfig-dev libsystemd-dev libmicrohttpd-dev
         python3
 )
 case "${1:-}" in
@@ -20,6 +20,7 @@ case "${1:-}" in
                 python3-kafka python3-confluent-kafka kcat
                 debootstrap systemd-container util-linux procps man-db
                 debhelper dpkg-dev fakeroot lintian rpm rpmlint elfutils cpio
+                prometheus prometheus-node-exporter
         ) ;;
 *) echo "usage: scripts/install-deps.sh [--build]" >&2; exit 64 ;;
 esac

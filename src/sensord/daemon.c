@@ -17,6 +17,9 @@
 #include "checkpoints.h"
 #include "consumer.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_file.h"
+#include "metrics_http.h"
 #include "output.h"
 #include "pipeline.h"
 #include "reload.h"
@@ -34,6 +37,10 @@ typedef struct Daemon {
         Pipeline *pipeline;
         Output *output;
         Status status;
+        MetricsHttp *metrics_http;
+        MetricsFile *metrics_file;
+        MetricsReloads reloads;
+        double start_time_seconds;
         uint64_t idle_armed_for; /* the last message time the idle timer counts from */
         bool stopping;
         int exit_code;
@@ -216,6 +223,9 @@ static void reload(Daemon *d) {
         sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec(CLOCK_MONOTONIC));
         Config *next = reload_config(&d->options, d->config);
         if (next) {
+                d->reloads.applied++;
+                if (d->metrics_file)
+                        metrics_file_set_interval(d->metrics_file, next->metrics_interval_ms);
                 output_reconfigure(d->output, next);
                 if (next->idle_timeout_ms == 0)
                         sd_event_source_set_enabled(d->idle, SD_EVENT_OFF);
@@ -223,6 +233,8 @@ static void reload(Daemon *d) {
                 config_free(d->config);
                 d->config = next;
                 check_close(d, pipeline_set_settings(d->pipeline, &settings));
+        } else {
+                d->reloads.refused++;
         }
         sd_notify(0, "READY=1");
         status_notify(&d->status);
@@ -234,6 +246,37 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 reload(d);
         else
                 daemon_stop(d, EX_OK, si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        return 0;
+}
+
+/* --- metrics --- */
+
+static void render_metrics(MetricsText *t, void *userdata) {
+        Daemon *d = userdata;
+        const MetricsSources sources = { .topic = d->config->topic,
+                                         .pipeline = d->pipeline,
+                                         .output = d->output,
+                                         .checkpoints = d->checkpoints,
+                                         .consumer = d->consumer,
+                                         .reloads = &d->reloads,
+                                         .start_time_seconds = d->start_time_seconds };
+        metrics_render(t, &sources);
+}
+
+/* metrics.listen and metrics.textfile, when set; a port that cannot be
+ * listened on stops sensord (69), as an operator asked for it. */
+static int start_metrics(Daemon *d) {
+        const Config *c = d->config;
+        if (c->metrics_listen[0] &&
+            metrics_http_new(&d->metrics_http, d->event, c->metrics_listen, render_metrics, d) < 0)
+                return -EADDRNOTAVAIL;
+        if (c->metrics_textfile[0]) {
+                int r = metrics_file_new(&d->metrics_file, d->event, c->metrics_textfile, c->metrics_interval_ms,
+                                         render_metrics, d);
+                if (r < 0)
+                        return r;
+                metrics_file_write(d->metrics_file);
+        }
         return 0;
 }
 
@@ -258,6 +301,8 @@ static int setup_event_loop(Daemon *d) {
 }
 
 static void daemon_free(Daemon *d) {
+        metrics_http_free(d->metrics_http);
+        metrics_file_free(d->metrics_file);
         consumer_free(d->consumer);
         status_free(&d->status);
         sd_event_source_unref(d->deadline);
@@ -271,7 +316,8 @@ static void daemon_free(Daemon *d) {
 }
 
 int daemon_run(const DaemonOptions *options, Config *config) {
-        Daemon d = { .options = *options, .config = config };
+        Daemon d = { .options = *options, .config = config,
+                     .start_time_seconds = (double)now_usec(CLOCK_REALTIME) / 1e6 };
         const PipelineHooks hooks = { .userdata = &d, .store_offsets = store_offsets, .invalid = report_invalid,
                                       .late = report_late, .wall_clock_ms = wall_clock_ms };
         const ConsumerEvents events = { &d, on_drained, on_failed };
@@ -310,6 +356,10 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 goto out;
         }
         status_init(&d.status, d.pipeline, d.output, d.checkpoints);
+        if (start_metrics(&d) < 0) {
+                r = EX_UNAVAILABLE;
+                goto out;
+        }
         if (consumer_new(&d.consumer, config, options->available_now, d.event, d.pipeline, &events) < 0) {
                 r = EX_CONFIG;
                 goto out;
@@ -346,6 +396,8 @@ int daemon_run(const DaemonOptions *options, Config *config) {
         }
         r = d.exit_code;
         status_log_summary(&d.status);
+        if (d.metrics_file)
+                metrics_file_write(d.metrics_file); /* the counters of the summary */
         consumer_close(d.consumer); /* the revoke commits what the batches stored */
 out:
         daemon_free(&d);

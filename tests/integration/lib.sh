@@ -113,7 +113,8 @@ write_config() {
                 max_delay="1 s" duration="10 minutes" slide="5 minutes" start_offset="0 s" \
                 watermark="5 minutes" mode=update max_keys=1000000 startup_timeout="20 s" properties="" \
                 state_directory="$WORK/state" checkpoint_interval="5 s" sink=stdout kafka_topic="" \
-                output_properties="" dead_letter_topic="" watermark_scope=process max_future="0 s" late_data_topic="" idle_timeout="0 s"
+                output_properties="" dead_letter_topic="" watermark_scope=process max_future="0 s" late_data_topic="" idle_timeout="0 s" \
+                metrics_listen="" metrics_textfile="" metrics_interval="15 s"
         local kv
         for kv in "$@"; do local "$kv"; done
         cat >"$file" <<CONF
@@ -133,6 +134,7 @@ output = { mode = "$mode"; sink = "$sink"; format = "json"; kafka_topic = "$kafk
 state = { max_keys = $max_keys; directory = "$state_directory"; checkpoint_interval = "$checkpoint_interval"; };
 dead_letter = { topic = "$dead_letter_topic"; };
 late_data = { topic = "$late_data_topic"; };
+metrics = { listen = "$metrics_listen"; textfile = "$metrics_textfile"; interval = "$metrics_interval"; };
 CONF
 }
 

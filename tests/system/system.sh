@@ -72,7 +72,7 @@ fi
 
 # systemd to boot, procps for /bin/kill (the unit's ExecReload), and
 # sensord's run-time libraries; the cache is keyed by this list
-ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,procps,librdkafka1,libyajl2,libconfig9,libsystemd0,rpm
+ROOTFS_PACKAGES=systemd,systemd-sysv,dbus,procps,librdkafka1,libyajl2,libconfig9,libmicrohttpd12,libsystemd0,rpm
 BASE=$CACHE/base-$(echo "$ROOTFS_PACKAGES" | md5sum | cut -c1-8)
 if [ ! -e "$BASE/.complete" ]; then
         echo "== debootstrap of a Debian 12 rootfs into $CACHE (once)"
@@ -341,6 +341,42 @@ elif [ $# -ne 2 ] || [ "$1" != "$2" ]; then
 else
         pass "7 stop: exit 0 in ${took_ms} ms; committed offset $1 = end offset $2"
 fi
+
+# --- 17. metrics: the endpoint and node_exporter's textfile under the unit -------
+# The textfile directory is root's, as Debian's prometheus-node-exporter
+# makes it; the README's drop-in gives the unit's dynamic user its group.
+in_ct mkdir -p /var/lib/prometheus/node-exporter
+printf '%s\n' '[Service]' \
+        "ExecStartPre=+/bin/sh -c 'd=/var/lib/prometheus/node-exporter; chgrp \"\$\$(stat -c %%g /var/lib/private/sensord)\" \$\$d && chmod g+w \$\$d'" |
+        in_ct tee /run/systemd/system/sensord.service.d/metrics.conf >/dev/null
+in_ct systemctl daemon-reload
+cp "$CONF" "$WORK/conf.before-metrics"
+sed -i -e 's|^  listen = "";|  listen = "127.0.0.1:19464";|' \
+        -e 's|^  textfile = "";|  textfile = "/var/lib/prometheus/node-exporter/sensord.prom";|' -e 's|^  interval = "15 s";|  interval = "1 s";|' "$CONF"
+PROM=$ROOT/var/lib/prometheus/node-exporter/sensord.prom
+if ! in_ct systemctl start sensord; then
+        fail "17 metrics" "start failed: $(in_ct journalctl -u sensord -o cat --no-pager | tail -4)"
+else
+        for _ in $(seq 100); do
+                scrape=$($PY -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:19464/metrics", timeout=5).read().decode())' 2>&1)
+                grep -q '^sensord_partitions_held 1' <<<"$scrape" && [ -s "$PROM" ] && break
+                sleep 0.2
+        done
+        exposure=$(in_ct systemd-analyze security sensord 2>/dev/null | awk '/Overall exposure level/ { print $(NF-1) }')
+        if [ ! -s "$PROM" ] || ! grep -q '^sensord_messages_total ' "$PROM"; then
+                fail "17 metrics" "no textfile: $(in_ct journalctl -u sensord -o cat --no-pager | grep -i metrics | tail -3)"
+        elif ! grep -q '^sensord_partitions_held 1' <<<"$scrape"; then
+                fail "17 metrics" "the endpoint answered: $(head -c 300 <<<"$scrape")"
+        elif [ -n "$exposure" ] && ! $PY -c "import sys; sys.exit(float(sys.argv[1]) > 2.0)" "$exposure"; then
+                fail "17 metrics" "exposure $exposure"
+        else
+                pass "17 metrics: GET /metrics answers and $(basename "$PROM") is written under the hardened unit (exposure ${exposure:-n/a})"
+        fi
+fi
+in_ct systemctl stop sensord
+cp "$WORK/conf.before-metrics" "$CONF"
+in_ct rm -f /run/systemd/system/sensord.service.d/metrics.conf
+in_ct systemctl daemon-reload
 
 # --- package upgrades and removals of a running sensord (issue #22) ---------------
 # A package of a higher version: the .deb repacked with its Version bumped
