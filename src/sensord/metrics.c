@@ -2,6 +2,7 @@
 #include "metrics.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "sensord-build.h"
@@ -96,26 +97,31 @@ static void partition_gauges(MetricsText *t, const Pipeline *p) {
         }
 }
 
+/* One gauge per partition fetched, from librdkafka's statistics; a value
+ * below 0 (unknown) has no sample. */
+static void partition_stat_gauge(MetricsText *t, const char *name, const char *help, const char *topic,
+                                 const KafkaPartitionStats *stats, size_t n, size_t field) {
+        char id[16];
+        metrics_family(t, name, "gauge", help);
+        for (size_t i = 0; i < n; i++) {
+                int64_t value = *(const int64_t *)((const char *)&stats[i] + field);
+                snprintf(id, sizeof(id), "%" PRId32, stats[i].partition);
+                MetricsLabels l = { .name = { "topic", "partition" }, .value = { topic, id } };
+                if (value >= 0)
+                        metrics_sample_u64(t, name, &l, (uint64_t)value);
+        }
+}
+
 static void consumer_gauges(MetricsText *t, const char *topic, const Consumer *c) {
         size_t n = 0;
         const KafkaPartitionStats *stats = c ? consumer_partition_stats(c, &n) : NULL;
-        char id[16];
-        metrics_family(t, "sensord_consumer_lag", "gauge",
-                       "Messages in the partition after the group's committed offset (librdkafka's consumer_lag statistic).");
-        for (size_t i = 0; i < n; i++) {
-                snprintf(id, sizeof(id), "%" PRId32, stats[i].partition);
-                MetricsLabels l = { .name = { "topic", "partition" }, .value = { topic, id } };
-                if (stats[i].consumer_lag >= 0)
-                        metrics_sample_u64(t, "sensord_consumer_lag", &l, (uint64_t)stats[i].consumer_lag);
-        }
-        metrics_family(t, "sensord_committed_offset", "gauge",
-                       "The group's committed offset of the partition, from librdkafka's statistics.");
-        for (size_t i = 0; i < n; i++) {
-                snprintf(id, sizeof(id), "%" PRId32, stats[i].partition);
-                MetricsLabels l = { .name = { "topic", "partition" }, .value = { topic, id } };
-                if (stats[i].committed_offset >= 0)
-                        metrics_sample_u64(t, "sensord_committed_offset", &l, (uint64_t)stats[i].committed_offset);
-        }
+        partition_stat_gauge(t, "sensord_consumer_lag",
+                             "Messages in the partition after the group's committed offset (librdkafka's consumer_lag "
+                             "statistic).",
+                             topic, stats, n, offsetof(KafkaPartitionStats, consumer_lag));
+        partition_stat_gauge(t, "sensord_committed_offset",
+                             "The group's committed offset of the partition, from librdkafka's statistics.", topic,
+                             stats, n, offsetof(KafkaPartitionStats, committed_offset));
 }
 
 /* Prometheus buckets over the latency histogram's finer ones. */

@@ -19,7 +19,9 @@
 #      (tests/bench/engine.c), no Kafka;
 #   8. record shapes: the record parser alone (tests/bench/parse.c) and the
 #      engine on the same readings written flat and nested-epoch-ms
-#      (sensor-replay --shape), read with the input settings that match.
+#      (sensor-replay --shape), read with the input settings that match;
+#   9. the cost of metrics: figure 2 again with metrics.listen on and
+#      GET /metrics asked every second.
 # Also: the same job as a plain Python script (python_windows.py:
 # confluent-kafka, consume(10000), a dict of windows), against figure 1.
 # Each figure is the median of RUNS alternating runs. sensord's rate counts
@@ -116,6 +118,26 @@ latency_run() {
         for f in p50 p99 max; do sed -n "s/.*summary:.* latency_ms_$f=\([0-9]*\).*/\1/p" "$work/$name.err"; done | paste -sd' '
 }
 
+# scraped_run NAME ARGS... : sensord_run with metrics.listen on a free
+# port, GET /metrics asked every second meanwhile (librdkafka's statistics
+# every second too, as whenever metrics are on)
+scraped_run() {
+        local port
+        port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        /usr/bin/python3 -c '
+import sys, time, urllib.request
+while True:
+    time.sleep(1)
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=5).read()
+    except OSError:
+        pass' "http://127.0.0.1:$port/metrics" &
+        local scraper=$!
+        sensord_run "$@" listen="127.0.0.1:$port"
+        kill "$scraper"
+        wait "$scraper" 2>/dev/null
+}
+
 engine_run() {
         "$BUILD/tests/bench/engine" "$@" 2>/dev/null | tr ' ' '\n' | sed -n 's/^\(records_per_s\|bytes_per_key\)=//p' | paste -sd' '
 }
@@ -134,6 +156,8 @@ for run in $(seq "$RUNS"); do
         read -r rate rss < <(sensord_run small load 5 "365 days")
         add small_rate "$rate"
         add small_rss "$rss"
+        read -r rate _ < <(scraped_run scraped-small load 5 "365 days")
+        add scraped_small_rate "$rate"
         read -r rate rss < <(sensord_run distinct distinct 10000 "365 days")
         add distinct_rate "$rate"
         add distinct_rss "$rss"
@@ -187,6 +211,7 @@ f = {
     "kcat": {"records_per_s": $kcat_rate, "peak_rss_kib": $(med kcat_rss)},
     "sensord_10000": {"records_per_s": $(med big_rate), "peak_rss_kib": $(med big_rss)},
     "sensord_5": {"records_per_s": $(med small_rate), "peak_rss_kib": $(med small_rss)},
+    "sensord_5_scraped": {"records_per_s": $(med scraped_small_rate)},
     "distinct": {"records_per_s": $(med distinct_rate), "peak_rss_kib": $(med distinct_rss),
                  "engine_bytes_per_live_entry": $(med engine_bytes_per_key)},
     "window_10m_5m_append": {"records_per_s": $(med w2_rate)},
@@ -224,6 +249,8 @@ print(f"{'7. engine only, no Kafka (one core)':<48} {f['engine']['records_per_s'
 sh = f["shapes"]
 print(f"{'8. parser alone, flat / nested-epoch-ms':<48} {sh['parse_flat_records_per_s']:>10} / {sh['parse_nested_records_per_s']} ({sh['parse_nested_records_per_s'] / sh['parse_flat_records_per_s']:.2f})")
 print(f"{'8. engine, nested-epoch-ms (ratio to figure 7)':<48} {sh['engine_nested_records_per_s']:>10} {sh['engine_nested_records_per_s'] / f['engine']['records_per_s']:>6.2f}")
+sc = f["sensord_5_scraped"]["records_per_s"]
+print(f"{'9. figure 2 with /metrics scraped every 1 s (ratio)':<48} {sc:>10} {sc / f['sensord_5']['records_per_s']:>6.2f}")
 py = f["python"]["records_per_s"]
 print(f"{'Python script (confluent-kafka, a dict)':<48} {py:>10} {py / k:>6.2f}")
 print(f"{'sensord (figure 1) over the Python script':<48} {f['sensord_10000']['records_per_s'] / py:>10.1f}")

@@ -362,7 +362,7 @@ else
                 grep -q '^sensord_partitions_held 1' <<<"$scrape" && [ -s "$PROM" ] && break
                 sleep 0.2
         done
-        exposure=$(in_ct systemd-analyze security sensord 2>/dev/null | awk '/Overall exposure level/ { print $(NF-1) }')
+        exposure=$(in_ct systemd-analyze security sensord 2>/dev/null | sed -n 's/.*Overall exposure level[^:]*: \([0-9.]*\).*/\1/p')
         if [ ! -s "$PROM" ] || ! grep -q '^sensord_messages_total ' "$PROM"; then
                 fail "17 metrics" "no textfile: $(in_ct journalctl -u sensord -o cat --no-pager | grep -i metrics | tail -3)"
         elif ! grep -q '^sensord_partitions_held 1' <<<"$scrape"; then
