@@ -10,6 +10,8 @@
 #  - holds 5 connections that sent a request and never read, through the
 #    run and the stop: the watchdog stays fed (no 2 s gap) and SIGTERM still
 #    ends sensord within 10 s;
+#  - reloads it three times: metrics.interval applied live (and back), a
+#    new metrics.listen refused (restart-only); 2 applied, 1 refused counted;
 #  - checks a scrape and the textfile with promtool, queries Prometheus for
 #    sensord_messages_total (both jobs) and for the consumer lag of each
 #    partition until it is 0, and compares the last textfile (written after
@@ -127,6 +129,20 @@ for _ in $(seq 100); do [ -e "$WORK/asker.ready" ] && break; sleep 0.1; done
 wait "$ASKER_PID" || fail "the endpoint did not answer during the big batch: $(cat "$WORK/asker.log")"
 cat "$WORK/asker.log"
 
+# reloads: metrics.interval is live, metrics.listen restart-only (refused,
+# the endpoint stays where it is); both counted
+cp "$WORK/sensord.conf" "$WORK/sensord.conf.orig"
+sed -i 's/interval = "1 s"; };$/interval = "2 s"; };/' "$WORK/sensord.conf"
+grep -q 'interval = "2 s"; };$' "$WORK/sensord.conf" || fail "the test did not edit metrics.interval"
+kill -HUP "$SENSORD_PID"
+wait_for "configuration reloaded" "$WORK/sensord.err" 10
+sed -i "s/127.0.0.1:$SENSORD_PORT/127.0.0.1:$NODE_PORT/" "$WORK/sensord.conf"
+kill -HUP "$SENSORD_PID"
+wait_for "reload refused: metrics.listen changed" "$WORK/sensord.err" 10
+cp "$WORK/sensord.conf.orig" "$WORK/sensord.conf"
+kill -HUP "$SENSORD_PID"
+for _ in $(seq 50); do [ "$(grep -c "configuration reloaded" "$WORK/sensord.err")" -ge 2 ] && break; sleep 0.1; done
+
 # promtool on a scrape and on the textfile
 scrape "http://127.0.0.1:$SENSORD_PORT/metrics" >"$WORK/scrape.txt"
 promtool check metrics <"$WORK/scrape.txt" || fail "promtool refused the scrape"
@@ -140,6 +156,9 @@ done
 grep -q '^sensord_rebalances_total{event="revoked"} [1-9]' "$WORK/scrape.txt" || fail "the rebalance was not counted"
 grep -q '^sensord_late_records_total{partition="1"} 2$' "$WORK/scrape.txt" || fail "late records: $(grep late_records "$WORK/scrape.txt")"
 grep -q '^sensord_invalid_records_total{reason="not_json"} 1$' "$WORK/scrape.txt" || fail "invalid records not counted"
+grep -q '^sensord_reloads_total{result="applied"} 2$' "$WORK/scrape.txt" &&
+        grep -q '^sensord_reloads_total{result="refused"} 1$' "$WORK/scrape.txt" ||
+        fail "reloads: $(grep reloads_total "$WORK/scrape.txt")"
 
 # Prometheus: the lag of both partitions falls to 0 (the committed offsets
 # follow the checkpoints), and both jobs see every message

@@ -163,9 +163,33 @@ static void test_errors(void **state) {
         expect_errors("input = {\n sensor_id = \"device\";\n timestamp = \"device.ts\";\n};\n",
                       (const char *[]){ ":3: input: timestamp \"device.ts\" lies inside sensor_id \"device\"", NULL });
         expect_errors("input = { value = \"@timestamp\"; };\n", (const char *[]){ "input.value", NULL });
+        expect_errors("metrics = {\n listen = \"localhost\";\n textfile = \"sensord.prom\";\n interval = \"500 ms\";\n};\n",
+                      (const char *[]){ ":2: metrics.listen: \"localhost\" is not HOST:PORT",
+                                        ":3: metrics.textfile: must be an absolute path ending in .prom",
+                                        ":4: metrics.interval: must be at least 1 s", NULL });
+        expect_errors("metrics = { listen = \"127.0.0.1:http\"; };\n", (const char *[]){ "metrics.listen", NULL });
+        expect_errors("metrics = { textfile = \"/var/lib/x.txt\"; };\n", (const char *[]){ "metrics.textfile", NULL });
         /* several mistakes: all are reported */
         expect_errors("batch = { max_messages = -1; nope = 1; };\nwindow = { slide = 3; };\n",
                       (const char *[]){ "batch.max_messages: must not be negative", "batch.nope", ":2: window.slide", NULL });
+}
+
+static void test_metrics(void **state) {
+        Config *c = NULL;
+        ConfigErrors errors;
+        assert_int_equal(load_text("", &c, &errors), 0);
+        assert_string_equal(c->metrics_listen, "");
+        assert_string_equal(c->metrics_textfile, "");
+        assert_int_equal(c->metrics_interval_ms, 15000);
+        config_free(c);
+        assert_int_equal(load_text("metrics = { listen = \"[::1]:9464\"; textfile = \"/var/lib/prometheus/node-exporter/"
+                                   "sensord.prom\"; interval = \"1 s\"; };\n",
+                                   &c, &errors),
+                         0);
+        assert_string_equal(c->metrics_listen, "[::1]:9464");
+        assert_string_equal(c->metrics_textfile, "/var/lib/prometheus/node-exporter/sensord.prom");
+        assert_int_equal(c->metrics_interval_ms, 1000);
+        config_free(c);
 }
 
 static void test_input_shape(void **state) {
@@ -403,6 +427,7 @@ int main(void) {
                 cmocka_unit_test(test_every_mistake_at_once),
                 cmocka_unit_test(test_topic_names),
                 cmocka_unit_test(test_max_delay_zero),
+                cmocka_unit_test(test_metrics),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
