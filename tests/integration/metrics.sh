@@ -186,6 +186,9 @@ wait "$SENSORD_PID" || fail "sensord exited $? on SIGTERM"
 "$PYTHON" -c "import sys; t = float(sys.argv[2]) - float(sys.argv[1]); print(f'stopped in {t:.2f} s with 5 clients connected'); sys.exit(t >= 10)" \
         "$t0" "$(date +%s.%N)" || fail "sensord took 10 s or more to stop"
 watchdog_fed "$WORK/notify.log"
+summary_messages=$(sed -n 's/.*summary: messages=\([0-9]*\) .*/\1/p' "$WORK/sensord.err")
+[ "$summary_messages" = "$got" ] || fail "Prometheus read sensord_messages_total=$got, the summary says messages=$summary_messages"
+echo "Prometheus' sensord_messages_total equals the exit summary's messages=$summary_messages"
 
 # the textfile written at exit holds the summary's counters
 "$PYTHON" - "$WORK/textfile/sensord.prom" "$WORK/sensord.err" <<'PY' || fail "the textfile's counters are not the summary's"
