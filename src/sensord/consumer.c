@@ -70,17 +70,22 @@ struct Consumer {
 /* How often the loop notes that it runs; a longer gap is a freeze. */
 #define ALIVE_USEC (1000 * 1000)
 
-static void set_next_offset(Consumer *c, int32_t partition, int64_t offset) {
+/* Sets a per-partition slot, growing the array (new slots hold fill). */
+static void set_partition_slot(int64_t **slots, size_t *n_slots, int32_t partition, int64_t value, int64_t fill) {
         if (partition < 0)
                 return;
-        if ((size_t)partition >= c->n_next_offset) {
+        if ((size_t)partition >= *n_slots) {
                 size_t n = (size_t)partition + 1;
-                c->next_offset = xrealloc(c->next_offset, n * sizeof(*c->next_offset));
-                for (size_t i = c->n_next_offset; i < n; i++)
-                        c->next_offset[i] = -1;
-                c->n_next_offset = n;
+                *slots = xrealloc(*slots, n * sizeof(**slots));
+                for (size_t i = *n_slots; i < n; i++)
+                        (*slots)[i] = fill;
+                *n_slots = n;
         }
-        c->next_offset[partition] = offset;
+        (*slots)[partition] = value;
+}
+
+static void set_next_offset(Consumer *c, int32_t partition, int64_t offset) {
+        set_partition_slot(&c->next_offset, &c->n_next_offset, partition, offset, -1);
 }
 
 #define NO_SEEK INT64_MIN
@@ -88,16 +93,7 @@ static void set_next_offset(Consumer *c, int32_t partition, int64_t offset) {
 static int on_seek_retry(sd_event_source *s, uint64_t usec, void *userdata);
 
 static void set_seek_to(Consumer *c, int32_t partition, int64_t offset) {
-        if (partition < 0)
-                return;
-        if ((size_t)partition >= c->n_seek_to) {
-                size_t n = (size_t)partition + 1;
-                c->seek_to = xrealloc(c->seek_to, n * sizeof(*c->seek_to));
-                for (size_t i = c->n_seek_to; i < n; i++)
-                        c->seek_to[i] = NO_SEEK;
-                c->n_seek_to = n;
-        }
-        c->seek_to[partition] = offset;
+        set_partition_slot(&c->seek_to, &c->n_seek_to, partition, offset, NO_SEEK);
 }
 
 static bool seek_pending(const Consumer *c, int32_t partition) {
