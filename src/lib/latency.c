@@ -18,13 +18,19 @@ static uint64_t bucket_upper(unsigned b) {
         return ((32ull + sub) << (log2 - 5)) + (width - 1);
 }
 
-void latency_add(Latency *l, int64_t ms) {
-        uint64_t v = ms > 0 ? (uint64_t)ms : 0;
-        l->buckets[bucket_of(v)]++;
-        l->count++;
-        l->sum_ms += v;
-        if (v > l->max_ms)
-                l->max_ms = v;
+void latency_add_n(Latency *l, int64_t value, uint64_t n) {
+        uint64_t v = value > 0 ? (uint64_t)value : 0;
+        if (n == 0)
+                return;
+        l->buckets[bucket_of(v)] += n;
+        l->count += n;
+        l->sum += v * n;
+        if (v > l->max)
+                l->max = v;
+}
+
+void latency_add(Latency *l, int64_t value) {
+        latency_add_n(l, value, 1);
 }
 
 uint64_t latency_percentile(const Latency *l, double q) {
@@ -38,15 +44,15 @@ uint64_t latency_percentile(const Latency *l, double q) {
                 seen += l->buckets[b];
                 if (seen >= rank) {
                         uint64_t upper = bucket_upper(b);
-                        return upper < l->max_ms ? upper : l->max_ms;
+                        return upper < l->max ? upper : l->max;
                 }
         }
-        return l->max_ms;
+        return l->max;
 }
 
-uint64_t latency_count_at_most(const Latency *l, uint64_t ms) {
+uint64_t latency_count_at_most(const Latency *l, uint64_t value) {
         uint64_t n = 0;
-        for (unsigned b = 0; b < LATENCY_BUCKETS && bucket_upper(b) <= ms; b++)
+        for (unsigned b = 0; b < LATENCY_BUCKETS && bucket_upper(b) <= value; b++)
                 n += l->buckets[b];
         return n;
 }

@@ -85,6 +85,10 @@ static int64_t wall_clock_ms(void *userdata) {
         return (int64_t)(now_usec(CLOCK_REALTIME) / 1000);
 }
 
+static uint64_t monotonic_us(void *userdata) {
+        return now_usec(CLOCK_MONOTONIC);
+}
+
 static int report_invalid(void *userdata, uint64_t batch, const PipelineMessage *m, RecordError error,
                           const char *reason) {
         Daemon *d = userdata;
@@ -319,7 +323,8 @@ int daemon_run(const DaemonOptions *options, Config *config) {
         Daemon d = { .options = *options, .config = config,
                      .start_time_seconds = (double)now_usec(CLOCK_REALTIME) / 1e6 };
         const PipelineHooks hooks = { .userdata = &d, .store_offsets = store_offsets, .invalid = report_invalid,
-                                      .late = report_late, .wall_clock_ms = wall_clock_ms };
+                                      .late = report_late, .wall_clock_ms = wall_clock_ms,
+                                      .monotonic_us = monotonic_us };
         const ConsumerEvents events = { &d, on_drained, on_failed };
         const KafkaSinkEvents sink_events = { &d, on_confirmed, on_output_failed, on_uncongested };
         PipelineSettings settings = reload_pipeline_settings(options, config);

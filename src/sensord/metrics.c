@@ -137,7 +137,7 @@ static void latency_histogram(MetricsText *t, const Latency *latency) {
         metrics_family(t, "sensord_produce_to_emit_latency_seconds", "histogram",
                        "From each message's Kafka timestamp to the moment its batch's rows were written.");
         metrics_histogram(t, "sensord_produce_to_emit_latency_seconds", NULL, bounds, counts, ARRAY_SIZE(bounds),
-                          (double)latency->sum_ms / 1000.0);
+                          (double)latency->sum / 1000.0);
 }
 
 static void histogram(MetricsText *t, const char *name, const char *help, const MetricsHistogram *h) {

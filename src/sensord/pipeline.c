@@ -40,6 +40,12 @@ struct Pipeline {
         int64_t idle_base_event_ms; /* max event time at the last message */
         int64_t *batch_times; /* the open batch's message timestamps, for the latency */
         size_t n_batch_times, cap_batch_times;
+        /* the open batch's poll times, as runs of messages polled at one
+         * clock reading (a drain's), for the own latency */
+        struct PolledRun {
+                uint64_t at_us, count;
+        } *polled;
+        size_t n_polled, cap_polled;
         WindowLate late; /* the late pairs of the record being added */
         PipelineStats stats;
 };
@@ -73,6 +79,7 @@ Pipeline *pipeline_free(Pipeline *p) {
         partitions_free(&p->partitions);
         free(p->states);
         free(p->batch_times);
+        free(p->polled);
         free(p->late.starts);
         free(p->stats.late);
         windows_free(p->windows);
@@ -160,6 +167,13 @@ int pipeline_close_batch(Pipeline *p) {
                         latency_add(&p->stats.latency, now - p->batch_times[i]);
                 p->stats.last_batch_ms = now;
         }
+        if (result >= 0 && p->hooks.monotonic_us) {
+                uint64_t now = p->hooks.monotonic_us(p->hooks.userdata);
+                for (size_t i = 0; i < p->n_polled; i++)
+                        latency_add_n(&p->stats.own_latency_us, (int64_t)(now - p->polled[i].at_us),
+                                      p->polled[i].count);
+        }
+        p->n_polled = 0;
         if (result >= 0)
                 p->stats.batches++;
         p->n_batch_times = 0;
@@ -281,6 +295,13 @@ int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us) {
         if (p->hooks.wall_clock_ms && m->timestamp_ms >= 0) {
                 ARRAY_RESERVE(p->batch_times, p->cap_batch_times, p->n_batch_times + 1);
                 p->batch_times[p->n_batch_times++] = m->timestamp_ms;
+        }
+        if (p->hooks.monotonic_us) {
+                if (p->n_polled == 0 || p->polled[p->n_polled - 1].at_us != now_us) {
+                        ARRAY_RESERVE(p->polled, p->cap_polled, p->n_polled + 1);
+                        p->polled[p->n_polled++] = (struct PolledRun){ .at_us = now_us };
+                }
+                p->polled[p->n_polled - 1].count++;
         }
         if (p->stats.messages++ == 0)
                 p->stats.first_message_us = now_us;

@@ -78,6 +78,11 @@ typedef struct PipelineHooks {
          * produce-to-emit latency (its timestamp to the moment its batch's
          * rows are written) is counted in PipelineStats.latency. */
         int64_t (*wall_clock_ms)(void *userdata);
+        /* Optional: the clock of pipeline_add()'s now_us. With it, sensord's
+         * own share of the latency (each message's now_us, when the consumer
+         * polled it, to the moment its batch's rows are written) is counted
+         * in PipelineStats.own_latency_us. */
+        uint64_t (*monotonic_us)(void *userdata);
 } PipelineHooks;
 
 /* Checkpoints, per partition. With them, a partition's state and offsets
@@ -126,6 +131,7 @@ typedef struct PipelineStats {
         PipelineLate *late; /* by partition id, n_late of them */
         size_t n_late, cap_late;
         Latency latency; /* produce-to-emit, of messages with a timestamp */
+        Latency own_latency_us; /* polled to emitted, in microseconds */
 } PipelineStats;
 
 typedef struct Pipeline Pipeline;

@@ -87,7 +87,7 @@ static void test_latency_count_at_most(void **state) {
         const int64_t values[] = { -5, 0, 1, 127, 128, 1000, 1000, 60000 };
         for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
                 latency_add(&l, values[i]);
-        assert_int_equal(l.sum_ms, 0 + 0 + 1 + 127 + 128 + 2000 + 60000);
+        assert_int_equal(l.sum, 0 + 0 + 1 + 127 + 128 + 2000 + 60000);
         assert_int_equal(latency_count_at_most(&l, 0), 2);
         assert_int_equal(latency_count_at_most(&l, 1), 3);
         assert_int_equal(latency_count_at_most(&l, 127), 4);
