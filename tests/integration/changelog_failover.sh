@@ -44,7 +44,7 @@ host d
 wait_for "assigned" "$WORK/d.err" 30
 sleep 3
 host a
-wait_for "assigned" "$WORK/a.err" 30
+wait_assigned_in_life "$WORK/a.err" 2 60
 wait "$REPLAY_PID" || fail "the producer failed"
 sleep 4
 kill -TERM "$a_PID" "$c_PID" "$d_PID"

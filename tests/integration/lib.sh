@@ -138,6 +138,17 @@ metrics = { listen = "$metrics_listen"; textfile = "$metrics_textfile"; interval
 CONF
 }
 
+# wait_assigned_in_life FILE N SECONDS : until the Nth sensord whose log was
+# appended to FILE (counted by its "started:" line) got a partition; a
+# restarted host's earlier lives must not answer for it
+wait_assigned_in_life() {
+        for _ in $(seq $(($3 * 10))); do
+                awk -v n="$2" '/ started: /{life++} life==n' "$1" | grep -q "assigned [1-9]" && return 0
+                sleep 0.1
+        done
+        fail "the sensord started for the $2nd time in $(basename "$1") got no partition within $3 s"
+}
+
 # run_available_now CONFIG NAME : stdout to $WORK/NAME.jsonl, stderr to $WORK/NAME.err
 run_available_now() {
         local rc=0

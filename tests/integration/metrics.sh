@@ -16,7 +16,8 @@
 #    sensord_messages_total (both jobs) and for the consumer lag of each
 #    partition until it is 0, and compares the last textfile (written after
 #    the summary) with the summary's counters.
-# Then a sensord without metrics settings opens no listening socket.
+# Then a sensord without metrics settings opens no listening socket, and
+# one whose metrics.listen is taken exits 69.
 . "$(dirname "$0")/lib.sh"
 
 command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v prometheus-node-exporter >/dev/null ||
@@ -235,4 +236,12 @@ print(f"no listening socket among sensord's {len(inodes)} sockets")
 PY
 kill -TERM "$PLAIN_PID"
 wait "$PLAIN_PID" || fail "the plain sensord did not stop cleanly"
+# an address already in use (Prometheus' own): sensord stops at start with 69
+write_config "$WORK/taken.conf" topic=m-in group_id=m-taken state_directory="$WORK/state-taken" \
+        metrics_listen="127.0.0.1:$PROM_PORT"
+rc=0
+timeout 30 "$SENSORD" -c "$WORK/taken.conf" >/dev/null 2>"$WORK/taken.err" || rc=$?
+[ "$rc" = 69 ] && grep -q "cannot listen on metrics.listen \"127.0.0.1:$PROM_PORT\"" "$WORK/taken.err" ||
+        fail "a metrics.listen in use: exit $rc, $(tail -2 "$WORK/taken.err")"
+echo "a metrics.listen already in use: exit 69, $(grep -o 'cannot listen.*' "$WORK/taken.err")"
 echo "metrics: ok"

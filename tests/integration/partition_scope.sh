@@ -114,7 +114,7 @@ kill -KILL "$y_PID"
 wait "$y_PID" || true
 host x
 wait "$STREAM_PID" || fail "streaming the data failed"
-wait_for "assigned" "$WORK/x.err" 30
+wait_assigned_in_life "$WORK/x.err" 2 60
 sleep 4
 kill -TERM "$x_PID" "$z_PID"
 for h in x z; do
