@@ -12,7 +12,11 @@
 #      seconds (30) into a topic of its own while sensord (max_delay 10 ms)
 #      runs live: produce-to-emit latency per record, from its Kafka
 #      timestamp to the moment its batch's rows are written (sensord's
-#      summary: latency_ms_p50, _p99, _max);
+#      summary: latency_ms_p50, _p99, _max); then the same with sensord's
+#      consumer at fetch.wait.max.ms 5, standing in for a real broker (the
+#      devbroker holds an empty fetch for the whole wait, a broker answers
+#      when records arrive), with sensord's own share too: from the drain
+#      that polled a message to its row written (own_us_p50, _p99, _max);
 #   6. footprint: RSS at start with no data, and CPU time over IDLE seconds
 #      of idle for sensord and for kcat -G on the same topic;
 #   7. engine only: parse, aggregate and emit from records in memory
@@ -50,7 +54,7 @@ ninja -C "$BUILD" >/dev/null
 ninja -C "$BUILD" tests/bench/engine tests/bench/parse >/dev/null
 
 . tests/bench/lib.sh
-start_devbroker load:32 distinct:32 idle:32 $(for run in $(seq "$RUNS"); do echo "latency-$run:32"; done)
+start_devbroker load:32 distinct:32 idle:32 $(for run in $(seq "$RUNS"); do echo "latency-$run:32 fastfetch-$run:32"; done)
 "$BUILD/src/sensor-replay" -b "$broker" -t load --interval 0 --generate 1000 --count "$RECORDS" --seed 1
 "$BUILD/src/sensor-replay" -b "$broker" -t distinct --interval 0 --generate "$RECORDS" --distinct \
         --count "$RECORDS" --seed 1
@@ -99,10 +103,12 @@ python_run() {
         sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' "$work/python.err" | awk -v n="$RECORDS" '{ printf "%.0f\n", n / $1 }'
 }
 
-# latency_run : p50 p99 max (ms) of sensord live while records arrive at RATE/s
+# latency_run TOPIC [FETCH_WAIT_MS] : p50 p99 max (ms) of sensord live while
+# records arrive at RATE/s, then its own share's p50 p99 max (us)
 latency_run() {
-        local name=latency-$run
+        local name=$1-$run
         config "$name" "$name" 10000 "365 days" max_delay="10 ms"
+        [ -z "${2:-}" ] || sed -i "s/^  properties = ( );/  properties = ( (\"fetch.wait.max.ms\", \"$2\") );/" "$work/$name.conf"
         "$BUILD/src/sensord" -c "$work/$name.conf" >/dev/null 2>"$work/$name.err" &
         local pid=$!
         pids+=("$pid")
@@ -115,7 +121,9 @@ latency_run() {
         wait "$pid"
         grep -q "messages=$((RATE * LATENCY_S)) " "$work/$name.err" ||
                 { echo "sensord ($name) did not consume every record" >&2; exit 1; }
-        for f in p50 p99 max; do sed -n "s/.*summary:.* latency_ms_$f=\([0-9]*\).*/\1/p" "$work/$name.err"; done | paste -sd' '
+        for f in latency_ms_p50 latency_ms_p99 latency_ms_max own_us_p50 own_us_p99 own_us_max; do
+                sed -n "s/.*summary:.* $f=\([0-9]*\).*/\1/p" "$work/$name.err"
+        done | paste -sd' '
 }
 
 # scraped_run NAME ARGS... : sensord_run with metrics.listen on a free
@@ -166,10 +174,17 @@ for run in $(seq "$RUNS"); do
         read -r rate rss < <(sensord_run w60 load 10000 "5 minutes" mode=append duration="1 hour" slide="1 minute")
         add w60_rate "$rate"
         add python_rate "$(python_run)"
-        read -r p50 p99 max < <(latency_run)
+        read -r p50 p99 max _ < <(latency_run latency)
         add latency_p50 "$p50"
         add latency_p99 "$p99"
         add latency_max "$max"
+        read -r p50 p99 max own50 own99 ownmax < <(latency_run fastfetch 5)
+        add fast_p50 "$p50"
+        add fast_p99 "$p99"
+        add fast_max "$max"
+        add own_p50 "$own50"
+        add own_p99 "$own99"
+        add own_max "$ownmax"
         read -r rate _ < <(engine_run "$RECORDS" 1000 32 10000)
         add engine_rate "$rate"
         read -r rate _ < <(engine_run "$RECORDS" 1000 32 10000 600000 300000 update 31536000000 nested-epoch-ms)
@@ -218,6 +233,8 @@ f = {
     "window_1h_1m_append": {"records_per_s": $(med w60_rate)},
     "latency": {"records_per_s": $RATE, "seconds": $LATENCY_S, "p50_ms": $(med latency_p50),
                 "p99_ms": $(med latency_p99), "max_ms": $(med latency_max)},
+    "latency_fetch_wait_5ms": {"p50_ms": $(med fast_p50), "p99_ms": $(med fast_p99), "max_ms": $(med fast_max),
+                               "own_p50_us": $(med own_p50), "own_p99_us": $(med own_p99), "own_max_us": $(med own_max)},
     "python": {"records_per_s": $(med python_rate)},
     "idle": {"start_rss_kib": $start_rss, "sensord_cpu_ms": $idle_sensord_ms, "kcat_g_cpu_ms": $idle_kcat_ms},
     "engine": {"records_per_s": $(med engine_rate)},
@@ -243,6 +260,10 @@ print(f"{'4. append, 10/5 min windows':<48} {w2:>10}")
 print(f"{'4. append, 1 h / 1 min windows (ratio to 10/5)':<48} {w60:>10} {w60 / w2:>6.2f}")
 lat = f["latency"]
 print(f"{'5. latency ms at ' + str(lat['records_per_s']) + '/s: p50 / p99 / max':<48} {lat['p50_ms']:>10} / {lat['p99_ms']} / {lat['max_ms']}")
+fl = f["latency_fetch_wait_5ms"]
+print(f"{'5. the same, fetch.wait.max.ms 5: p50 / p99 / max':<48} {fl['p50_ms']:>10} / {fl['p99_ms']} / {fl['max_ms']}")
+own = "5. of which sensord's own, us: p50 / p99 / max"
+print(f"{own:<48} {fl['own_p50_us']:>10} / {fl['own_p99_us']} / {fl['own_max_us']}")
 print(f"{'6. RSS at start, no data':<48} {'':>10} {'':>6} {mib(f['idle']['start_rss_kib']):>9}")
 print(f"{'6. idle CPU ms over ' + str(f['idle_s']) + ' s: sensord / kcat -G':<48} {f['idle']['sensord_cpu_ms']:>10} / {f['idle']['kcat_g_cpu_ms']}")
 print(f"{'7. engine only, no Kafka (one core)':<48} {f['engine']['records_per_s']:>10}")
