@@ -35,6 +35,7 @@ struct Emitter {
         size_t n_table, cap_table;
         char *lines; /* JSON rows not written yet, whole lines only */
         size_t n_lines, cap_lines;
+        TimestampCache times; /* the window bounds, formatted once */
 };
 
 /* JSON rows leave in write(2)s of whole lines, at the batch's end and
@@ -94,7 +95,7 @@ static int write_lines(Emitter *e) {
 
 static int write_json(Emitter *e, const WindowRow *row) {
         ARRAY_RESERVE(e->lines, e->cap_lines, e->n_lines + ROW_JSON_MAX + 1);
-        int len = row_json(e->lines + e->n_lines, e->batch, row);
+        int len = row_json(e->lines + e->n_lines, e->batch, row, &e->times);
         if (len < 0)
                 return len;
         e->n_lines += (size_t)len;
@@ -104,8 +105,8 @@ static int write_json(Emitter *e, const WindowRow *row) {
 
 static int write_journal(Emitter *e, const WindowRow *row) {
         char start[TIMESTAMP_MAX], end[TIMESTAMP_MAX], avg[32], max[32], min[32];
-        timestamp_format(row->start_ms, start);
-        timestamp_format(row->end_ms, end);
+        timestamp_format_cached(&e->times, row->start_ms, start);
+        timestamp_format_cached(&e->times, row->end_ms, end);
         format_double(row->avg, avg);
         format_double(row->max, max);
         format_double(row->min, min);
@@ -123,8 +124,8 @@ static int buffer_table_row(Emitter *e, const WindowRow *row) {
         ARRAY_RESERVE(e->table, e->cap_table, e->n_table + 1);
         TableRow *t = &e->table[e->n_table];
         char start[TIMESTAMP_MAX], end[TIMESTAMP_MAX];
-        timestamp_format(row->start_ms, start);
-        timestamp_format(row->end_ms, end);
+        timestamp_format_cached(&e->times, row->start_ms, start);
+        timestamp_format_cached(&e->times, row->end_ms, end);
         snprintf(t->window, sizeof(t->window), "{%s, %s}", start, end);
         t->sensor = xstrndup(row->sensor_id, row->sensor_id_len);
         format_double(row->avg, t->avg);

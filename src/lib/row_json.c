@@ -46,9 +46,9 @@ char *row_json_string(char *p, const char *s, size_t len) {
         return p;
 }
 
-static char *put_time(char *p, int64_t ms) {
+static char *put_time(char *p, int64_t ms, TimestampCache *times) {
         *p++ = '"';
-        p += timestamp_format(ms, p);
+        p += timestamp_format_cached(times, ms, p);
         *p++ = '"';
         return p;
 }
@@ -57,16 +57,16 @@ static char *put_number(char *p, double v) {
         return p + format_double(v, p);
 }
 
-int row_json(char buf[ROW_JSON_MAX], uint64_t batch, const WindowRow *row) {
+int row_json(char buf[ROW_JSON_MAX], uint64_t batch, const WindowRow *row, TimestampCache *times) {
         if (row->sensor_id_len > SENSOR_ID_MAX)
                 return -EINVAL;
         char *p = buf;
         p = PUT_LITERAL(p, "{\"batch\":");
         p = format_u64(p, batch);
         p = PUT_LITERAL(p, ",\"window\":{\"start\":");
-        p = put_time(p, row->start_ms);
+        p = put_time(p, row->start_ms, times);
         p = PUT_LITERAL(p, ",\"end\":");
-        p = put_time(p, row->end_ms);
+        p = put_time(p, row->end_ms, times);
         p = PUT_LITERAL(p, "},\"sensor_id\":");
         p = row_json_string(p, row->sensor_id, row->sensor_id_len);
         p = PUT_LITERAL(p, ",\"avg_value\":");

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "record.h"
+#include "timestamp.h"
 #include "window.h"
 
 /* Room for the longest row: a sensor id of SENSOR_ID_MAX bytes that are all
@@ -17,6 +18,7 @@
 char *row_json_string(char *p, const char *s, size_t len);
 
 /* Writes row of batch into buf as one JSON object (no newline, no NUL), its
- * string escaped as yajl_gen escapes it. Returns the length, or -EINVAL for
- * a sensor id over SENSOR_ID_MAX bytes. */
-int row_json(char buf[ROW_JSON_MAX], uint64_t batch, const WindowRow *row);
+ * string escaped as yajl_gen escapes it, the window's bounds formatted
+ * through times (NULL: each time). Returns the length, or -EINVAL for a
+ * sensor id over SENSOR_ID_MAX bytes. */
+int row_json(char buf[ROW_JSON_MAX], uint64_t batch, const WindowRow *row, TimestampCache *times);

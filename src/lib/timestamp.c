@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -251,4 +252,18 @@ size_t timestamp_format(int64_t ms, char buf[TIMESTAMP_MAX]) {
         *p++ = 'Z';
         *p = '\0';
         return (size_t)(p - buf);
+}
+
+size_t timestamp_format_cached(TimestampCache *cache, int64_t ms, char buf[TIMESTAMP_MAX]) {
+        if (!cache)
+                return timestamp_format(ms, buf);
+        /* window bounds are multiples of the slide: a multiplicative hash
+         * spreads them over the slots */
+        size_t slot = (size_t)(((uint64_t)ms * 0x9E3779B97F4A7C15ull) >> 59); /* 32 slots */
+        if (cache->len[slot] == 0 || cache->ms[slot] != ms) {
+                cache->len[slot] = (uint8_t)timestamp_format(ms, cache->text[slot]);
+                cache->ms[slot] = ms;
+        }
+        memcpy(buf, cache->text[slot], (size_t)cache->len[slot] + 1);
+        return cache->len[slot];
 }

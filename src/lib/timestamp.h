@@ -36,6 +36,19 @@ int timestamp_parse_epoch(const char *text, size_t len, TimestampUnit unit, int6
  * Returns the length written (always < TIMESTAMP_MAX). */
 size_t timestamp_format(int64_t ms, char buf[TIMESTAMP_MAX]);
 
+/* The last few times formatted, for callers that format the same ones over
+ * and over: a batch's rows share a handful of window bounds. Zeroed is
+ * empty. */
+#define TIMESTAMP_CACHE_SLOTS 32
+typedef struct TimestampCache {
+        int64_t ms[TIMESTAMP_CACHE_SLOTS];
+        uint8_t len[TIMESTAMP_CACHE_SLOTS]; /* 0: empty */
+        char text[TIMESTAMP_CACHE_SLOTS][TIMESTAMP_MAX];
+} TimestampCache;
+
+/* timestamp_format(), from cache when it holds ms (cache may be NULL). */
+size_t timestamp_format_cached(TimestampCache *cache, int64_t ms, char buf[TIMESTAMP_MAX]);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int64_t days_from_civil(int64_t year, unsigned month, unsigned day);
 void civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day);

@@ -33,6 +33,7 @@ struct KafkaSink {
         char *results_name, *dead_letters_name, *late_name; /* NULL when not configured */
         rd_kafka_topic_t *results, *dead_letters, *late; /* from kafka_sink_start() on */
         char *late_windows; /* the sensord-late-windows header being built */
+        TimestampCache times; /* the window bounds of rows and keys, formatted once */
         size_t late_windows_cap;
         char *brokers;
         int64_t startup_timeout_ms;
@@ -320,11 +321,11 @@ int kafka_sink_row(KafkaSink *k, uint64_t batch, const WindowRow *row) {
         size_t key_len;
         if (!k->results)
                 return 0;
-        int len = row_json(text, batch, row);
+        int len = row_json(text, batch, row, &k->times);
         if (len < 0)
                 return len;
         ARRAY_RESERVE(k->key, k->key_cap, TIMESTAMP_MAX + 1 + row->sensor_id_len);
-        key_len = timestamp_format(row->start_ms, k->key);
+        key_len = timestamp_format_cached(&k->times, row->start_ms, k->key);
         k->key[key_len++] = '|';
         memcpy(k->key + key_len, row->sensor_id, row->sensor_id_len);
         key_len += row->sensor_id_len;

@@ -83,6 +83,24 @@ static void test_bad_dates(void **state) {
         bad("yesterday");
 }
 
+/* The cache gives timestamp_format()'s text for every time, whether it holds
+ * it, holds another in its slot, or is empty; ms 0 is a time like any. */
+static void test_format_cached(void **state) {
+        static TimestampCache cache;
+        char want[TIMESTAMP_MAX], got[TIMESTAMP_MAX];
+        uint64_t rng = 7;
+        for (int i = 0; i < 100000; i++) {
+                rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                int64_t ms = i % 3 == 0 ? (int64_t)((rng >> 40) % 64) * 300000 /* repeats */
+                                        : (int64_t)(rng >> 20) - (int64_t)(1ull << 43);
+                size_t want_len = timestamp_format(ms, want), got_len = timestamp_format_cached(&cache, ms, got);
+                assert_int_equal(got_len, want_len);
+                assert_string_equal(got, want);
+        }
+        assert_int_equal(timestamp_format_cached(NULL, 0, got), 20);
+        assert_string_equal(got, "1970-01-01T00:00:00Z");
+}
+
 static void test_format(void **state) {
         char buf[TIMESTAMP_MAX];
         timestamp_format(T_2024_10_22_10_40, buf);
@@ -100,6 +118,7 @@ int main(void) {
                 cmocka_unit_test(test_plain_and_zones), cmocka_unit_test(test_fractions),
                 cmocka_unit_test(test_calendar),        cmocka_unit_test(test_bad_dates),
                 cmocka_unit_test(test_format),
+                cmocka_unit_test(test_format_cached),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
