@@ -15,13 +15,8 @@ props=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300")'
 
 # host NAME : a sensord with state directory $WORK/NAME (appending to its logs)
 host() {
-        write_config "$WORK/$1.conf" topic=fo-in kafka_topic=fo-out max_messages=50 max_delay="100ms" \
-                watermark="365 days" checkpoint_interval="300ms" group_id=fo properties="$props" \
-                state_directory="$WORK/state-$1"
-        sed -i 's|^state = { |state = { changelog_topic = "fo-changelog"; |' "$WORK/$1.conf"
-        "$SENSORD" -c "$WORK/$1.conf" >>"$WORK/$1.jsonl" 2>>"$WORK/$1.err" &
-        eval "$1_PID=$!"
-        PIDS+=($!)
+        start_host "$1" topic=fo-in kafka_topic=fo-out max_messages=50 max_delay="100ms" watermark="365 days" \
+                checkpoint_interval="300ms" group_id=fo properties="$props" changelog_topic=fo-changelog
 }
 
 "$SENSOR_REPLAY" -b "$BROKER" -t fo-in --generate 300 --count 16000 --rate 1000 --seed 11 2>"$WORK/replay.err" &

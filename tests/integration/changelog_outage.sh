@@ -14,8 +14,7 @@ props=', ("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500")'
 conf() {
         write_config "$WORK/$1.conf" topic=ou-in kafka_topic=ou-out max_messages=200 max_delay="100ms" \
                 watermark="365 days" checkpoint_interval="300ms" group_id=ou properties="$props" \
-                state_directory="$WORK/state-$1"
-        sed -i 's|^state = { |state = { changelog_topic = "ou-changelog"; |' "$WORK/$1.conf"
+                state_directory="$WORK/state-$1" changelog_topic=ou-changelog
 }
 
 conf a

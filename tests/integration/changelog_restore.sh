@@ -24,19 +24,13 @@ start_devbroker rs-in:3 rs-out:3 rs-changelog:3 rs-small:2
 props=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300")'
 
 host() {
-        write_config "$WORK/$1.conf" topic=rs-in kafka_topic=rs-out max_messages=50 max_delay="100ms" \
-                watermark="365 days" checkpoint_interval="100ms" group_id=rs properties="$props" \
-                state_directory="$WORK/state-$1"
-        sed -i 's|^state = { |state = { changelog_topic = "rs-changelog"; changelog_snapshot_interval = "1 s"; |' \
-                "$WORK/$1.conf"
-        "$SENSORD" -c "$WORK/$1.conf" >>"$WORK/$1.jsonl" 2>>"$WORK/$1.err" &
-        eval "$1_PID=$!"
-        PIDS+=($!)
+        start_host "$1" topic=rs-in kafka_topic=rs-out max_messages=50 max_delay="100ms" watermark="365 days" \
+                checkpoint_interval="100ms" group_id=rs properties="$props" changelog_topic=rs-changelog \
+                changelog_snapshot_interval="1 s"
 }
 
 # a changelog with fewer partitions than the input is refused at start
-write_config "$WORK/small.conf" topic=rs-in group_id=rs-small state_directory="$WORK/state-small"
-sed -i 's|^state = { |state = { changelog_topic = "rs-small"; |' "$WORK/small.conf"
+write_config "$WORK/small.conf" topic=rs-in group_id=rs-small state_directory="$WORK/state-small" changelog_topic=rs-small
 rc=0
 timeout 60 "$SENSORD" -c "$WORK/small.conf" >/dev/null 2>"$WORK/small.err" || rc=$?
 [ "$rc" = 78 ] || fail "a changelog topic with 2 partitions for a 3-partition input: exit $rc, expected 78"

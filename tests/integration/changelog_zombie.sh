@@ -17,13 +17,8 @@ start_devbroker zb-in:4 zb-out:4 zb-changelog:4
 props=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300")'
 
 host() {
-        write_config "$WORK/$1.conf" topic=zb-in kafka_topic=zb-out max_messages=50 max_delay="100ms" \
-                watermark="365 days" checkpoint_interval="300ms" group_id=zb properties="$props" \
-                state_directory="$WORK/state-$1"
-        sed -i 's|^state = { |state = { changelog_topic = "zb-changelog"; |' "$WORK/$1.conf"
-        "$SENSORD" -c "$WORK/$1.conf" >>"$WORK/$1.jsonl" 2>>"$WORK/$1.err" &
-        eval "$1_PID=$!"
-        PIDS+=($!)
+        start_host "$1" topic=zb-in kafka_topic=zb-out max_messages=50 max_delay="100ms" watermark="365 days" \
+                checkpoint_interval="300ms" group_id=zb properties="$props" changelog_topic=zb-changelog
 }
 
 "$SENSOR_REPLAY" -b "$BROKER" -t zb-in --generate 200 --count 12000 --rate 1000 --seed 21 2>"$WORK/replay.err" &

@@ -114,7 +114,8 @@ write_config() {
                 watermark="5 minutes" mode=update max_keys=1000000 startup_timeout="20 s" properties="" \
                 state_directory="$WORK/state" checkpoint_interval="5 s" sink=stdout kafka_topic="" \
                 output_properties="" dead_letter_topic="" watermark_scope=process max_future="0 s" late_data_topic="" idle_timeout="0 s" \
-                metrics_listen="" metrics_textfile="" metrics_interval="15 s"
+                metrics_listen="" metrics_textfile="" metrics_interval="15 s" changelog_topic="" \
+                changelog_snapshot_interval="1 hour"
         local kv
         for kv in "$@"; do local "$kv"; done
         cat >"$file" <<CONF
@@ -131,11 +132,25 @@ window = { duration = "$duration"; slide = "$slide"; start_offset = "$start_offs
            idle_timeout = "$idle_timeout"; watermark_scope = "$watermark_scope"; max_future = "$max_future"; };
 output = { mode = "$mode"; sink = "$sink"; format = "json"; kafka_topic = "$kafka_topic";
            kafka_properties = ( $output_properties ); };
-state = { max_keys = $max_keys; directory = "$state_directory"; checkpoint_interval = "$checkpoint_interval"; };
+state = { max_keys = $max_keys; directory = "$state_directory"; checkpoint_interval = "$checkpoint_interval";
+          changelog_topic = "$changelog_topic"; changelog_snapshot_interval = "$changelog_snapshot_interval"; };
 dead_letter = { topic = "$dead_letter_topic"; };
 late_data = { topic = "$late_data_topic"; };
 metrics = { listen = "$metrics_listen"; textfile = "$metrics_textfile"; interval = "$metrics_interval"; };
 CONF
+}
+
+# start_host NAME [SETTING=VALUE...] : a sensord of its own configuration
+# (write_config's settings, state in $WORK/state-NAME) in the background,
+# appending to $WORK/NAME.jsonl and NAME.err, so that a host started again
+# keeps its earlier lives' output; its pid in NAME_PID
+start_host() {
+        local name=$1
+        shift
+        write_config "$WORK/$name.conf" state_directory="$WORK/state-$name" "$@"
+        "$SENSORD" -c "$WORK/$name.conf" >>"$WORK/$name.jsonl" 2>>"$WORK/$name.err" &
+        eval "${name}_PID=$!"
+        PIDS+=($!)
 }
 
 # wait_assigned_in_life FILE N SECONDS : until the Nth sensord whose log was

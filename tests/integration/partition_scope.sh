@@ -81,13 +81,9 @@ echo "process scope, for contrast: $(sed -n 's/.*summary:.* \(late_records=[0-9]
 # (c): the hosts, and the data streaming in, 100 records per partition every 0.3 s
 props=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300")'
 host() {
-        write_config "$WORK/$1.conf" topic=ps-live group_id=ps-c kafka_topic=ps-out max_messages=20 \
-                max_delay="100ms" checkpoint_interval="200ms" properties="$props" state_directory="$WORK/state-$1" \
-                watermark_scope=partition late_data_topic=late-c
-        sed -i 's|^state = { |state = { changelog_topic = "ps-changelog"; |' "$WORK/$1.conf"
-        "$SENSORD" -c "$WORK/$1.conf" >>"$WORK/$1.jsonl" 2>>"$WORK/$1.err" &
-        eval "$1_PID=$!"
-        PIDS+=($!)
+        start_host "$1" topic=ps-live group_id=ps-c kafka_topic=ps-out max_messages=20 max_delay="100ms" \
+                checkpoint_interval="200ms" properties="$props" watermark_scope=partition late_data_topic=late-c \
+                changelog_topic=ps-changelog
 }
 (
         for chunk in $(seq 0 14); do
