@@ -33,8 +33,8 @@ struct KafkaSink {
         char *results_name, *dead_letters_name, *late_name; /* NULL when not configured */
         rd_kafka_topic_t *results, *dead_letters, *late; /* from kafka_sink_start() on */
         char *late_windows; /* the sensord-late-windows header being built */
-        TimestampCache times; /* the window bounds of rows and keys, formatted once */
         size_t late_windows_cap;
+        TimestampCache times; /* the window bounds of rows and keys, formatted once */
         char *brokers;
         int64_t startup_timeout_ms;
         bool may_create; /* allow.auto.create.topics: ask for a missing topic by name */

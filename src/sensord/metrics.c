@@ -2,7 +2,7 @@
 #include "metrics.h"
 
 #include <inttypes.h>
-#include <stddef.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "sensord-build.h"
@@ -97,14 +97,14 @@ static void partition_gauges(MetricsText *t, const Pipeline *p) {
         }
 }
 
-/* One gauge per partition fetched, from librdkafka's statistics; a value
- * below 0 (unknown) has no sample. */
+/* One gauge per partition fetched, from librdkafka's statistics: the lag,
+ * or else the committed offset; a value below 0 (unknown) has no sample. */
 static void partition_stat_gauge(MetricsText *t, const char *name, const char *help, const char *topic,
-                                 const KafkaPartitionStats *stats, size_t n, size_t field) {
+                                 const KafkaPartitionStats *stats, size_t n, bool lag) {
         char id[16];
         metrics_family(t, name, "gauge", help);
         for (size_t i = 0; i < n; i++) {
-                int64_t value = *(const int64_t *)((const char *)&stats[i] + field);
+                int64_t value = lag ? stats[i].consumer_lag : stats[i].committed_offset;
                 snprintf(id, sizeof(id), "%" PRId32, stats[i].partition);
                 MetricsLabels l = { .name = { "topic", "partition" }, .value = { topic, id } };
                 if (value >= 0)
@@ -118,10 +118,10 @@ static void consumer_gauges(MetricsText *t, const char *topic, const Consumer *c
         partition_stat_gauge(t, "sensord_consumer_lag",
                              "Messages in the partition after the group's committed offset (librdkafka's consumer_lag "
                              "statistic).",
-                             topic, stats, n, offsetof(KafkaPartitionStats, consumer_lag));
+                             topic, stats, n, true);
         partition_stat_gauge(t, "sensord_committed_offset",
                              "The group's committed offset of the partition, from librdkafka's statistics.", topic,
-                             stats, n, offsetof(KafkaPartitionStats, committed_offset));
+                             stats, n, false);
 }
 
 /* Prometheus buckets over the latency histogram's finer ones. */

@@ -161,7 +161,7 @@ wait_assigned_in_life() {
                 awk -v n="$2" '/ started: /{life++} life==n' "$1" | grep -q "assigned [1-9]" && return 0
                 sleep 0.1
         done
-        fail "the sensord started for the $2nd time in $(basename "$1") got no partition within $3 s"
+        fail "life $2 of the sensord logging to $(basename "$1") got no partition within $3 s"
 }
 
 # run_available_now CONFIG NAME : stdout to $WORK/NAME.jsonl, stderr to $WORK/NAME.err

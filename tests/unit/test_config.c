@@ -82,6 +82,8 @@ static void test_all_settings(void **state) {
                                    "state = { directory = \"/tmp/x\"; checkpoint_interval = \"10 s\"; max_keys = 12; };\n"
                                    "limits = { max_message_bytes = \"1 KiB\"; };\n"
                                    "dead_letter = { topic = \"bad-records\"; };\n"
+                                   "metrics = { listen = \"[::1]:9464\";\n"
+                                   "  textfile = \"/var/lib/prometheus/node-exporter/sensord.prom\"; interval = \"1 s\"; };\n"
                                    "log = { level = \"debug\"; };\n",
                                    &c, &errors),
                          0);
@@ -107,6 +109,9 @@ static void test_all_settings(void **state) {
         assert_string_equal(c->dead_letter_topic, "bad-records");
         assert_int_equal(c->max_keys, 12);
         assert_int_equal(c->max_message_bytes, 1024);
+        assert_string_equal(c->metrics_listen, "[::1]:9464");
+        assert_string_equal(c->metrics_textfile, "/var/lib/prometheus/node-exporter/sensord.prom");
+        assert_int_equal(c->metrics_interval_ms, 1000);
         assert_int_equal(c->log_level, 7);
         config_free(c);
 }
@@ -118,6 +123,9 @@ static void test_empty_file_gives_defaults(void **state) {
         assert_string_equal(c->brokers, "localhost:9092");
         assert_string_equal(c->group_id, "sensord");
         assert_int_equal(c->batch.max_messages, 5);
+        assert_string_equal(c->metrics_listen, "");
+        assert_string_equal(c->metrics_textfile, "");
+        assert_int_equal(c->metrics_interval_ms, 15000);
         config_free(c);
 }
 
@@ -172,24 +180,6 @@ static void test_errors(void **state) {
         /* several mistakes: all are reported */
         expect_errors("batch = { max_messages = -1; nope = 1; };\nwindow = { slide = 3; };\n",
                       (const char *[]){ "batch.max_messages: must not be negative", "batch.nope", ":2: window.slide", NULL });
-}
-
-static void test_metrics(void **state) {
-        Config *c = NULL;
-        ConfigErrors errors;
-        assert_int_equal(load_text("", &c, &errors), 0);
-        assert_string_equal(c->metrics_listen, "");
-        assert_string_equal(c->metrics_textfile, "");
-        assert_int_equal(c->metrics_interval_ms, 15000);
-        config_free(c);
-        assert_int_equal(load_text("metrics = { listen = \"[::1]:9464\"; textfile = \"/var/lib/prometheus/node-exporter/"
-                                   "sensord.prom\"; interval = \"1 s\"; };\n",
-                                   &c, &errors),
-                         0);
-        assert_string_equal(c->metrics_listen, "[::1]:9464");
-        assert_string_equal(c->metrics_textfile, "/var/lib/prometheus/node-exporter/sensord.prom");
-        assert_int_equal(c->metrics_interval_ms, 1000);
-        config_free(c);
 }
 
 static void test_input_shape(void **state) {
@@ -427,7 +417,6 @@ int main(void) {
                 cmocka_unit_test(test_every_mistake_at_once),
                 cmocka_unit_test(test_topic_names),
                 cmocka_unit_test(test_max_delay_zero),
-                cmocka_unit_test(test_metrics),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -539,9 +539,8 @@ static void test_own_latency(void **state) {
         Recorder r = { .confirm_on_flush = UINT64_MAX, .monotonic_us = 5000 };
         Pipeline *p = new_pipeline(&r, 100, false);
         assign(p, P01, 1);
-        char text[128];
+        const char text[] = "{\"sensor_id\": \"s\", \"value\": 1, \"timestamp\": \"2024-10-22T10:40:00\"}";
         for (int i = 0; i < 5; i++) {
-                snprintf(text, sizeof(text), "{\"sensor_id\": \"s\", \"value\": 1, \"timestamp\": \"2024-10-22T10:40:00\"}");
                 PipelineMessage m = { .partition = 0, .offset = i, .payload = text, .len = strlen(text), .timestamp_ms = -1 };
                 assert_int_equal(pipeline_add(p, &m, i < 3 ? 1000 : 3000), 0);
         }
