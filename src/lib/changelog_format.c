@@ -192,6 +192,7 @@ static int join(ChangelogReplay *r, uint64_t writer, uint64_t seq, CheckpointKin
 
 typedef struct Applying {
         WindowState *state;
+        uint32_t version; /* of the snapshot's header */
         CheckpointMark mark;
         bool loaded;
 } Applying;
@@ -213,7 +214,8 @@ static int apply_record(ChangelogReplay *r, size_t pos, CheckpointKind want, App
         size_t used;
         if (pos + 8 > r->joined.len)
                 return -EBADMSG;
-        int d = checkpoint_decode_record(r->joined.data + pos, r->joined.len - pos, &v, &kind, &mark, &used);
+        int d = checkpoint_decode_record(r->joined.data + pos, r->joined.len - pos, a->version, &v, &kind, &mark,
+                                         &used);
         if (d < 0)
                 return -EBADMSG;
         if (kind != want || pos + used != r->joined.len)
@@ -252,6 +254,7 @@ static int apply_snapshot(ChangelogReplay *r, const ChangelogChain *c, const Che
                          *bad_offset, diff);
                 return -EINVAL;
         }
+        a->version = h.version; /* the writer's deltas are of its snapshot's version */
         if (apply_record(r, used, CHECKPOINT_SNAPSHOT, a) < 0) {
                 snprintf(problem, size, "the snapshot at offset %" PRId64 " is damaged (checksum or structure)",
                          *bad_offset);

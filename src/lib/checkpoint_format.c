@@ -77,6 +77,7 @@ void checkpoint_record_begin(CheckpointBuf *b, CheckpointKind kind, const Checkp
         grow(b, 4);
         b->count = 0;
         b->in_entries = false;
+        b->sensor_at = 0;
 }
 
 void checkpoint_record_evicted(CheckpointBuf *b, int64_t start) {
@@ -93,22 +94,39 @@ static void start_entries(CheckpointBuf *b) {
         b->in_entries = true;
 }
 
+static void end_sensor(CheckpointBuf *b) {
+        if (b->sensor_at)
+                put_le(b->data + b->entries_at, b->entries, 4);
+        b->sensor_at = 0;
+}
+
 void checkpoint_record_entry(CheckpointBuf *b, const WindowEntry *e) {
         if (!b->in_entries)
                 start_entries(b);
+        if (!b->sensor_at || b->sensor_len != e->sensor_id_len ||
+            memcmp(b->data + b->sensor_at, e->sensor_id, e->sensor_id_len) != 0) {
+                end_sensor(b);
+                put(b, e->sensor_id_len, 2);
+                b->sensor_at = b->len;
+                b->sensor_len = (uint16_t)e->sensor_id_len;
+                put_bytes(b, e->sensor_id, e->sensor_id_len);
+                b->entries_at = b->len;
+                grow(b, 4);
+                b->entries = 0;
+                b->count++;
+        }
         put(b, (uint64_t)e->start_ms, 8);
-        put(b, e->sensor_id_len, 2);
-        put_bytes(b, e->sensor_id, e->sensor_id_len);
         put(b, e->count, 8);
         put_double(b, e->sum);
         put_double(b, e->min);
         put_double(b, e->max);
-        b->count++;
+        b->entries++;
 }
 
 void checkpoint_record_end(CheckpointBuf *b) {
         if (!b->in_entries)
                 start_entries(b);
+        end_sensor(b);
         put_le(b->data + b->count_at, b->count, 4);
         size_t payload = b->len - b->record - RECORD_PREFIX;
         put_le(b->data + b->record, payload, 4);
@@ -203,7 +221,7 @@ int checkpoint_decode_header(const uint8_t *data, size_t len, CheckpointHeader *
                 return -EBADMSG;
         r.p += MAGIC_LEN;
         uint32_t version = (uint32_t)get(&r, 4), rest = (uint32_t)get(&r, 4);
-        if (version != CHECKPOINT_FORMAT_VERSION)
+        if (version < CHECKPOINT_FORMAT_OLDEST || version > CHECKPOINT_FORMAT_VERSION)
                 return -EPROTONOSUPPORT;
         if ((size_t)(r.end - r.p) < rest)
                 return -ENODATA;
@@ -232,8 +250,62 @@ int checkpoint_decode_header(const uint8_t *data, size_t len, CheckpointHeader *
         return 0;
 }
 
+/* One entry's aggregates; false when they cannot be a live entry's (a
+ * record cut short is for the caller to find). */
+static bool get_aggregates(Reader *r, WindowEntry *e) {
+        e->count = get(r, 8);
+        e->sum = get_double(r);
+        e->min = get_double(r);
+        e->max = get_double(r);
+        return r->bad || (e->sensor_id_len > 0 && e->count > 0);
+}
+
+static void visit_entry(Reader *r, const CheckpointVisitor *v, const WindowEntry *e) {
+        if (v && !r->bad)
+                v->entry(e, v->userdata);
+}
+
+/* Version 1's entries: each with its sensor_id. */
+static bool walk_entries_v1(Reader *r, const CheckpointVisitor *v) {
+        uint32_t n_entries = (uint32_t)get(r, 4);
+        for (uint32_t i = 0; i < n_entries && !r->bad; i++) {
+                WindowEntry e = { .start_ms = (int64_t)get(r, 8) };
+                e.sensor_id_len = (size_t)get(r, 2);
+                e.sensor_id = (const char *)get_bytes(r, e.sensor_id_len);
+                if (!get_aggregates(r, &e))
+                        return false;
+                visit_entry(r, v, &e);
+        }
+        return true;
+}
+
+/* Version 2's entries: sensor by sensor. A sensor repeated right after
+ * itself, or with no entries, is refused: the encoder writes neither, so
+ * every record accepted encodes back to the same bytes. */
+static bool walk_entries_v2(Reader *r, const CheckpointVisitor *v) {
+        uint32_t n_sensors = (uint32_t)get(r, 4);
+        WindowEntry previous = { .sensor_id = NULL };
+        for (uint32_t i = 0; i < n_sensors && !r->bad; i++) {
+                WindowEntry e = { .sensor_id_len = (size_t)get(r, 2) };
+                e.sensor_id = (const char *)get_bytes(r, e.sensor_id_len);
+                uint32_t n_entries = (uint32_t)get(r, 4);
+                if (!r->bad && (n_entries == 0 || (previous.sensor_id && previous.sensor_id_len == e.sensor_id_len &&
+                                                   memcmp(previous.sensor_id, e.sensor_id, e.sensor_id_len) == 0)))
+                        return false;
+                previous = e;
+                for (uint32_t k = 0; k < n_entries && !r->bad; k++) {
+                        e.start_ms = (int64_t)get(r, 8);
+                        if (!get_aggregates(r, &e))
+                                return false;
+                        visit_entry(r, v, &e);
+                }
+        }
+        return true;
+}
+
 /* Walks a payload; calls the visitor only when v is not NULL. */
-static bool walk_payload(Reader *r, const CheckpointVisitor *v, CheckpointKind *kind, CheckpointMark *m) {
+static bool walk_payload(Reader *r, uint32_t version, const CheckpointVisitor *v, CheckpointKind *kind,
+                         CheckpointMark *m) {
         uint8_t k = (uint8_t)get(r, 1);
         m->next_batch = get(r, 8);
         m->next_offset = (int64_t)get(r, 8);
@@ -251,25 +323,13 @@ static bool walk_payload(Reader *r, const CheckpointVisitor *v, CheckpointKind *
                 if (v && !r->bad)
                         v->evicted(start, v->userdata);
         }
-        uint32_t n_entries = (uint32_t)get(r, 4);
-        for (uint32_t i = 0; i < n_entries && !r->bad; i++) {
-                WindowEntry e = { .start_ms = (int64_t)get(r, 8) };
-                e.sensor_id_len = (size_t)get(r, 2);
-                e.sensor_id = (const char *)get_bytes(r, e.sensor_id_len);
-                e.count = get(r, 8);
-                e.sum = get_double(r);
-                e.min = get_double(r);
-                e.max = get_double(r);
-                if (!r->bad && (e.sensor_id_len == 0 || e.count == 0))
-                        return false;
-                if (v && !r->bad)
-                        v->entry(&e, v->userdata);
-        }
+        if (!(version == 1 ? walk_entries_v1(r, v) : walk_entries_v2(r, v)))
+                return false;
         return !r->bad && r->p == r->end;
 }
 
-int checkpoint_decode_record(const uint8_t *data, size_t len, const CheckpointVisitor *v, CheckpointKind *kind,
-                             CheckpointMark *mark, size_t *used) {
+int checkpoint_decode_record(const uint8_t *data, size_t len, uint32_t version, const CheckpointVisitor *v,
+                             CheckpointKind *kind, CheckpointMark *mark, size_t *used) {
         Reader prefix = { data, data + len, false };
         uint32_t payload = (uint32_t)get(&prefix, 4), crc = (uint32_t)get(&prefix, 4);
         if (prefix.bad || len - RECORD_PREFIX < payload)
@@ -277,10 +337,10 @@ int checkpoint_decode_record(const uint8_t *data, size_t len, const CheckpointVi
         if (crc32c(0, data + RECORD_PREFIX, payload) != crc)
                 return -EBADMSG;
         Reader check = { data + RECORD_PREFIX, data + RECORD_PREFIX + payload, false };
-        if (!walk_payload(&check, NULL, kind, mark))
+        if (!walk_payload(&check, version, NULL, kind, mark))
                 return -EBADMSG;
         Reader visit = { data + RECORD_PREFIX, data + RECORD_PREFIX + payload, false };
-        walk_payload(&visit, v, kind, mark);
+        walk_payload(&visit, version, v, kind, mark);
         *used = RECORD_PREFIX + payload;
         return 0;
 }

@@ -7,11 +7,15 @@
  * clock instead. When a sensor's records arrive in several partitions, its
  * aggregates are merged when the rows are emitted.
  *
- * Live windows are few (about (W + D) / S), so they sit in an array sorted by
- * start: eviction pops from the front and lookups are a short binary search.
- * Each window has its own open-addressing table of sensors with entries in a
- * dense array (indices stay valid when the table grows) and its own string
- * arena, so freeing a final window is a handful of free() calls. */
+ * One probe per record: a partition's table maps a sensor to its live
+ * windows' aggregates, held together and sorted by window start, so that a
+ * record costs one hash lookup and then a walk over contiguous memory,
+ * however many windows it falls in. Live windows are few (about (W + D) /
+ * S), so they sit in an array sorted by start, each listing the sensors
+ * that hold an aggregate in it: eviction pops windows from the front and
+ * visits exactly the aggregates it frees. Sensors keep their index for
+ * life (freed indices are reused), which is what the windows' lists and
+ * the batch's and checkpoint's change lists hold. */
 #include "window.h"
 
 #include <errno.h>
@@ -21,78 +25,83 @@
 #include "alloc.h"
 #include "util.h"
 
-/* 48 bytes: the state is mostly these. */
-typedef struct Entry {
+/* One sensor's aggregate over one window, in one partition: 40 bytes, the
+ * bulk of the state. The count's top two bits are its flags, which cost no
+ * padding; 2^62 records is beyond any window's count. */
+typedef struct Agg {
+        int64_t start;
+        uint64_t count_flags;
+        double sum, min, max;
+} Agg;
+
+#define AGG_DIRTY (1ull << 63)   /* changed in the open batch */
+#define AGG_CHANGED (1ull << 62) /* changed since the last checkpoint */
+#define AGG_COUNT_MAX (AGG_CHANGED - 1)
+
+#define NOT_LISTED UINT32_MAX
+
+typedef struct Sensor {
         uint32_t hash;
         uint16_t len; /* sensor ids are at most 256 bytes, and a checkpoint's at most 65535 */
-        bool dirty;   /* changed in the open batch */
-        bool changed; /* changed since the last checkpoint */
-        const char *sensor;
-        uint64_t count;
-        double sum, min, max;
-} Entry;
-
-typedef struct Block {
-        struct Block *next;
-        size_t used, size;
-        char data[];
-} Block;
+        uint32_t n_aggs, cap_aggs;
+        uint32_t dirty_at;   /* its place in the partition's dirty list, or NOT_LISTED */
+        uint32_t changed_at; /* its place in the changed list, or NOT_LISTED */
+        char *block;         /* the id, padded to 8 bytes, then cap_aggs Aggs sorted by start; NULL: a free index */
+} Sensor;
 
 typedef struct Window {
         int64_t start;
-        Entry *entries;
-        uint32_t n_entries;
-        size_t cap_entries;
-        uint32_t *slots; /* entry index + 1; 0 = empty */
-        uint32_t slot_mask;
-        uint32_t *dirty; /* entry indices changed in the open batch */
-        uint32_t n_dirty;
-        size_t cap_dirty;
-        uint32_t *changed; /* entry indices changed since the last checkpoint */
-        uint32_t n_changed;
-        size_t cap_changed;
-        uint64_t key_bytes; /* sum of the sensor ids' lengths */
-        Block *strings;
-        /* A Bloom filter of the sensors here (two of 512 bits per sensor,
-         * never cleared: entries leave only with their window), so that
-         * merging a row across partitions skips, without a probe, the
-         * partitions that do not hold its sensor: with a keyed producer,
-         * all but one. */
-        uint64_t sensors_seen[8];
+        uint32_t *sensors; /* indices of the sensors with an aggregate here */
+        size_t n_sensors, cap_sensors;
 } Window;
 
-/* One (window, sensor) entry of one partition, to be emitted. */
+/* One (window, sensor) aggregate of one partition, to be emitted. */
 typedef struct KeyRef {
-        int64_t start;
-        const Entry *entry;
+        const Sensor *sensor;
+        const Agg *agg;
 } KeyRef;
 
 struct Windows {
         WindowSpec spec;
+        uint32_t aggs_per_record; /* a new sensor's first allocation */
         WatermarkScope scope;
         bool partition_clock_moved; /* partition scope: some partition's clock moved since the last batch end */
         int64_t *final_starts; /* partition scope: the windows final everywhere, at a batch end */
         size_t n_final, cap_final;
         uint64_t max_keys;
-        bool track_updates; /* update mode's rows: the entries each batch changed */
+        bool track_updates; /* update mode's rows: the aggregates each batch changed */
         WindowStats stats;
         KeyRef *refs; /* the rows of the batch being finished */
         size_t n_refs, cap_refs;
-        Window **merge_windows; /* per partition, the window of the rows being merged */
-        size_t cap_merge_windows;
+        /* How many partitions hold a sensor of each bucket of hashes
+         * (saturating at 255): a row whose bucket says one has no other
+         * partition to merge, which spares a probe in every partition's
+         * table when each sensor has its own partition, as with a keyed
+         * producer. At most half the buckets are used. */
+        uint8_t *holders;
+        uint32_t holders_mask;
+        uint64_t held_sensors; /* live sensors of all partitions */
+        WindowState **states;  /* every partition's, to rebuild the buckets */
+        size_t n_states, cap_states;
 };
 
 struct WindowState {
         Windows *all;
-        Window **windows; /* sorted by start */
+        Window *windows; /* sorted by start */
         size_t n_windows, cap_windows;
-        Window **touched; /* windows with dirty entries: a batch touches few of many */
-        size_t n_touched, cap_touched;
-        Window **changed; /* windows with entries changed since the last checkpoint */
+        Sensor *sensors;
+        size_t n_sensors, cap_sensors; /* n_sensors counts free indices too */
+        uint32_t *free_sensors;
+        size_t n_free, cap_free;
+        uint32_t *slots; /* sensor index + 1; 0 = empty; linear probing */
+        uint32_t slot_mask;
+        uint32_t *dirty; /* sensors with aggregates changed in the open batch */
+        size_t n_dirty, cap_dirty;
+        uint32_t *changed; /* sensors with aggregates changed since the last checkpoint */
         size_t n_changed, cap_changed;
         int64_t *evicted; /* starts of windows evicted since the last checkpoint */
         size_t n_evicted, cap_evicted;
-        uint64_t entries, key_bytes; /* the size of the state, for compaction */
+        uint64_t entries, key_bytes; /* the size of the state (key_bytes: of the live sensors' ids), for compaction */
         bool has_event_time; /* partition scope: the partition's clock */
         int64_t max_event_time_ms;
 };
@@ -135,118 +144,266 @@ static uint32_t hash_bytes(const char *s, size_t len) {
         return (uint32_t)(h ^ (h >> 32));
 }
 
-static void window_free(Window *w) {
-        if (!w)
-                return;
-        for (Block *b = w->strings, *next; b; b = next) {
-                next = b->next;
-                free(b);
-        }
-        free(w->entries);
-        free(w->slots);
-        free(w->dirty);
-        free(w->changed);
-        free(w);
+static uint64_t agg_count(const Agg *a) {
+        return a->count_flags & AGG_COUNT_MAX;
 }
 
-static const char *window_store_string(Window *w, const char *s, size_t len) {
-        Block *b = w->strings;
-        if (!b || b->size - b->used < len) {
-                /* from 256 bytes, doubling up to a page: most windows of a
-                 * partition hold few sensors */
-                size_t size = b ? (b->size < 4096 ? b->size * 2 : 4096) : 256;
-                if (size < len)
-                        size = len;
-                b = xmalloc(sizeof(Block) + size);
-                b->next = w->strings;
-                b->used = 0;
-                b->size = size;
-                w->strings = b;
-        }
-        char *dst = b->data + b->used;
-        memcpy(dst, s, len);
-        b->used += len;
-        return dst;
+static size_t id_space(size_t len) {
+        return (len + 7) & ~(size_t)7;
 }
 
-static void window_grow_slots(Window *w) {
-        uint32_t n_slots = w->slots ? (w->slot_mask + 1) * 2 : 16;
+static Agg *sensor_aggs(const Sensor *sn) {
+        return (Agg *)(void *)(sn->block + id_space(sn->len));
+}
+
+static const char *sensor_id(const Sensor *sn) {
+        return sn->block;
+}
+
+/* --- a partition's sensors: an open-addressing table over a dense array --- */
+
+static uint32_t live_sensors(const WindowState *s) {
+        return (uint32_t)(s->n_sensors - s->n_free);
+}
+
+static void grow_slots(WindowState *s) {
+        uint32_t n_slots = s->slots ? (s->slot_mask + 1) * 2 : 16;
         uint32_t *slots = xcalloc(n_slots, sizeof(*slots));
-        for (uint32_t i = 0; i < w->n_entries; i++) {
-                uint32_t pos = w->entries[i].hash & (n_slots - 1);
+        for (size_t i = 0; i < s->n_sensors; i++) {
+                if (!s->sensors[i].block)
+                        continue;
+                uint32_t pos = s->sensors[i].hash & (n_slots - 1);
                 while (slots[pos])
                         pos = (pos + 1) & (n_slots - 1);
-                slots[pos] = i + 1;
+                slots[pos] = (uint32_t)i + 1;
         }
-        free(w->slots);
-        w->slots = slots;
-        w->slot_mask = n_slots - 1;
+        free(s->slots);
+        s->slots = slots;
+        s->slot_mask = n_slots - 1;
 }
 
-/* Finds the entry for a sensor, or the empty slot where it would go. */
-static uint32_t *window_find_slot(Window *w, uint32_t hash, const char *sensor, size_t len) {
-        uint32_t pos = hash & w->slot_mask;
+/* Finds the sensor's slot, or the empty slot where it would go. */
+static uint32_t *find_sensor_slot(const WindowState *s, uint32_t hash, const char *id, size_t len) {
+        uint32_t pos = hash & s->slot_mask;
         for (;;) {
-                uint32_t *slot = &w->slots[pos];
+                uint32_t *slot = &s->slots[pos];
                 if (*slot == 0)
                         return slot;
-                const Entry *e = &w->entries[*slot - 1];
-                if (e->hash == hash && e->len == len && memcmp(e->sensor, sensor, len) == 0)
+                const Sensor *sn = &s->sensors[*slot - 1];
+                if (sn->hash == hash && sn->len == len && memcmp(sensor_id(sn), id, len) == 0)
                         return slot;
-                pos = (pos + 1) & w->slot_mask;
+                pos = (pos + 1) & s->slot_mask;
         }
 }
 
-/* The filter's two bits for a sensor come from its hash's top 18 bits (the
- * slots use the bottom ones). */
-static void seen_bits(uint32_t hash, unsigned bits[2]) {
-        bits[0] = hash >> 23;
-        bits[1] = (hash >> 14) & 511u;
+static Sensor *find_sensor(const WindowState *s, uint32_t hash, const char *id, size_t len) {
+        uint32_t *slot = find_sensor_slot(s, hash, id, len);
+        return *slot ? &s->sensors[*slot - 1] : NULL;
 }
 
-static bool maybe_holds(const Window *w, uint32_t hash) {
-        unsigned bits[2];
-        seen_bits(hash, bits);
-        return (w->sensors_seen[bits[0] >> 6] >> (bits[0] & 63) & 1) &&
-               (w->sensors_seen[bits[1] >> 6] >> (bits[1] & 63) & 1);
+static void rebuild_holders(Windows *w) {
+        uint32_t n_buckets = 1024;
+        while (n_buckets < w->held_sensors * 4)
+                n_buckets *= 2;
+        free(w->holders);
+        w->holders = xcalloc(n_buckets, 1);
+        w->holders_mask = n_buckets - 1;
+        for (size_t k = 0; k < w->n_states; k++)
+                for (size_t i = 0; i < w->states[k]->n_sensors; i++)
+                        if (w->states[k]->sensors[i].block && w->holders[w->states[k]->sensors[i].hash & (n_buckets - 1)] < UINT8_MAX)
+                                w->holders[w->states[k]->sensors[i].hash & (n_buckets - 1)]++;
 }
 
-static Entry *window_insert_entry(Window *w, uint32_t *slot, uint32_t hash, const char *sensor, size_t len) {
-        unsigned bits[2];
-        seen_bits(hash, bits);
-        for (int i = 0; i < 2; i++)
-                w->sensors_seen[bits[i] >> 6] |= 1ull << (bits[i] & 63);
-        ARRAY_RESERVE(w->entries, w->cap_entries, (size_t)w->n_entries + 1);
-        const char *copy = window_store_string(w, sensor, len);
-        Entry *e = &w->entries[w->n_entries];
-        *e = (Entry){ .hash = hash, .sensor = copy, .len = (uint16_t)len };
-        *slot = ++w->n_entries;
-        w->key_bytes += len;
-        return e;
+static void hold(Windows *w, uint32_t hash) {
+        if (++w->held_sensors * 2 > (uint64_t)w->holders_mask + 1)
+                rebuild_holders(w); /* counts this sensor too */
+        else if (w->holders[hash & w->holders_mask] < UINT8_MAX)
+                w->holders[hash & w->holders_mask]++;
 }
 
-static void window_mark_dirty(WindowState *s, Window *w, Entry *e) {
-        if (e->dirty)
+static void release(Windows *w, uint32_t hash) {
+        w->held_sensors--;
+        if (w->holders[hash & w->holders_mask] < UINT8_MAX) /* a saturated count no longer says how many */
+                w->holders[hash & w->holders_mask]--;
+}
+
+/* A sensor with no aggregates yet, in the empty slot. */
+static Sensor *add_sensor(WindowState *s, uint32_t *slot, uint32_t hash, const char *id, size_t len) {
+        uint32_t index;
+        if (s->n_free > 0) {
+                index = s->free_sensors[--s->n_free];
+        } else {
+                ARRAY_RESERVE(s->sensors, s->cap_sensors, s->n_sensors + 1);
+                index = (uint32_t)s->n_sensors++;
+        }
+        Sensor *sn = &s->sensors[index];
+        uint32_t cap = s->all->aggs_per_record;
+        *sn = (Sensor){ .hash = hash, .len = (uint16_t)len, .cap_aggs = cap, .dirty_at = NOT_LISTED,
+                        .changed_at = NOT_LISTED, .block = xmalloc(id_space(len) + cap * sizeof(Agg)) };
+        memcpy(sn->block, id, len);
+        *slot = index + 1;
+        s->key_bytes += len;
+        hold(s->all, hash);
+        if (live_sensors(s) * 2 > s->slot_mask + 1)
+                grow_slots(s);
+        return sn;
+}
+
+static void list_sensor(uint32_t **list, size_t *n, size_t *cap, uint32_t *at, uint32_t index) {
+        if (*at != NOT_LISTED)
                 return;
-        if (w->n_dirty == 0) {
-                ARRAY_RESERVE(s->touched, s->cap_touched, s->n_touched + 1);
-                s->touched[s->n_touched++] = w;
-        }
-        ARRAY_RESERVE(w->dirty, w->cap_dirty, (size_t)w->n_dirty + 1);
-        w->dirty[w->n_dirty++] = (uint32_t)(e - w->entries);
-        e->dirty = true;
+        array_reserve(list, cap, *n + 1, sizeof(**list));
+        *at = (uint32_t)*n;
+        (*list)[(*n)++] = index;
 }
 
-static void window_mark_changed(WindowState *s, Window *w, Entry *e) {
-        if (e->changed)
+/* Takes the sensor out of a list, moving the list's last sensor into its place. */
+static void unlist_sensor(WindowState *s, uint32_t *list, size_t *n, uint32_t *at, bool dirty_list) {
+        if (*at == NOT_LISTED)
                 return;
-        if (w->n_changed == 0) {
-                ARRAY_RESERVE(s->changed, s->cap_changed, s->n_changed + 1);
-                s->changed[s->n_changed++] = w;
+        uint32_t last = list[--*n];
+        if (*at < *n) {
+                list[*at] = last;
+                Sensor *moved = &s->sensors[last];
+                *(dirty_list ? &moved->dirty_at : &moved->changed_at) = *at;
         }
-        ARRAY_RESERVE(w->changed, w->cap_changed, (size_t)w->n_changed + 1);
-        w->changed[w->n_changed++] = (uint32_t)(e - w->entries);
-        e->changed = true;
+        *at = NOT_LISTED;
+}
+
+/* Frees a sensor whose last aggregate has gone: its slot is emptied by
+ * shifting back the entries after it (no tombstones), its index reused. */
+static void remove_sensor(WindowState *s, Sensor *sn) {
+        uint32_t index = (uint32_t)(sn - s->sensors);
+        unlist_sensor(s, s->dirty, &s->n_dirty, &sn->dirty_at, true);
+        unlist_sensor(s, s->changed, &s->n_changed, &sn->changed_at, false);
+        uint32_t hole = sn->hash & s->slot_mask;
+        while (s->slots[hole] != index + 1)
+                hole = (hole + 1) & s->slot_mask;
+        for (uint32_t next = (hole + 1) & s->slot_mask; s->slots[next]; next = (next + 1) & s->slot_mask) {
+                uint32_t home = s->sensors[s->slots[next] - 1].hash & s->slot_mask;
+                /* the entry at next may fill the hole when its home is not in (hole, next] */
+                bool stays = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
+                if (!stays) {
+                        s->slots[hole] = s->slots[next];
+                        hole = next;
+                }
+        }
+        s->slots[hole] = 0;
+        release(s->all, sn->hash);
+        s->key_bytes -= sn->len;
+        free(sn->block);
+        sn->block = NULL;
+        if (live_sensors(s) == 1) { /* the last one: start afresh, so churn leaves no holes */
+                s->n_sensors = 0;
+                s->n_free = 0;
+                return;
+        }
+        ARRAY_RESERVE(s->free_sensors, s->cap_free, s->n_free + 1);
+        s->free_sensors[s->n_free++] = index;
+}
+
+/* --- a sensor's aggregates, sorted by start --- */
+
+/* The aggregate at start, if the sensor has one, searching down from index
+ * hi (exclusive); *pos is where it is or would be inserted. */
+static Agg *find_agg_below(const Sensor *sn, int64_t start, uint32_t hi, uint32_t *pos) {
+        Agg *aggs = sensor_aggs(sn);
+        while (hi > 0 && aggs[hi - 1].start > start)
+                hi--;
+        if (hi > 0 && aggs[hi - 1].start == start) {
+                *pos = hi - 1;
+                return &aggs[hi - 1];
+        }
+        *pos = hi;
+        return NULL;
+}
+
+static Agg *find_agg(const Sensor *sn, int64_t start) {
+        const Agg *aggs = sensor_aggs(sn);
+        uint32_t lo = 0, hi = sn->n_aggs;
+        while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (aggs[mid].start < start)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < sn->n_aggs && aggs[lo].start == start ? &sensor_aggs(sn)[lo] : NULL;
+}
+
+/* --- a partition's live windows --- */
+
+/* Binary search for the window starting at start; *index is where it is or
+ * where it would be inserted. */
+static Window *find_window(const WindowState *s, int64_t start, size_t *index) {
+        /* Live windows are usually every slide apart with none missing: then
+         * the index follows from the newest start, with no search. */
+        if (s->n_windows > 0) {
+                int64_t newest = s->windows[s->n_windows - 1].start, slide = s->all->spec.slide_ms;
+                if (start <= newest && (newest - start) / slide < (int64_t)s->n_windows) {
+                        size_t guess = s->n_windows - 1 - (size_t)((newest - start) / slide);
+                        if (s->windows[guess].start == start) {
+                                *index = guess;
+                                return &s->windows[guess];
+                        }
+                }
+        }
+        size_t lo = 0, hi = s->n_windows;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (s->windows[mid].start < start)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *index = lo;
+        return lo < s->n_windows && s->windows[lo].start == start ? &s->windows[lo] : NULL;
+}
+
+/* Lists the sensor in the window starting at start, creating the window. */
+static void window_add_sensor(WindowState *s, int64_t start, uint32_t sensor) {
+        size_t index;
+        Window *win = find_window(s, start, &index);
+        if (!win) {
+                ARRAY_RESERVE(s->windows, s->cap_windows, s->n_windows + 1);
+                memmove(&s->windows[index + 1], &s->windows[index], (s->n_windows - index) * sizeof(*s->windows));
+                win = &s->windows[index];
+                *win = (Window){ .start = start };
+                s->n_windows++;
+                s->all->stats.live_windows++;
+        }
+        ARRAY_RESERVE(win->sensors, win->cap_sensors, win->n_sensors + 1);
+        win->sensors[win->n_sensors++] = sensor;
+}
+
+/* A zeroed aggregate at index pos of the sensor's, counted as a live key. */
+static Agg *insert_agg(WindowState *s, Sensor *sn, uint32_t pos, int64_t start) {
+        if (sn->n_aggs == sn->cap_aggs) {
+                /* a quarter more: a sensor's live windows are about (W + D) / S,
+                 * and doubling would waste nearly as many */
+                sn->cap_aggs += sn->cap_aggs / 4 + 1;
+                sn->block = xrealloc(sn->block, id_space(sn->len) + sn->cap_aggs * sizeof(Agg));
+        }
+        Agg *aggs = sensor_aggs(sn);
+        memmove(&aggs[pos + 1], &aggs[pos], (sn->n_aggs - pos) * sizeof(*aggs));
+        aggs[pos] = (Agg){ .start = start };
+        sn->n_aggs++;
+        window_add_sensor(s, start, (uint32_t)(sn - s->sensors));
+        s->all->stats.live_keys++;
+        s->entries++;
+        return &aggs[pos];
+}
+
+static void mark_updated(WindowState *s, Sensor *sn, Agg *a) {
+        uint32_t index = (uint32_t)(sn - s->sensors);
+        if (s->all->track_updates && !(a->count_flags & AGG_DIRTY)) {
+                a->count_flags |= AGG_DIRTY;
+                list_sensor(&s->dirty, &s->n_dirty, &s->cap_dirty, &sn->dirty_at, index);
+        }
+        if (!(a->count_flags & AGG_CHANGED)) {
+                a->count_flags |= AGG_CHANGED;
+                list_sensor(&s->changed, &s->n_changed, &s->cap_changed, &sn->changed_at, index);
+        }
 }
 
 int windows_new(Windows **out, const WindowSpec *spec, uint64_t max_keys) {
@@ -254,8 +411,10 @@ int windows_new(Windows **out, const WindowSpec *spec, uint64_t max_keys) {
                 return -EINVAL;
         Windows *w = xcalloc(1, sizeof(*w));
         w->spec = *spec;
+        w->aggs_per_record = (uint32_t)window_spec_windows_per_record(spec);
         w->max_keys = max_keys;
         w->track_updates = true;
+        rebuild_holders(w);
         *out = w;
         return 0;
 }
@@ -264,7 +423,8 @@ Windows *windows_free(Windows *w) {
         if (w) {
                 free(w->final_starts);
                 free(w->refs);
-                free(w->merge_windows);
+                free(w->holders);
+                free(w->states);
                 free(w);
         }
         return NULL;
@@ -289,79 +449,48 @@ WatermarkScope windows_scope(const Windows *w) {
 WindowState *window_state_new(Windows *all) {
         WindowState *s = xcalloc(1, sizeof(*s));
         s->all = all;
+        grow_slots(s);
+        ARRAY_RESERVE(all->states, all->cap_states, all->n_states + 1);
+        all->states[all->n_states++] = s;
         return s;
 }
 
 WindowState *window_state_free(WindowState *s) {
         if (!s)
                 return NULL;
-        for (size_t i = 0; i < s->n_windows; i++) {
-                s->all->stats.live_keys -= s->windows[i]->n_entries;
-                s->all->stats.live_windows--;
-                window_free(s->windows[i]);
-        }
+        s->all->stats.live_keys -= s->entries;
+        s->all->stats.live_windows -= s->n_windows;
+        for (size_t i = 0; i < s->n_windows; i++)
+                free(s->windows[i].sensors);
+        for (size_t i = 0; i < s->n_sensors; i++)
+                if (s->sensors[i].block) {
+                        release(s->all, s->sensors[i].hash);
+                        free(s->sensors[i].block);
+                }
+        for (size_t k = 0; k < s->all->n_states; k++)
+                if (s->all->states[k] == s)
+                        s->all->states[k] = s->all->states[--s->all->n_states];
         free(s->windows);
-        free(s->touched);
+        free(s->sensors);
+        free(s->free_sensors);
+        free(s->slots);
+        free(s->dirty);
         free(s->changed);
         free(s->evicted);
         free(s);
         return NULL;
 }
 
-static uint64_t window_bytes(const Window *w) {
-        uint64_t bytes = sizeof(*w) + w->cap_entries * sizeof(Entry) +
-                         (w->slots ? ((uint64_t)w->slot_mask + 1) * sizeof(uint32_t) : 0) +
-                         (w->cap_dirty + w->cap_changed) * sizeof(uint32_t);
-        for (const Block *b = w->strings; b; b = b->next)
-                bytes += sizeof(*b) + b->size;
-        return bytes;
-}
-
 uint64_t window_state_bytes(const WindowState *s) {
-        uint64_t bytes = sizeof(*s) + (s->cap_windows + s->cap_touched + s->cap_changed) * sizeof(Window *) +
+        uint64_t bytes = sizeof(*s) + s->cap_windows * sizeof(Window) + s->cap_sensors * sizeof(Sensor) +
+                         ((uint64_t)s->slot_mask + 1 + s->cap_free + s->cap_dirty + s->cap_changed) * sizeof(uint32_t) +
                          s->cap_evicted * sizeof(int64_t);
         for (size_t i = 0; i < s->n_windows; i++)
-                bytes += window_bytes(s->windows[i]);
+                bytes += s->windows[i].cap_sensors * sizeof(uint32_t);
+        for (size_t i = 0; i < s->n_sensors; i++)
+                if (s->sensors[i].block)
+                        bytes += id_space(s->sensors[i].len) + s->sensors[i].cap_aggs * sizeof(Agg);
         return bytes;
-}
-
-/* Binary search for the window starting at start; *index is where it is or
- * where it would be inserted. */
-static Window *find_window(const WindowState *s, int64_t start, size_t *index) {
-        /* Live windows are usually every slide apart with none missing: then
-         * the index follows from the newest start, with no search. */
-        if (s->n_windows > 0) {
-                int64_t newest = s->windows[s->n_windows - 1]->start, slide = s->all->spec.slide_ms;
-                if (start <= newest && (newest - start) / slide < (int64_t)s->n_windows) {
-                        size_t guess = s->n_windows - 1 - (size_t)((newest - start) / slide);
-                        if (s->windows[guess]->start == start) {
-                                *index = guess;
-                                return s->windows[guess];
-                        }
-                }
-        }
-        size_t lo = 0, hi = s->n_windows;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (s->windows[mid]->start < start)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        *index = lo;
-        return lo < s->n_windows && s->windows[lo]->start == start ? s->windows[lo] : NULL;
-}
-
-static Window *insert_window(WindowState *s, int64_t start, size_t index) {
-        ARRAY_RESERVE(s->windows, s->cap_windows, s->n_windows + 1);
-        Window *w = xcalloc(1, sizeof(*w));
-        window_grow_slots(w);
-        w->start = start;
-        memmove(&s->windows[index + 1], &s->windows[index], (s->n_windows - index) * sizeof(*s->windows));
-        s->windows[index] = w;
-        s->n_windows++;
-        s->all->stats.live_windows++;
-        return w;
 }
 
 void windows_observe_event_time(Windows *w, int64_t t) {
@@ -369,19 +498,6 @@ void windows_observe_event_time(Windows *w, int64_t t) {
                 w->stats.max_event_time_ms = t;
                 w->stats.has_event_time = true;
         }
-}
-
-/* A new entry in the empty slot, counted in the partition and in the shared
- * key count; the table grows past half full. Returns the entry. */
-static Entry *state_insert_entry(WindowState *s, Window *w, uint32_t *slot, uint32_t hash, const char *sensor,
-                                 size_t len) {
-        Entry *e = window_insert_entry(w, slot, hash, sensor, len);
-        s->all->stats.live_keys++;
-        s->entries++;
-        s->key_bytes += len;
-        if (w->n_entries * 2 > w->slot_mask + 1)
-                window_grow_slots(w); /* rebuilds the slots only: entries stay where they are */
-        return e;
 }
 
 void window_state_observe_event_time(WindowState *s, int64_t t) {
@@ -415,6 +531,9 @@ size_t window_state_add(WindowState *s, const char *sensor, size_t len, double v
         if (late)
                 late->n = 0;
 
+        uint32_t *slot = find_sensor_slot(s, hash, sensor, len);
+        Sensor *sn = *slot ? &s->sensors[*slot - 1] : NULL;
+        uint32_t below = sn ? sn->n_aggs : 0; /* starts come newest first: the search resumes below the last */
         for (int64_t start = window_last_start(&all->spec, t); start > t - W; start -= S) {
                 if (has_watermark && start + W <= watermark) {
                         late_pairs++;
@@ -425,30 +544,24 @@ size_t window_state_add(WindowState *s, const char *sensor, size_t len, double v
                         }
                         continue;
                 }
-                size_t index;
-                Window *w = find_window(s, start, &index);
-                uint32_t *slot = w ? window_find_slot(w, hash, sensor, len) : NULL;
-                Entry *e = slot && *slot ? &w->entries[*slot - 1] : NULL;
-                if (!e) {
+                Agg *a = sn ? find_agg_below(sn, start, below, &below) : NULL;
+                if (!a) {
                         if (stats->live_keys >= all->max_keys) {
                                 stats->dropped_pairs++;
                                 continue;
                         }
-                        if (!w) {
-                                w = insert_window(s, start, index);
-                                slot = window_find_slot(w, hash, sensor, len);
-                        }
-                        e = state_insert_entry(s, w, slot, hash, sensor, len);
+                        if (!sn)
+                                sn = add_sensor(s, slot, hash, sensor, len);
+                        a = insert_agg(s, sn, below, start);
                 }
-                if (e->count == 0 || value < e->min)
-                        e->min = value;
-                if (e->count == 0 || value > e->max)
-                        e->max = value;
-                e->count++;
-                e->sum += value;
-                if (all->track_updates)
-                        window_mark_dirty(s, w, e);
-                window_mark_changed(s, w, e);
+                uint64_t count = agg_count(a);
+                if (count == 0 || value < a->min)
+                        a->min = value;
+                if (count == 0 || value > a->max)
+                        a->max = value;
+                a->count_flags++;
+                a->sum += value;
+                mark_updated(s, sn, a);
         }
         stats->late_pairs += late_pairs;
         return late_pairs;
@@ -457,43 +570,45 @@ size_t window_state_add(WindowState *s, const char *sensor, size_t len, double v
 /* Orders rows by (window start, sensor_id). */
 static int compare_refs(const void *a, const void *b) {
         const KeyRef *x = a, *y = b;
-        if (x->start != y->start)
-                return (x->start > y->start) - (x->start < y->start);
-        const Entry *p = x->entry, *q = y->entry;
-        int c = memcmp(p->sensor, q->sensor, p->len < q->len ? p->len : q->len);
+        if (x->agg->start != y->agg->start)
+                return (x->agg->start > y->agg->start) - (x->agg->start < y->agg->start);
+        const Sensor *p = x->sensor, *q = y->sensor;
+        int c = memcmp(sensor_id(p), sensor_id(q), p->len < q->len ? p->len : q->len);
         if (c)
                 return c;
         return (p->len > q->len) - (p->len < q->len);
 }
 
 static bool same_key(const KeyRef *x, const KeyRef *y) {
-        return x->start == y->start && x->entry->len == y->entry->len &&
-               memcmp(x->entry->sensor, y->entry->sensor, x->entry->len) == 0;
+        return x->agg->start == y->agg->start && x->sensor->len == y->sensor->len &&
+               memcmp(sensor_id(x->sensor), sensor_id(y->sensor), x->sensor->len) == 0;
 }
 
-static void merge_entry(WindowRow *row, const Entry *e) {
-        if (row->count == 0 || e->min < row->min)
-                row->min = e->min;
-        if (row->count == 0 || e->max > row->max)
-                row->max = e->max;
-        row->count += e->count;
-        row->sum += e->sum;
+static void merge_agg(WindowRow *row, const Agg *a) {
+        if (row->count == 0 || a->min < row->min)
+                row->min = a->min;
+        if (row->count == 0 || a->max > row->max)
+                row->max = a->max;
+        row->count += agg_count(a);
+        row->sum += a->sum;
 }
 
-static void add_ref(Windows *w, int64_t start, const Entry *e) {
+static void add_ref(Windows *w, const Sensor *sn, const Agg *a) {
         ARRAY_RESERVE(w->refs, w->cap_refs, w->n_refs + 1);
-        w->refs[w->n_refs++] = (KeyRef){ start, e };
+        w->refs[w->n_refs++] = (KeyRef){ sn, a };
 }
 
-static void add_window_refs(Windows *w, const Window *win) {
-        for (uint32_t i = 0; i < win->n_entries; i++)
-                add_ref(w, win->start, &win->entries[i]);
+static void add_window_refs(Windows *w, const WindowState *s, const Window *win) {
+        for (size_t i = 0; i < win->n_sensors; i++) {
+                const Sensor *sn = &s->sensors[win->sensors[i]];
+                add_ref(w, sn, find_agg(sn, win->start));
+        }
 }
 
 /* Emits one row per (window, sensor) among the collected refs, in order. A
- * row merges the entries of every partition: with whole_windows the refs
- * already hold every entry of their windows; otherwise (the changed entries
- * of update mode) the other partitions are looked up. */
+ * row merges the aggregates of every partition: with whole_windows the refs
+ * already hold every one; otherwise (the changed ones of update mode) the
+ * other partitions are looked up. */
 static int emit_refs(Windows *w, WindowState *const *states, size_t n, bool whole_windows, WindowRowFn fn,
                      void *userdata) {
         int result = 0;
@@ -501,28 +616,20 @@ static int emit_refs(Windows *w, WindowState *const *states, size_t n, bool whol
                 return 0; /* qsort's array may not be NULL, even when empty */
         qsort(w->refs, w->n_refs, sizeof(*w->refs), compare_refs);
         bool merge = !whole_windows && n > 1;
-        if (merge)
-                ARRAY_RESERVE(w->merge_windows, w->cap_merge_windows, n);
         for (size_t i = 0, next; i < w->n_refs; i = next) {
                 const KeyRef *ref = &w->refs[i];
-                const Entry *e = ref->entry;
-                WindowRow row = { .start_ms = ref->start, .end_ms = ref->start + w->spec.size_ms,
-                                  .sensor_id = e->sensor, .sensor_id_len = e->len };
+                const Sensor *sn = ref->sensor;
+                WindowRow row = { .start_ms = ref->agg->start, .end_ms = ref->agg->start + w->spec.size_ms,
+                                  .sensor_id = sensor_id(sn), .sensor_id_len = sn->len };
+                bool look_up = merge && w->holders[sn->hash & w->holders_mask] > 1;
                 for (next = i; next < w->n_refs && same_key(ref, &w->refs[next]); next++)
-                        if (whole_windows || n == 1)
-                                merge_entry(&row, w->refs[next].entry);
-                if (merge && (i == 0 || w->refs[i - 1].start != ref->start))
-                        for (size_t k = 0; k < n; k++) { /* rows come by start: look windows up once per start */
-                                size_t index;
-                                w->merge_windows[k] = find_window(states[k], ref->start, &index);
-                        }
-                for (size_t k = 0; merge && k < n; k++) {
-                        Window *win = w->merge_windows[k];
-                        if (!win || !maybe_holds(win, e->hash))
-                                continue;
-                        uint32_t *slot = window_find_slot(win, e->hash, e->sensor, e->len);
-                        if (*slot)
-                                merge_entry(&row, &win->entries[*slot - 1]);
+                        if (!look_up)
+                                merge_agg(&row, w->refs[next].agg);
+                for (size_t k = 0; look_up && k < n; k++) {
+                        const Sensor *held = find_sensor(states[k], sn->hash, sensor_id(sn), sn->len);
+                        const Agg *a = held ? find_agg(held, row.start_ms) : NULL;
+                        if (a)
+                                merge_agg(&row, a);
                 }
                 row.avg = row.sum / (double)row.count;
                 keep_first_error(&result, fn(&row, userdata));
@@ -531,10 +638,20 @@ static int emit_refs(Windows *w, WindowState *const *states, size_t n, bool whol
         return result;
 }
 
-static void clear_dirty(Window *w) {
-        for (uint32_t i = 0; i < w->n_dirty; i++)
-                w->entries[w->dirty[i]].dirty = false;
-        w->n_dirty = 0;
+/* Update mode's rows: the aggregates of the partition's batch, whose marks
+ * it then clears. */
+static void take_dirty(Windows *w, WindowState *s) {
+        for (size_t i = 0; i < s->n_dirty; i++) {
+                Sensor *sn = &s->sensors[s->dirty[i]];
+                Agg *aggs = sensor_aggs(sn);
+                for (uint32_t k = 0; k < sn->n_aggs; k++)
+                        if (aggs[k].count_flags & AGG_DIRTY) {
+                                aggs[k].count_flags &= ~AGG_DIRTY;
+                                add_ref(w, sn, &aggs[k]);
+                        }
+                sn->dirty_at = NOT_LISTED;
+        }
+        s->n_dirty = 0;
 }
 
 static bool next_watermark(const Windows *w, int64_t *wm) {
@@ -570,9 +687,9 @@ static int compare_starts(const void *a, const void *b) {
 static void collect_final_everywhere(Windows *w, WindowState *const *states, size_t n) {
         w->n_final = 0;
         for (size_t k = 0; k < n; k++)
-                for (size_t i = 0; i < states[k]->n_windows && state_passed(w, states[k], states[k]->windows[i]->start);
+                for (size_t i = 0; i < states[k]->n_windows && state_passed(w, states[k], states[k]->windows[i].start);
                      i++) {
-                        int64_t start = states[k]->windows[i]->start;
+                        int64_t start = states[k]->windows[i].start;
                         bool everywhere = true;
                         for (size_t q = 0; everywhere && q < n; q++) {
                                 size_t index;
@@ -614,29 +731,34 @@ static bool is_final(const Windows *w, const Window *win) {
         return win->start + w->spec.size_ms <= w->stats.watermark_ms;
 }
 
-/* Takes window index i out of the partition's state, remembering the
- * eviction for the next checkpoint. */
+/* Takes window index i out of the partition's state with every aggregate
+ * in it (a sensor left with none goes too), remembering the eviction for
+ * the next checkpoint. */
 static void drop_window(Windows *w, WindowState *s, size_t i) {
-        Window *win = s->windows[i];
-        for (size_t k = 0; win->n_changed > 0 && k < s->n_changed; k++)
-                if (s->changed[k] == win) {
-                        s->changed[k] = s->changed[--s->n_changed];
-                        break;
-                }
+        Window *win = &s->windows[i];
+        for (size_t k = 0; k < win->n_sensors; k++) {
+                Sensor *sn = &s->sensors[win->sensors[k]];
+                Agg *aggs = sensor_aggs(sn);
+                uint32_t pos = 0; /* windows go oldest first: the front, as a rule */
+                while (aggs[pos].start != win->start)
+                        pos++;
+                memmove(&aggs[pos], &aggs[pos + 1], (sn->n_aggs - pos - 1) * sizeof(*aggs));
+                if (--sn->n_aggs == 0)
+                        remove_sensor(s, sn);
+        }
         ARRAY_RESERVE(s->evicted, s->cap_evicted, s->n_evicted + 1);
         s->evicted[s->n_evicted++] = win->start;
-        w->stats.live_keys -= win->n_entries;
+        w->stats.live_keys -= win->n_sensors;
         w->stats.live_windows--;
-        s->entries -= win->n_entries;
-        s->key_bytes -= win->key_bytes;
-        window_free(win);
+        s->entries -= win->n_sensors;
+        free(win->sensors);
         memmove(&s->windows[i], &s->windows[i + 1], (s->n_windows - i - 1) * sizeof(*s->windows));
         s->n_windows--;
 }
 
 /* Frees the partition's final windows, at the front of its sorted array. */
 static void evict_final(Windows *w, WindowState *s) {
-        while (s->n_windows > 0 && is_final(w, s->windows[0])) {
+        while (s->n_windows > 0 && is_final(w, &s->windows[0])) {
                 w->stats.evicted_windows++;
                 drop_window(w, s, 0);
         }
@@ -649,20 +771,13 @@ int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, Outpu
 
         for (size_t k = 0; k < n; k++) {
                 WindowState *s = states[k];
-                for (size_t i = 0; mode == OUTPUT_COMPLETE && i < s->n_windows; i++)
-                        add_window_refs(w, s->windows[i]);
-                for (size_t i = 0; i < s->n_touched; i++) {
-                        Window *win = s->touched[i];
-                        for (uint32_t d = 0; mode == OUTPUT_UPDATE && d < win->n_dirty; d++)
-                                add_ref(w, win->start, &win->entries[win->dirty[d]]);
-                }
+                for (size_t i = 0; mode == OUTPUT_COMPLETE && i < s->n_sensors; i++)
+                        for (uint32_t a = 0; s->sensors[i].block && a < s->sensors[i].n_aggs; a++)
+                                add_ref(w, &s->sensors[i], &sensor_aggs(&s->sensors[i])[a]);
+                if (mode == OUTPUT_UPDATE)
+                        take_dirty(w, s);
         }
         keep_first_error(&result, emit_refs(w, states, n, mode == OUTPUT_COMPLETE, fn, userdata));
-        for (size_t k = 0; k < n; k++) {
-                for (size_t i = 0; i < states[k]->n_touched; i++)
-                        clear_dirty(states[k]->touched[i]);
-                states[k]->n_touched = 0;
-        }
 
         if (w->scope == WATERMARK_PARTITION) {
                 w->partition_clock_moved = false;
@@ -670,12 +785,12 @@ int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, Outpu
                 if (mode == OUTPUT_COMPLETE)
                         return result;
                 collect_final_everywhere(w, states, n);
-                for (size_t f = 0; f < w->n_final; f++)
+                for (size_t f = 0; mode == OUTPUT_APPEND && f < w->n_final; f++)
                         for (size_t k = 0; k < n; k++) {
                                 size_t index;
-                                Window *win = find_window(states[k], w->final_starts[f], &index);
-                                if (win && mode == OUTPUT_APPEND)
-                                        add_window_refs(w, win);
+                                const Window *win = find_window(states[k], w->final_starts[f], &index);
+                                if (win)
+                                        add_window_refs(w, states[k], win);
                         }
                 keep_first_error(&result, emit_refs(w, states, n, true, fn, userdata));
                 for (size_t f = 0; f < w->n_final; f++)
@@ -695,8 +810,8 @@ int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, Outpu
         if (mode == OUTPUT_COMPLETE || !w->stats.has_watermark)
                 return result;
         for (size_t k = 0; mode == OUTPUT_APPEND && k < n; k++)
-                for (size_t i = 0; i < states[k]->n_windows && is_final(w, states[k]->windows[i]); i++)
-                        add_window_refs(w, states[k]->windows[i]);
+                for (size_t i = 0; i < states[k]->n_windows && is_final(w, &states[k]->windows[i]); i++)
+                        add_window_refs(w, states[k], &states[k]->windows[i]);
         keep_first_error(&result, emit_refs(w, states, n, true, fn, userdata));
         for (size_t k = 0; k < n; k++)
                 evict_final(w, states[k]);
@@ -707,9 +822,9 @@ const WindowStats *windows_stats(const Windows *w) {
         return &w->stats;
 }
 
-static WindowEntry entry_view(int64_t start, const Entry *e) {
-        return (WindowEntry){ .start_ms = start, .sensor_id = e->sensor, .sensor_id_len = e->len,
-                              .count = e->count, .sum = e->sum, .min = e->min, .max = e->max };
+static WindowEntry entry_view(const Sensor *sn, const Agg *a) {
+        return (WindowEntry){ .start_ms = a->start, .sensor_id = sensor_id(sn), .sensor_id_len = sn->len,
+                              .count = agg_count(a), .sum = a->sum, .min = a->min, .max = a->max };
 }
 
 void window_state_take_changes(WindowState *s, WindowEntryFn changed, WindowEvictedFn evicted, void *userdata) {
@@ -717,38 +832,39 @@ void window_state_take_changes(WindowState *s, WindowEntryFn changed, WindowEvic
                 evicted(s->evicted[i], userdata);
         s->n_evicted = 0;
         for (size_t i = 0; i < s->n_changed; i++) {
-                Window *win = s->changed[i];
-                for (uint32_t k = 0; k < win->n_changed; k++) {
-                        Entry *e = &win->entries[win->changed[k]];
-                        WindowEntry view = entry_view(win->start, e);
-                        changed(&view, userdata);
-                        e->changed = false;
-                }
-                win->n_changed = 0;
+                Sensor *sn = &s->sensors[s->changed[i]];
+                Agg *aggs = sensor_aggs(sn);
+                for (uint32_t k = 0; k < sn->n_aggs; k++)
+                        if (aggs[k].count_flags & AGG_CHANGED) {
+                                aggs[k].count_flags &= ~AGG_CHANGED;
+                                WindowEntry view = entry_view(sn, &aggs[k]);
+                                changed(&view, userdata);
+                        }
+                sn->changed_at = NOT_LISTED;
         }
         s->n_changed = 0;
 }
 
 void window_state_each_entry(const WindowState *s, WindowEntryFn fn, void *userdata) {
-        for (size_t i = 0; i < s->n_windows; i++)
-                for (uint32_t k = 0; k < s->windows[i]->n_entries; k++) {
-                        WindowEntry view = entry_view(s->windows[i]->start, &s->windows[i]->entries[k]);
+        for (size_t i = 0; i < s->n_sensors; i++)
+                for (uint32_t k = 0; s->sensors[i].block && k < s->sensors[i].n_aggs; k++) {
+                        WindowEntry view = entry_view(&s->sensors[i], &sensor_aggs(&s->sensors[i])[k]);
                         fn(&view, userdata);
                 }
 }
 
 void window_state_restore_entry(WindowState *s, const WindowEntry *in) {
         uint32_t hash = hash_bytes(in->sensor_id, in->sensor_id_len);
-        size_t index;
-        Window *w = find_window(s, in->start_ms, &index);
-        if (!w)
-                w = insert_window(s, in->start_ms, index);
-        uint32_t *slot = window_find_slot(w, hash, in->sensor_id, in->sensor_id_len);
-        Entry *e = *slot ? &w->entries[*slot - 1] : state_insert_entry(s, w, slot, hash, in->sensor_id, in->sensor_id_len);
-        e->count = in->count;
-        e->sum = in->sum;
-        e->min = in->min;
-        e->max = in->max;
+        uint32_t *slot = find_sensor_slot(s, hash, in->sensor_id, in->sensor_id_len);
+        Sensor *sn = *slot ? &s->sensors[*slot - 1] : add_sensor(s, slot, hash, in->sensor_id, in->sensor_id_len);
+        uint32_t pos;
+        Agg *a = find_agg_below(sn, in->start_ms, sn->n_aggs, &pos);
+        if (!a)
+                a = insert_agg(s, sn, pos, in->start_ms);
+        a->count_flags = (a->count_flags & ~AGG_COUNT_MAX) | (in->count < AGG_COUNT_MAX ? in->count : AGG_COUNT_MAX);
+        a->sum = in->sum;
+        a->min = in->min;
+        a->max = in->max;
 }
 
 void window_state_restore_evicted(WindowState *s, int64_t start) {
@@ -759,8 +875,9 @@ void window_state_restore_evicted(WindowState *s, int64_t start) {
         }
 }
 
-void window_state_size(const WindowState *s, uint64_t *entries, uint64_t *key_bytes) {
+void window_state_size(const WindowState *s, uint64_t *entries, uint64_t *sensors, uint64_t *key_bytes) {
         *entries = s->entries;
+        *sensors = live_sensors(s);
         *key_bytes = s->key_bytes;
 }
 
@@ -800,7 +917,5 @@ void window_state_discard(WindowState *s) {
         while (s->n_windows > 0)
                 drop_window(s->all, s, s->n_windows - 1);
         s->has_event_time = false;
-        s->n_touched = 0;
-        s->n_changed = 0;
         s->n_evicted = 0;
 }

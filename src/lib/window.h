@@ -164,7 +164,7 @@ typedef void (*WindowEvictedFn)(int64_t start_ms, void *userdata);
  * them. */
 void window_state_take_changes(WindowState *s, WindowEntryFn changed, WindowEvictedFn evicted, void *userdata);
 
-/* Every entry of the partition, by window start (a snapshot). */
+/* Every entry of the partition, sensor by sensor (a snapshot). */
 void window_state_each_entry(const WindowState *s, WindowEntryFn fn, void *userdata);
 
 /* Loading a checkpoint: sets an entry's aggregate, creating it (beyond
@@ -176,8 +176,9 @@ void window_state_restore_evicted(WindowState *s, int64_t start_ms);
 /* Empties the partition's state (a checkpoint that failed to load). */
 void window_state_discard(WindowState *s);
 
-/* The entries and the bytes of sensor ids in the partition's state. */
-void window_state_size(const WindowState *s, uint64_t *entries, uint64_t *key_bytes);
+/* The entries, the sensors and the bytes of their ids in the partition's
+ * state (what a snapshot holds). */
+void window_state_size(const WindowState *s, uint64_t *entries, uint64_t *sensors, uint64_t *key_bytes);
 
 /* The process's clock, and restoring one: neither the maximum event time
  * nor the watermark ever goes back. */

@@ -27,6 +27,7 @@ struct CheckpointFiles {
         uint64_t last_bytes;
         uint32_t last_crc;
         bool force_snapshot;
+        uint32_t log_version; /* the format of delta.<gen>'s header */
         CheckpointWrittenFn written;
         void *written_userdata;
         char problem[512]; /* what is damaged, where */
@@ -39,6 +40,7 @@ typedef struct Loading {
         CheckpointMark mark;
         uint32_t crc;
         bool loaded;
+        uint32_t log_version; /* the format of delta.<gen>, to which records are appended */
 } Loading;
 
 static void on_entry(const WindowEntry *e, void *userdata) {
@@ -59,11 +61,14 @@ static int damaged(CheckpointFiles *f, const char *name, size_t offset, const ch
         return -EBADMSG;
 }
 
-/* The header of a file against the running configuration. */
-static int check_header(CheckpointFiles *f, const char *name, const uint8_t *data, size_t len, size_t *used) {
+/* The header of a file against the running configuration; *version is
+ * the format of the file's records. */
+static int check_header(CheckpointFiles *f, const char *name, const uint8_t *data, size_t len, size_t *used,
+                        uint32_t *version) {
         CheckpointHeader h;
         const CheckpointHeader *want = &f->header;
         int r = checkpoint_decode_header(data, len, &h, used);
+        *version = h.version;
         if (r == -EPROTONOSUPPORT) {
                 log_error("checkpoint %s/%s has a format version this sensord does not read; move the directory "
                           "away to start afresh: mv %s %s.old",
@@ -91,13 +96,16 @@ static int replay(CheckpointFiles *f, Loading *l, const char *name, bool snapsho
         int r = file_read_at(f->dirfd, name, &data, &len);
         if (r < 0)
                 return r;
-        r = check_header(f, name, data, len, &pos);
+        uint32_t version = 0;
+        r = check_header(f, name, data, len, &pos, &version);
         CheckpointVisitor v = { l, on_evicted, on_entry };
+        if (!snapshot)
+                l->log_version = version;
         for (unsigned records = 0; r == 0 && pos < len; records++) {
                 CheckpointKind kind;
                 CheckpointMark mark;
                 size_t used;
-                int d = checkpoint_decode_record(data + pos, len - pos, &v, &kind, &mark, &used);
+                int d = checkpoint_decode_record(data + pos, len - pos, version, &v, &kind, &mark, &used);
                 if (d == 0 && (kind == CHECKPOINT_SNAPSHOT) != snapshot)
                         d = -EBADMSG;
                 if (d < 0 && allow_torn) {
@@ -204,8 +212,29 @@ static int load_generation(CheckpointFiles *f, Loading *l, uint64_t g, bool allo
         }
         file_name(name, sizeof(name), "delta", g);
         r = replay(f, l, name, false, allow_torn);
-        if (r == -ENOENT && g > 0) /* the compaction that made snapshot.<g> stopped before its delta */
+        if (r == -ENOENT && g > 0) { /* the compaction that made snapshot.<g> stopped before its delta */
                 r = create_delta(f, g);
+                l->log_version = CHECKPOINT_FORMAT_VERSION;
+        }
+        return r;
+}
+
+static int compact(CheckpointFiles *f, WindowState *state, const CheckpointMark *mark);
+
+/* A log of an older format (sensord was upgraded) takes no record of
+ * this one. The state as loaded becomes generation gen + 1 in this format,
+ * at the mark it was loaded with, so that generation gen, readable as it
+ * was, still reaches every later state through the new log should the new
+ * snapshot be damaged. */
+static int upgrade(CheckpointFiles *f, WindowState *state, const Loading *l) {
+        log_info("checkpoint %s: rewriting the state in format version %d (its log is of version %" PRIu32 ")", f->dir,
+                 CHECKPOINT_FORMAT_VERSION, f->log_version);
+        if (l->loaded)
+                return compact(f, state, &l->mark);
+        int r = create_delta(f, f->gen); /* nothing in the log but its header */
+        if (r == 0)
+                r = open_delta(f, f->gen);
+        f->log_version = CHECKPOINT_FORMAT_VERSION;
         return r;
 }
 
@@ -230,6 +259,7 @@ int checkpoint_files_open(CheckpointFiles **out, const char *state_dir, const Ch
                 r = create_delta(f, 0);
                 if (r == 0)
                         r = open_delta(f, 0);
+                f->log_version = CHECKPOINT_FORMAT_VERSION;
                 if (r < 0) {
                         log_error("cannot create a checkpoint in %s: %s", f->dir, strerror(-r));
                         goto fail;
@@ -253,6 +283,9 @@ int checkpoint_files_open(CheckpointFiles **out, const char *state_dir, const Ch
         }
         if (r == 0)
                 r = open_delta(f, g);
+        f->log_version = l.log_version;
+        if (r == 0 && f->log_version != CHECKPOINT_FORMAT_VERSION)
+                r = upgrade(f, state, &l);
         if (r == -EBADMSG)
                 log_error("checkpoint %s, and it cannot be recovered. Nothing was loaded or deleted. To start "
                           "partition %" PRId32 " afresh from Kafka's committed offset, move the directory away: "
@@ -327,6 +360,7 @@ static int compact(CheckpointFiles *f, WindowState *state, const CheckpointMark 
                 r = open_delta(f, next);
         if (r < 0)
                 return r;
+        f->log_version = CHECKPOINT_FORMAT_VERSION;
         if (next >= 2) {
                 file_name(name, sizeof(name), "snapshot", next - 2);
                 unlinkat(f->dirfd, name, 0);
@@ -337,13 +371,13 @@ static int compact(CheckpointFiles *f, WindowState *state, const CheckpointMark 
 }
 
 int checkpoint_files_save(CheckpointFiles *f, WindowState *state, const CheckpointMark *mark) {
-        uint64_t entries, key_bytes;
+        uint64_t entries, sensors, key_bytes;
         f->buf.len = 0;
         checkpoint_record_begin(&f->buf, CHECKPOINT_DELTA, mark);
         window_state_take_changes(state, encode_entry, encode_evicted, &f->buf);
         checkpoint_record_end(&f->buf);
 
-        window_state_size(state, &entries, &key_bytes);
+        window_state_size(state, &entries, &sensors, &key_bytes);
         /* The record goes into the log even when a snapshot follows, so that
          * the previous generation and both logs still reach this state if
          * the new snapshot is damaged. */
@@ -359,9 +393,10 @@ int checkpoint_files_save(CheckpointFiles *f, WindowState *state, const Checkpoi
                 f->written(f->written_userdata, CHECKPOINT_DELTA, f->buf.data, f->buf.len);
 
         /* the log's records (after its header) against a snapshot record */
-        uint64_t snapshot_bytes = 64 + entries * CHECKPOINT_ENTRY_BYTES(0) + key_bytes;
+        uint64_t snapshot_bytes = 64 + sensors * CHECKPOINT_SENSOR_BYTES(0) + entries * CHECKPOINT_ENTRY_BYTES + key_bytes;
         if (f->force_snapshot || f->delta_bytes - f->header_bytes > snapshot_bytes) {
                 f->force_snapshot = false;
+                f->last_bytes = 0;
                 return compact(f, state, mark);
         }
         return 0;

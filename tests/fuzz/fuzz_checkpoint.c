@@ -1,7 +1,7 @@
 /* libFuzzer target: the checkpoint reader, fed corrupted checkpoint files:
  * a header, then records until the first bad one, each loaded into a window
  * state as recovery does. It must never crash, and a record it accepts
- * must encode back to exactly its bytes. */
+ * in the format this build writes must encode back to exactly its bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static Load l;
         CheckpointHeader h;
         size_t pos = 0, used;
-        if (checkpoint_decode_header(data, size, &h, &pos) != 0)
+        uint32_t version = CHECKPOINT_FORMAT_VERSION;
+        if (checkpoint_decode_header(data, size, &h, &pos) == 0)
+                version = h.version;
+        else
                 pos = 0; /* records alone */
         WindowSpec spec = { .size_ms = 600000, .slide_ms = 300000 };
         Windows *all = NULL;
@@ -50,9 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 CheckpointKind kind;
                 CheckpointMark mark;
                 l.n_evicted = l.n_entries = 0;
-                if (checkpoint_decode_record(data + pos, size - pos, &v, &kind, &mark, &used) != 0)
+                if (checkpoint_decode_record(data + pos, size - pos, version, &v, &kind, &mark, &used) != 0)
                         break;
-                if (l.n_evicted < MAX_ITEMS && l.n_entries < MAX_ITEMS) {
+                /* what this build writes must encode back to the same bytes */
+                if (version == CHECKPOINT_FORMAT_VERSION && l.n_evicted < MAX_ITEMS && l.n_entries < MAX_ITEMS) {
                         again.len = 0;
                         checkpoint_record_begin(&again, kind, &mark);
                         for (size_t i = 0; i < l.n_evicted; i++)

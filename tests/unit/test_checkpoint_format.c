@@ -1,7 +1,8 @@
 /* The checkpoint format: a checked-in version 1 file (written by an
  * independent Python encoder from the format's description) still reads
- * right; encoding round-trips; every torn length and every flipped byte is
- * caught; a mismatch names each setting with both values. */
+ * right; encoding round-trips, a sensor's entries sharing its id; every
+ * torn length and every flipped byte is caught; a mismatch names each
+ * setting with both values. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,7 +71,7 @@ static void test_reads_version_1(void **state) {
         CheckpointVisitor v = { &s, seen_evicted, seen_entry };
         CheckpointKind kind;
         CheckpointMark m;
-        assert_int_equal(checkpoint_decode_record(data + pos, len - pos, &v, &kind, &m, &used), 0);
+        assert_int_equal(checkpoint_decode_record(data + pos, len - pos, 1, &v, &kind, &m, &used), 0);
         pos += used;
         assert_int_equal(kind, CHECKPOINT_DELTA);
         assert_int_equal(m.next_batch, 1);
@@ -82,7 +83,7 @@ static void test_reads_version_1(void **state) {
         assert_entry(&s, 0, T, "sensor_001", 1, 23.5, 23.5, 23.5);
 
         s = (Seen){ .n_entries = 0 };
-        assert_int_equal(checkpoint_decode_record(data + pos, len - pos, &v, &kind, &m, &used), 0);
+        assert_int_equal(checkpoint_decode_record(data + pos, len - pos, 1, &v, &kind, &m, &used), 0);
         pos += used;
         assert_int_equal(m.next_batch, 3);
         assert_int_equal(m.next_offset, 12);
@@ -97,7 +98,7 @@ static void test_reads_version_1(void **state) {
 
 static CheckpointBuf encode_sample(size_t *header_len) {
         CheckpointBuf b = { 0 };
-        CheckpointHeader h = { .version = 1, .topic = "t", .partition = 7,
+        CheckpointHeader h = { .version = CHECKPOINT_FORMAT_VERSION, .topic = "t", .partition = 7,
                                .spec = { .size_ms = 10 * MIN, .slide_ms = 5 * MIN, .watermark_delay_ms = 0 } };
         checkpoint_encode_header(&b, &h);
         *header_len = b.len;
@@ -105,9 +106,15 @@ static CheckpointBuf encode_sample(size_t *header_len) {
                              .clock = { true, T, true, T + 1 } };
         checkpoint_record_begin(&b, CHECKPOINT_SNAPSHOT, &m);
         checkpoint_record_evicted(&b, T - 10 * MIN);
-        WindowEntry e = { .start_ms = T, .sensor_id = "abc", .sensor_id_len = 3, .count = 9,
-                          .sum = -1.25, .min = -3, .max = 1e300 };
-        checkpoint_record_entry(&b, &e);
+        /* abc's two windows, then b's, then abc again (a sensor may come back) */
+        const WindowEntry entries[] = {
+                { .start_ms = T, .sensor_id = "abc", .sensor_id_len = 3, .count = 9, .sum = -1.25, .min = -3, .max = 1e300 },
+                { .start_ms = T + 5 * MIN, .sensor_id = "abc", .sensor_id_len = 3, .count = 1, .sum = 2, .min = 2, .max = 2 },
+                { .start_ms = T, .sensor_id = "b", .sensor_id_len = 1, .count = 2, .sum = 3, .min = 1, .max = 2 },
+                { .start_ms = T - 5 * MIN, .sensor_id = "abc", .sensor_id_len = 3, .count = 4, .sum = 4, .min = 1, .max = 1 },
+        };
+        for (size_t i = 0; i < 4; i++)
+                checkpoint_record_entry(&b, &entries[i]);
         checkpoint_record_end(&b);
         return b;
 }
@@ -123,13 +130,27 @@ static void test_round_trip(void **state) {
         CheckpointVisitor v = { &s, seen_evicted, seen_entry };
         CheckpointKind kind;
         CheckpointMark m;
-        assert_int_equal(checkpoint_decode_record(b.data + used, b.len - used, &v, &kind, &m, &used), 0);
+        size_t header_len_checked = used;
+        assert_int_equal(checkpoint_decode_record(b.data + used, b.len - used, CHECKPOINT_FORMAT_VERSION, &v, &kind,
+                                                  &m, &used),
+                         0);
+        assert_int_equal(header_len_checked + used, b.len);
         assert_int_equal(kind, CHECKPOINT_SNAPSHOT);
         assert_int_equal(m.next_batch, 42);
         assert_int_equal(m.next_offset, 1000);
         assert_int_equal(m.clock.watermark_ms, T);
         assert_int_equal(s.evicted[0], T - 10 * MIN);
+        assert_int_equal(s.n_entries, 4);
         assert_entry(&s, 0, T, "abc", 9, -1.25, -3, 1e300);
+        assert_entry(&s, 1, T + 5 * MIN, "abc", 1, 2, 2, 2);
+        assert_entry(&s, 2, T, "b", 2, 3, 1, 2);
+        assert_entry(&s, 3, T - 5 * MIN, "abc", 4, 4, 1, 1);
+        /* three runs of a sensor, each its id once: the record's prefix
+         * (8), kind, batch, offset, flags, clock (34), one eviction (4 + 8),
+         * the sensors' count (4), then per run its id and entry count, per
+         * entry its aggregates */
+        size_t runs = 3 * CHECKPOINT_SENSOR_BYTES(0) + 3 + 1 + 3;
+        assert_int_equal(used, 8 + 34 + 12 + 4 + runs + 4 * CHECKPOINT_ENTRY_BYTES);
         checkpoint_buf_free(&b);
 }
 
@@ -152,14 +173,16 @@ static void test_torn_and_flipped(void **state) {
         CheckpointKind kind;
         CheckpointMark m;
         for (size_t cut = 0; cut < len; cut++)
-                assert_int_equal(checkpoint_decode_record(rec, cut, &v, &kind, &m, &used), -ENODATA);
+                assert_int_equal(checkpoint_decode_record(rec, cut, CHECKPOINT_FORMAT_VERSION, &v, &kind, &m, &used),
+                                 -ENODATA);
         uint8_t copy[512];
         assert_true(len <= sizeof(copy));
         for (size_t i = 0; i < len; i++)
                 for (int bit = 0; bit < 8; bit++) {
                         memcpy(copy, rec, len);
                         copy[i] ^= (uint8_t)(1u << bit);
-                        assert_true(checkpoint_decode_record(copy, len, &v, &kind, &m, &used) < 0);
+                        assert_true(checkpoint_decode_record(copy, len, CHECKPOINT_FORMAT_VERSION, &v, &kind, &m, &used) <
+                                    0);
                 }
         for (size_t i = 0; i < header_len; i++) {
                 CheckpointHeader h;
@@ -187,7 +210,8 @@ static void test_unknown_flag_refused(void **state) {
                 uint32_t crc = crc32c(0, rec + 8, len - 8);
                 for (int i = 0; i < 4; i++)
                         rec[4 + i] = (uint8_t)(crc >> (8 * i));
-                assert_int_equal(checkpoint_decode_record(rec, len, &v, &kind, &m, &used), -EBADMSG);
+                assert_int_equal(checkpoint_decode_record(rec, len, CHECKPOINT_FORMAT_VERSION, &v, &kind, &m, &used),
+                                 -EBADMSG);
         }
         checkpoint_buf_free(&b);
 }
