@@ -1,24 +1,34 @@
-/* format_double: exact integer arithmetic for |v| in [1e-4, 1e15), printf
- * for the rest.
+/* format_double: Schubfach (R. Giulietti, "The Schubfach way to render
+ * doubles", 2020) for every normal double; printf for the rest.
  *
- * v = M * 2^-k exactly (M the 53-bit significand). Its correct rounding to n
- * significant digits is q = round(M * 10^p / 2^k) with p = n - 1 - e, where
- * 10^e <= |v| < 10^(e+1): one 128-bit multiplication and a shift with
- * round-half-even, which is what printf's %.<n>g computes with bignums.
- * The decimal q * 10^-p reads back as v exactly when it lies within half a
- * unit in the last place of v, which is again an integer comparison. So the
- * result is the same text as the %.15g/%.16g/%.17g loop with strtod checks,
- * at a fraction of the cost (the avg and sum of most rows need it). */
+ * Schubfach finds, with three 128-bit products, the shortest decimal in
+ * the double's rounding interval, the closest to it when several have that
+ * length (ties to even). That is the text of the first of %.15g, %.16g and
+ * %.17g that reads back, which the rows have always carried: a decimal of
+ * n <= 15 digits in the interval is also the double rounded to 15 digits
+ * (half an ulp is less than half a unit in the 15th digit), and one of 16
+ * or 17 digits is the double rounded to that many. So the digits are laid
+ * out as %g lays them out at precision max(15, n). Two kinds of double
+ * break that reasoning, and take printf's way so that no text changes: a
+ * subnormal (its ulp is wider than the 15th digit, so its shortest decimal
+ * may be shorter), and a power of two whose shortest has 16 digits (the
+ * interval below it is half as wide, so the shortest may not be the
+ * nearest 16-digit decimal, which then does not read back, and %.17g is
+ * taken). */
 #include "format_double.h"
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "format_double_pow10.h"
+
 __extension__ typedef unsigned __int128 u128;
+
+#define C_MIN (1ull << 52) /* the smallest normal significand */
+#define MASK_63 ((1ull << 63) - 1)
 
 static const uint64_t pow10_u64[] = {
         1ull,
@@ -43,30 +53,71 @@ static const uint64_t pow10_u64[] = {
         10000000000000000000ull,
 };
 
-static u128 pow10_u128(int p) {
-        return p < 20 ? pow10_u64[p] : (u128)pow10_u64[19] * pow10_u64[p - 19];
+/* floor(q log10 2), floor(q log10 2 + log10 3/4) and floor(e log2 10), by
+ * fixed-point products exact over the doubles' range (section 9.7). The
+ * shifts of negative products are arithmetic in every compiler sensord is
+ * built with. */
+static int flog10_pow2(int q) {
+        return (int)(((int64_t)q * 661971961083LL) >> 41);
 }
 
-/* The candidate with p decimals of M * 2^-k: q = M * 10^p / 2^k rounded half
- * to even, and whether q * 10^-p reads back as M * 2^-k (within half an ulp,
- * a tie going to the even significand; below a power of two the next double
- * down is half as far). */
-static bool candidate(uint64_t m, int p, int k, uint64_t *out) {
-        u128 scale = pow10_u128(p), n = (u128)m * scale;
-        u128 q = n >> k, rest = n & (((u128)1 << k) - 1), half = (u128)1 << (k - 1);
-        if (rest > half || (rest == half && (q & 1)))
-                q++;
-        *out = (uint64_t)q;
-        u128 scaled_q = q << k;
-        bool below = scaled_q < n;
-        u128 distance = (below ? n - scaled_q : scaled_q - n) * 2; /* against twice the half ulp: scale */
-        if (below && m == (1ull << 52))
-                distance *= 2;
-        return distance < scale || (distance == scale && (m & 1) == 0);
+static int flog10_three_quarters_pow2(int q) {
+        return (int)(((int64_t)q * 661971961083LL - 274743187321LL) >> 41);
 }
 
-/* The general path: the first precision that round-trips, through printf
- * and strtod. */
+static int flog2_pow10(int e) {
+        return (int)(((int64_t)e * 913124641741LL) >> 38);
+}
+
+static uint64_t multiply_high(uint64_t a, uint64_t b) {
+        return (uint64_t)(((u128)a * b) >> 64);
+}
+
+/* cp * g * 2^-127 rounded to odd, g = g1 2^63 + g0 (section 9.9). */
+static uint64_t round_to_odd(const uint64_t g[2], uint64_t cp) {
+        uint64_t x1 = multiply_high(g[1], cp), y0 = g[0] * cp, y1 = multiply_high(g[0], cp);
+        uint64_t z = (y0 >> 1) + x1;
+        return (y1 + (z >> 63)) | (((z & MASK_63) + MASK_63) >> 63);
+}
+
+/* f * 10^e */
+typedef struct Decimal {
+        uint64_t f;
+        int e;
+} Decimal;
+
+/* The shortest decimal in the rounding interval of the normal double
+ * c * 2^q (figure 7 of the paper). */
+static Decimal to_decimal(int q, uint64_t c) {
+        uint64_t out = c & 1, cb = c << 2, cbr = cb + 2, cbl;
+        int k;
+        if (c != C_MIN) {
+                cbl = cb - 2;
+                k = flog10_pow2(q);
+        } else { /* at a power of two the interval below is half as wide */
+                cbl = cb - 1;
+                k = flog10_three_quarters_pow2(q);
+        }
+        int h = q + flog2_pow10(-k) + 2;
+        const uint64_t *g = pow10_g[k - POW10_K_MIN];
+        uint64_t vb = round_to_odd(g, cb << h), vbl = round_to_odd(g, cbl << h), vbr = round_to_odd(g, cbr << h);
+        uint64_t s = vb >> 2;
+        if (s >= 100) { /* one digit fewer, when exactly one of its two candidates is in the interval */
+                uint64_t sp10 = 10 * multiply_high(s, 115292150460684698ull << 4), tp10 = sp10 + 10;
+                bool upin = vbl + out <= sp10 << 2, wpin = (tp10 << 2) + out <= vbr;
+                if (upin != wpin)
+                        return (Decimal){ upin ? sp10 : tp10, k };
+        }
+        uint64_t t = s + 1;
+        bool uin = vbl + out <= s << 2, win = (t << 2) + out <= vbr;
+        if (uin != win)
+                return (Decimal){ uin ? s : t, k };
+        int64_t cmp = (int64_t)(vb - ((s + t) << 1)); /* both are in: the closer, ties to even */
+        return (Decimal){ cmp < 0 || (cmp == 0 && (s & 1) == 0) ? s : t, k };
+}
+
+/* The first of %.15g, %.16g and %.17g that reads back, ".0" added to an
+ * integral value. */
 static size_t format_with_printf(double v, char buf[32]) {
         int n = 0;
         for (int precision = 15; precision <= 17; precision++) {
@@ -74,24 +125,21 @@ static size_t format_with_printf(double v, char buf[32]) {
                 if (strtod(buf, NULL) == v)
                         break;
         }
+        if (!strpbrk(buf, ".eEn")) {
+                buf[n++] = '.';
+                buf[n++] = '0';
+                buf[n] = '\0';
+        }
         return (size_t)n;
 }
 
-/* Digits of q (n of them, trailing zeros dropped) at decimal exponent e, in
- * %g's fixed notation. */
+/* The n digits of q (no trailing zeros) at decimal exponent e, in %g's
+ * fixed notation, with ".0" when there is no fraction. */
 static size_t write_fixed(char *buf, bool negative, uint64_t q, int n, int e) {
         static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                                     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                     "8081828384858687888990919293949596979899";
         char digits[20];
-        while (n > 4 && q % 10000 == 0) { /* short decimals are mostly trailing zeros */
-                q /= 10000;
-                n -= 4;
-        }
-        while (n > 1 && q % 10 == 0) {
-                q /= 10;
-                n--;
-        }
         int left = n;
         for (; left >= 2; left -= 2, q /= 100)
                 memcpy(digits + left - 2, pairs + 2 * (q % 100), 2);
@@ -122,45 +170,65 @@ static size_t write_fixed(char *buf, bool negative, uint64_t q, int n, int e) {
         return (size_t)(out - buf);
 }
 
+/* The n digits of q (no trailing zeros) at decimal exponent e, in %g's
+ * exponent notation. */
+static size_t write_exponent(char *buf, bool negative, uint64_t q, int n, int e) {
+        char *out = buf;
+        if (negative)
+                *out++ = '-';
+        for (int i = n - 1; i >= 0; i--, q /= 10)
+                out[i + (i > 0)] = (char)('0' + q % 10);
+        if (n > 1)
+                out[1] = '.';
+        out += n + (n > 1);
+        *out++ = 'e';
+        *out++ = e < 0 ? '-' : '+';
+        unsigned magnitude = (unsigned)(e < 0 ? -e : e);
+        if (magnitude >= 100)
+                *out++ = (char)('0' + magnitude / 100);
+        *out++ = (char)('0' + magnitude / 10 % 10);
+        *out++ = (char)('0' + magnitude % 10);
+        *out = '\0';
+        return (size_t)(out - buf);
+}
+
 size_t format_double(double v, char buf[32]) {
-        double a = fabs(v);
-        if (a >= 1e-4 && a < 1e15) {
-                uint64_t bits;
-                memcpy(&bits, &v, sizeof(bits));
-                uint64_t m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
-                int k = 1075 - (int)((bits >> 52) & 0x7ff); /* 3 ... 66 in this range */
-                /* e exactly. From 1 up the powers of ten are doubles, so the
-                 * comparisons are exact; below, their reciprocals are not,
-                 * and 10^16 <= floor(|v| * 10^(16 - e)) < 10^17 settles it. */
-                int e = 0;
-                while (e < 14 && a >= (double)pow10_u64[e + 1])
-                        e++;
-                while (e > -4 && a < (e >= 0 ? (double)pow10_u64[e] : 1.0 / (double)pow10_u64[-e]))
-                        e--;
-                for (int tries = 0; a < 1 && tries < 2; tries++) {
-                        uint64_t floor17 = (uint64_t)(((u128)m * pow10_u128(16 - e)) >> k);
-                        if (floor17 >= pow10_u64[17] && e < 14)
-                                e++;
-                        else if (floor17 < pow10_u64[16] && e > -4)
-                                e--;
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof(bits));
+        bool negative = bits >> 63;
+        uint64_t t = bits & (C_MIN - 1);
+        int bq = (int)(bits >> 52) & 0x7ff;
+        if (bq == 0 && t == 0)
+                return write_fixed(buf, negative, 0, 1, 0);
+        if (bq == 0 || bq == 0x7ff)
+                return format_with_printf(v, buf); /* subnormal, inf, nan */
+        int mq = 1075 - bq; /* v = c * 2^-mq */
+        uint64_t c = C_MIN | t;
+        Decimal d;
+        bool integer = mq > 0 && mq < 53 && (c >> mq) << mq == c;
+        if (integer)
+                d = (Decimal){ c >> mq, 0 }; /* its own digits are the shortest */
+        else
+                d = to_decimal(-mq, c);
+        /* short decimals come as 17 digits, mostly trailing zeros: halving
+         * steps take off up to 15 in four divisions */
+        for (int step = 8; step >= 1; step /= 2)
+                if (d.f % pow10_u64[step] == 0) {
+                        d.f /= pow10_u64[step];
+                        d.e += step;
                 }
-                for (int n = 15; n <= 17; n++) {
-                        int p = n - 1 - e;
-                        uint64_t q;
-                        if (!candidate(m, p, k, &q))
-                                continue;
-                        if (q < pow10_u64[n])
-                                return write_fixed(buf, v < 0, q, n, e);
-                        if (e < 14) /* rounded up to 10^n: one digit, one place up */
-                                return write_fixed(buf, v < 0, q / 10, n, e + 1);
-                        break;
-                }
+        while (d.f % 10 == 0) {
+                d.f /= 10;
+                d.e++;
         }
-        size_t n = format_with_printf(v, buf);
-        if (isfinite(v) && !strpbrk(buf, ".eEn")) {
-                buf[n++] = '.';
-                buf[n++] = '0';
-                buf[n] = '\0';
-        }
-        return n;
+        /* digits from the bit length: 1233 / 4096 is just above log10 2 */
+        int n = ((64 - __builtin_clzll(d.f)) * 1233 >> 12) + 1;
+        if (n > 1 && d.f < pow10_u64[n - 1])
+                n--;
+        if (c == C_MIN && n == 16 && !integer)
+                return format_with_printf(v, buf);
+        int e10 = d.e + n - 1, precision = n > 15 ? n : 15;
+        if (e10 < -4 || e10 >= precision)
+                return write_exponent(buf, negative, d.f, n, e10);
+        return write_fixed(buf, negative, d.f, n, e10);
 }

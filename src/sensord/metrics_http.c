@@ -86,7 +86,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         return reply(connection, MHD_HTTP_OK, h->text.data ? h->text.data : "", h->text.len, false);
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+/* fmt is libmicrohttpd's own format string (the attribute says so to clang's -Wformat-nonliteral) */
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
         char text[256];
         vsnprintf(text, sizeof(text), fmt, ap);
         text[strcspn(text, "\n")] = '\0';

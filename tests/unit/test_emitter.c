@@ -1,4 +1,5 @@
 /* Output formatting: shortest round-trip numbers and the JSON row layout. */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -71,22 +72,27 @@ static void reference_format(double v, char out[40]) {
 
 static void expect_reference(double v) {
         char buf[32], want[40];
-        format_double(v, buf);
+        size_t n = format_double(v, buf);
         reference_format(v, want);
-        if (strcmp(buf, want) != 0)
+        if (strcmp(buf, want) != 0 || n != strlen(buf))
                 fail_msg("%.17g: wrote %s, printf's shortest is %s", v, buf, want);
+        if (strtod(buf, NULL) != v)
+                fail_msg("%.17g: wrote %s, which reads back as %.17g", v, buf, strtod(buf, NULL));
 }
 
-/* format_double's integer path gives printf's text exactly: random bit
- * patterns over its range and beyond, averages and sums of two-decimal
- * readings as the rows carry them, powers of two and ten and their
- * neighbours, and the range's edges. */
+/* format_double (Schubfach) gives printf's text exactly, and strtod reads
+ * it back: random bit patterns around the rows' usual range and over every
+ * finite double (subnormals too), averages and sums of two-decimal readings
+ * as the rows carry them, powers of two and ten and their neighbours, and
+ * the edges of the notations and of the doubles. */
 static void test_format_double_as_printf(void **state) {
         uint64_t rng = 7;
-        for (int i = 0; i < 1000000; i++) {
+        for (int i = 0; i < 1400000; i++) {
                 rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-                /* exponents around [1e-5, 1e16), any significand */
-                uint64_t bits = ((uint64_t)(1023 - 18 + (int)((rng >> 40) % 74)) << 52) | (rng >> 12);
+                /* exponents around [1e-5, 1e16), any significand; every
+                 * fourth anywhere in the finite doubles */
+                uint64_t exponent = i % 4 ? (uint64_t)(1023 - 18 + (int)((rng >> 40) % 74)) : (rng >> 40) % 2047;
+                uint64_t bits = (exponent << 52) | (rng >> 12);
                 double v;
                 memcpy(&v, &bits, sizeof(v));
                 expect_reference((rng & 1) ? -v : v);
@@ -98,6 +104,9 @@ static void test_format_double_as_printf(void **state) {
                 expect_reference(sum);
                 expect_reference(sum / i);
         }
+        for (int e = -1022; e <= 1023; e++) /* at a power of two the interval below is half as wide */
+                for (double two = ldexp(1.0, e), v = nextafter(two, 0); v <= two * 1.0000000000000005; v = nextafter(v, INFINITY))
+                        expect_reference(v);
         for (int e = -20; e <= 60; e++) {
                 double two = ldexp(1.0, e), ten = pow(10.0, e / 3);
                 double values[] = { two, nextafter(two, 0), nextafter(two, INFINITY), ten, nextafter(ten, 0),
@@ -106,7 +115,10 @@ static void test_format_double_as_printf(void **state) {
                         expect_reference(values[i]);
         }
         double edges[] = { 1e-4, nextafter(1e-4, 0), 1e15, nextafter(1e15, 0), 999999999999999.9, 9.9999999999999999,
-                           0.99999999999999994, 99999.999999999985, 0.30000000000000004 };
+                           0.99999999999999994, 99999.999999999985, 0.30000000000000004, 5e-324, 1e-323,
+                           1.5e-323, 2.2250738585072009e-308, 2.2250738585072014e-308, DBL_MAX, -DBL_MAX,
+                           9007199254740991.0, 9007199254740992.0, 9007199254740993.0, 1234567890123456.0,
+                           123456789012345680.0, 1e16, 1e17, 1e22, 1e23, 2e-5, 0.0, -0.0, 5e-310 };
         for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
                 expect_reference(edges[i]);
 }
