@@ -5,7 +5,9 @@
 #      --available-now (10,000-message / 1 MiB batches), RECORDS records from
 #      1,000 sensors in 32 partitions;
 #   2. the same with the example's 5-message batches;
-#   3. cardinality: RECORDS records from as many distinct sensors;
+#   3. cardinality: RECORDS records from as many distinct sensors (also as
+#      a ratio to figure 1's 1,000 sensors), and the engine's heap per live
+#      (window, sensor) entry;
 #   4. window ratio: a 1-hour window sliding every minute (60 windows per
 #      record), append mode, against 10/5 minutes;
 #   5. latency: sensor-replay at RATE records/s (10,000) for LATENCY_S
@@ -20,7 +22,8 @@
 #   6. footprint: RSS at start with no data, and CPU time over IDLE seconds
 #      of idle for sensord and for kcat -G on the same topic;
 #   7. engine only: parse, aggregate and emit from records in memory
-#      (tests/bench/engine.c), no Kafka;
+#      (tests/bench/engine.c), no Kafka, with 10,000-message batches and
+#      with the example's 5-message ones;
 #   8. record shapes: the record parser alone (tests/bench/parse.c) and the
 #      engine on the same readings written flat and nested-epoch-ms
 #      (sensor-replay --shape), read with the input settings that match;
@@ -187,6 +190,8 @@ for run in $(seq "$RUNS"); do
         add own_max "$ownmax"
         read -r rate _ < <(engine_run "$RECORDS" 1000 32 10000)
         add engine_rate "$rate"
+        read -r rate _ < <(engine_run "$RECORDS" 1000 32 5)
+        add engine_small_rate "$rate"
         read -r rate _ < <(engine_run "$RECORDS" 1000 32 10000 600000 300000 update 31536000000 nested-epoch-ms)
         add engine_nested_rate "$rate"
         for shape in flat nested-epoch-ms; do
@@ -237,7 +242,7 @@ f = {
                                "own_p50_us": $(med own_p50), "own_p99_us": $(med own_p99), "own_max_us": $(med own_max)},
     "python": {"records_per_s": $(med python_rate)},
     "idle": {"start_rss_kib": $start_rss, "sensord_cpu_ms": $idle_sensord_ms, "kcat_g_cpu_ms": $idle_kcat_ms},
-    "engine": {"records_per_s": $(med engine_rate)},
+    "engine": {"records_per_s": $(med engine_rate), "records_per_s_5_message_batches": $(med engine_small_rate)},
     "shapes": {"parse_flat_records_per_s": $(med parse_flat), "parse_nested_records_per_s": $(med parse_nested-epoch-ms),
                "engine_nested_records_per_s": $(med engine_nested_rate)},
 }
@@ -255,6 +260,8 @@ rows = [
 for name, r, _ in rows:
     print(f"{name:<48} {r['records_per_s']:>10} {r['records_per_s'] / k:>6.2f} {mib(r['peak_rss_kib']):>9}")
 w2, w60 = f["window_10m_5m_append"]["records_per_s"], f["window_1h_1m_append"]["records_per_s"]
+d = f["distinct"]["records_per_s"] / f["sensord_10000"]["records_per_s"]
+print(f"{'3. as many sensors as records, ratio to 1,000':<48} {'':>10} {d:>6.2f}")
 print(f"{'3. bytes per live entry (engine)':<48} {f['distinct']['engine_bytes_per_live_entry']:>10}")
 print(f"{'4. append, 10/5 min windows':<48} {w2:>10}")
 print(f"{'4. append, 1 h / 1 min windows (ratio to 10/5)':<48} {w60:>10} {w60 / w2:>6.2f}")
@@ -267,6 +274,7 @@ print(f"{own:<48} {fl['own_p50_us']:>10} / {fl['own_p99_us']} / {fl['own_max_us'
 print(f"{'6. RSS at start, no data':<48} {'':>10} {'':>6} {mib(f['idle']['start_rss_kib']):>9}")
 print(f"{'6. idle CPU ms over ' + str(f['idle_s']) + ' s: sensord / kcat -G':<48} {f['idle']['sensord_cpu_ms']:>10} / {f['idle']['kcat_g_cpu_ms']}")
 print(f"{'7. engine only, no Kafka (one core)':<48} {f['engine']['records_per_s']:>10}")
+print(f"{'7. the same, 5-message batches':<48} {f['engine']['records_per_s_5_message_batches']:>10}")
 sh = f["shapes"]
 print(f"{'8. parser alone, flat / nested-epoch-ms':<48} {sh['parse_flat_records_per_s']:>10} / {sh['parse_nested_records_per_s']} ({sh['parse_nested_records_per_s'] / sh['parse_flat_records_per_s']:.2f})")
 print(f"{'8. engine, nested-epoch-ms (ratio to figure 7)':<48} {sh['engine_nested_records_per_s']:>10} {sh['engine_nested_records_per_s'] / f['engine']['records_per_s']:>6.2f}")
