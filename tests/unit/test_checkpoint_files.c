@@ -77,10 +77,21 @@ static uint32_t file_version(const char *path) {
         return (uint32_t)head[8] | (uint32_t)head[9] << 8 | (uint32_t)head[10] << 16 | (uint32_t)head[11] << 24;
 }
 
-/* Opens the directory into a fresh state; returns what open returned. */
-static int load(const char *dir, Windows *all, WindowState **state, CheckpointFiles **files, CheckpointMark *mark) {
+/* Opens the directory into a fresh state: a checkpoint at offset with
+ * these entries. */
+static void expect_load(const char *dir, Windows *all, WindowState **state, CheckpointFiles **files,
+                        CheckpointMark *mark, int64_t offset, const char *entries) {
+        char text[1024];
         *state = window_state_new(all);
-        return checkpoint_files_open(files, dir, &expect, *state, mark);
+        assert_int_equal(checkpoint_files_open(files, dir, &expect, *state, mark), 1);
+        assert_int_equal(mark->next_offset, offset);
+        state_text(*state, text, sizeof(text));
+        assert_string_equal(text, entries);
+}
+
+static void unload(CheckpointFiles *files, WindowState *state) {
+        checkpoint_files_free(files);
+        window_state_free(state);
 }
 
 static void test_upgrade_from_version_1(void **unused) {
@@ -95,17 +106,13 @@ static void test_upgrade_from_version_1(void **unused) {
         WindowState *state;
         CheckpointFiles *files;
         CheckpointMark mark;
-        char text[1024];
         const char *v1_state = "sensor_001@0:1/23.5/23.5/23.5 sensor_001@5:2/69.5/23.5/46 sensor_002@0:2/76/26.7/49.3";
         assert_int_equal(windows_new(&all, &expect.spec, 1000), 0);
 
         /* the version 1 log loads as it always did, and generation 1 starts
          * in this version; the version 1 log is left as it was, the
          * fallback */
-        assert_int_equal(load(dir, all, &state, &files, &mark), 1);
-        assert_int_equal(mark.next_offset, 12);
-        state_text(state, text, sizeof(text));
-        assert_string_equal(text, v1_state);
+        expect_load(dir, all, &state, &files, &mark, 12, v1_state);
         window_state_add(state, "sensor_003", 10, 4.5, T + 7 * MIN, NULL);
         mark.next_offset = 13;
         assert_int_equal(checkpoint_files_save(files, state, &mark), 0);
@@ -115,29 +122,20 @@ static void test_upgrade_from_version_1(void **unused) {
         assert_int_equal(file_version(path), CHECKPOINT_FORMAT_VERSION);
         snprintf(path, sizeof(path), "%s/delta.0", part);
         assert_int_equal(file_version(path), 1);
-        checkpoint_files_free(files);
-        window_state_free(state);
+        unload(files, state);
 
         /* it reloads, and another delta goes into the new log */
         const char *upgraded = "sensor_001@0:1/23.5/23.5/23.5 sensor_001@5:2/69.5/23.5/46 "
                                "sensor_002@0:2/76/26.7/49.3 sensor_003@0:1/4.5/4.5/4.5 sensor_003@5:1/4.5/4.5/4.5";
-        assert_int_equal(load(dir, all, &state, &files, &mark), 1);
-        assert_int_equal(mark.next_offset, 13);
-        state_text(state, text, sizeof(text));
-        assert_string_equal(text, upgraded);
+        expect_load(dir, all, &state, &files, &mark, 13, upgraded);
         window_state_add(state, "sensor_001", 10, 0.5, T + 6 * MIN, NULL);
         mark.next_offset = 14;
         assert_int_equal(checkpoint_files_save(files, state, &mark), 0);
-        checkpoint_files_free(files);
-        window_state_free(state);
+        unload(files, state);
         const char *after_delta = "sensor_001@0:2/24/0.5/23.5 sensor_001@5:3/70/0.5/46 "
                                   "sensor_002@0:2/76/26.7/49.3 sensor_003@0:1/4.5/4.5/4.5 sensor_003@5:1/4.5/4.5/4.5";
-        assert_int_equal(load(dir, all, &state, &files, &mark), 1);
-        assert_int_equal(mark.next_offset, 14);
-        state_text(state, text, sizeof(text));
-        assert_string_equal(text, after_delta);
-        checkpoint_files_free(files);
-        window_state_free(state);
+        expect_load(dir, all, &state, &files, &mark, 14, after_delta);
+        unload(files, state);
 
         /* a damaged snapshot.1: generation 0 (version 1) and both logs
          * reach the same state */
@@ -151,12 +149,8 @@ static void test_upgrade_from_version_1(void **unused) {
         byte ^= 0x40;
         assert_int_equal(pwrite(fd, &byte, 1, st.st_size - 3), 1);
         close(fd);
-        assert_int_equal(load(dir, all, &state, &files, &mark), 1);
-        assert_int_equal(mark.next_offset, 14);
-        state_text(state, text, sizeof(text));
-        assert_string_equal(text, after_delta);
-        checkpoint_files_free(files);
-        window_state_free(state);
+        expect_load(dir, all, &state, &files, &mark, 14, after_delta);
+        unload(files, state);
 
         windows_free(all);
         char command[200];
