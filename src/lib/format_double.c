@@ -133,41 +133,63 @@ static size_t format_with_printf(double v, char buf[32]) {
         return (size_t)n;
 }
 
-/* The n digits of q (no trailing zeros) at decimal exponent e, in %g's
- * fixed notation, with ".0" when there is no fraction. */
-static size_t write_fixed(char *buf, bool negative, uint64_t q, int n, int e) {
+/* q as exactly width digits, zero-padded, two at a time. */
+static void write_digits(char *p, uint64_t q, int width) {
         static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                                     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                     "8081828384858687888990919293949596979899";
-        char digits[20];
-        int left = n;
-        for (; left >= 2; left -= 2, q /= 100)
-                memcpy(digits + left - 2, pairs + 2 * (q % 100), 2);
-        if (left == 1)
-                digits[0] = (char)('0' + q);
+        for (; width >= 2; width -= 2, q /= 100)
+                memcpy(p + width - 2, pairs + 2 * (q % 100), 2);
+        if (width == 1)
+                p[0] = (char)('0' + q);
+}
+
+/* The n digits of q (no trailing zeros) at decimal exponent e (-4 <= e <
+ * 17), in %g's fixed notation, with ".0" when there is no fraction. */
+static size_t write_fixed(char *buf, bool negative, uint64_t q, int n, int e) {
         char *out = buf;
         if (negative)
                 *out++ = '-';
-        if (e < 0) {
-                *out++ = '0';
-                *out++ = '.';
-                for (int i = -1; i > e; i--)
-                        *out++ = '0';
-                memcpy(out, digits, (size_t)n);
+        if (e < 0) { /* 0.000ddd */
+                memcpy(out, "0.000", 5);
+                out += 1 - e;
+                write_digits(out, q, n);
                 out += n;
-        } else {
-                for (int i = 0; i <= e; i++)
-                        *out++ = i < n ? digits[i] : '0';
-                *out++ = '.';
-                if (n > e + 1) {
-                        memcpy(out, digits + e + 1, (size_t)(n - e - 1));
-                        out += n - e - 1;
-                } else {
-                        *out++ = '0';
-                }
+        } else if (n > e + 1) { /* ddd.ddd */
+                uint64_t unit = pow10_u64[n - e - 1];
+                write_digits(out, q / unit, e + 1);
+                out[e + 1] = '.';
+                write_digits(out + e + 2, q % unit, n - e - 1);
+                out += n + 1;
+        } else { /* ddd000.0 */
+                write_digits(out, q, n);
+                memset(out + n, '0', (size_t)(e + 1 - n));
+                memcpy(out + e + 1, ".0", 2);
+                out += e + 3;
         }
         *out = '\0';
         return (size_t)(out - buf);
+}
+
+/* Readings are short decimals, and so are their sums: the smallest p <= 4
+ * for which v * 10^p rounds to an integer q whose decimal q * 10^-p reads
+ * back as v (q / 10^p, both exact, rounds as strtod does). Below 10^15 the
+ * product's own rounding cannot move it to another integer, and a double's
+ * interval has room for one decimal of p places only, so this is the
+ * shortest, with at most 15 digits: the first %g too. */
+static bool short_decimal(double a, Decimal *d) {
+        static const double pow10_double[] = { 1, 10, 100, 1000, 10000 };
+        for (int p = 0; p <= 4; p++) {
+                double x = a * pow10_double[p];
+                if (!(x < 1e15))
+                        return false;
+                uint64_t q = (uint64_t)(x + 0.5);
+                if ((double)q / pow10_double[p] == a) {
+                        *d = (Decimal){ q, -p };
+                        return q != 0;
+                }
+        }
+        return false;
 }
 
 /* The n digits of q (no trailing zeros) at decimal exponent e, in %g's
@@ -192,6 +214,20 @@ static size_t write_exponent(char *buf, bool negative, uint64_t q, int n, int e)
         return (size_t)(out - buf);
 }
 
+/* Schubfach's short decimals come as 17 digits, mostly trailing zeros:
+ * halving steps take off up to 15 in four divisions. */
+static void strip_trailing_zeros(Decimal *d) {
+        for (int step = 8; step >= 1; step /= 2)
+                if (d->f % pow10_u64[step] == 0) {
+                        d->f /= pow10_u64[step];
+                        d->e += step;
+                }
+        while (d->f % 10 == 0) {
+                d->f /= 10;
+                d->e++;
+        }
+}
+
 size_t format_double(double v, char buf[32]) {
         uint64_t bits;
         memcpy(&bits, &v, sizeof(bits));
@@ -205,22 +241,13 @@ size_t format_double(double v, char buf[32]) {
         int mq = 1075 - bq; /* v = c * 2^-mq */
         uint64_t c = C_MIN | t;
         Decimal d;
-        bool integer = mq > 0 && mq < 53 && (c >> mq) << mq == c;
+        bool integer = mq > 0 && mq < 53 && (c >> mq) << mq == c, short_one = false;
         if (integer)
                 d = (Decimal){ c >> mq, 0 }; /* its own digits are the shortest */
-        else
+        else if (!(short_one = short_decimal(negative ? -v : v, &d)))
                 d = to_decimal(-mq, c);
-        /* short decimals come as 17 digits, mostly trailing zeros: halving
-         * steps take off up to 15 in four divisions */
-        for (int step = 8; step >= 1; step /= 2)
-                if (d.f % pow10_u64[step] == 0) {
-                        d.f /= pow10_u64[step];
-                        d.e += step;
-                }
-        while (d.f % 10 == 0) {
-                d.f /= 10;
-                d.e++;
-        }
+        if (!short_one) /* a short decimal has no trailing zeros: one place fewer would have done */
+                strip_trailing_zeros(&d);
         /* digits from the bit length: 1233 / 4096 is just above log10 2 */
         int n = ((64 - __builtin_clzll(d.f)) * 1233 >> 12) + 1;
         if (n > 1 && d.f < pow10_u64[n - 1])
