@@ -396,7 +396,6 @@ int checkpoint_files_save(CheckpointFiles *f, WindowState *state, const Checkpoi
         uint64_t snapshot_bytes = 64 + sensors * CHECKPOINT_SENSOR_BYTES(0) + entries * CHECKPOINT_ENTRY_BYTES + key_bytes;
         if (f->force_snapshot || f->delta_bytes - f->header_bytes > snapshot_bytes) {
                 f->force_snapshot = false;
-                f->last_bytes = 0;
                 return compact(f, state, mark);
         }
         return 0;
