@@ -27,7 +27,7 @@ struct CheckpointFiles {
         uint64_t last_bytes;
         uint32_t last_crc;
         bool force_snapshot;
-        uint32_t log_version; /* the format of delta.<gen>'s header */
+        uint32_t log_version; /* the format of the delta log last read or created: delta.<gen> once open */
         CheckpointWrittenFn written;
         void *written_userdata;
         char problem[512]; /* what is damaged, where */
@@ -40,7 +40,6 @@ typedef struct Loading {
         CheckpointMark mark;
         uint32_t crc;
         bool loaded;
-        uint32_t log_version; /* the format of delta.<gen>, to which records are appended */
 } Loading;
 
 static void on_entry(const WindowEntry *e, void *userdata) {
@@ -68,7 +67,8 @@ static int check_header(CheckpointFiles *f, const char *name, const uint8_t *dat
         CheckpointHeader h;
         const CheckpointHeader *want = &f->header;
         int r = checkpoint_decode_header(data, len, &h, used);
-        *version = h.version;
+        if (r == 0)
+                *version = h.version;
         if (r == -EPROTONOSUPPORT) {
                 log_error("checkpoint %s/%s has a format version this sensord does not read; move the directory "
                           "away to start afresh: mv %s %s.old",
@@ -99,8 +99,8 @@ static int replay(CheckpointFiles *f, Loading *l, const char *name, bool snapsho
         uint32_t version = 0;
         r = check_header(f, name, data, len, &pos, &version);
         CheckpointVisitor v = { l, on_evicted, on_entry };
-        if (!snapshot)
-                l->log_version = version;
+        if (r == 0 && !snapshot)
+                f->log_version = version;
         for (unsigned records = 0; r == 0 && pos < len; records++) {
                 CheckpointKind kind;
                 CheckpointMark mark;
@@ -165,6 +165,7 @@ static int create_delta(CheckpointFiles *f, uint64_t gen) {
         f->buf.len = 0;
         checkpoint_encode_header(&f->buf, &f->header);
         int r = file_create_at(f->dirfd, name, f->buf.data, f->buf.len);
+        f->log_version = CHECKPOINT_FORMAT_VERSION;
         return r < 0 ? r : fsync_dir(f);
 }
 
@@ -212,10 +213,8 @@ static int load_generation(CheckpointFiles *f, Loading *l, uint64_t g, bool allo
         }
         file_name(name, sizeof(name), "delta", g);
         r = replay(f, l, name, false, allow_torn);
-        if (r == -ENOENT && g > 0) { /* the compaction that made snapshot.<g> stopped before its delta */
+        if (r == -ENOENT && g > 0) /* the compaction that made snapshot.<g> stopped before its delta */
                 r = create_delta(f, g);
-                l->log_version = CHECKPOINT_FORMAT_VERSION;
-        }
         return r;
 }
 
@@ -232,10 +231,7 @@ static int upgrade(CheckpointFiles *f, WindowState *state, const Loading *l) {
         if (l->loaded)
                 return compact(f, state, &l->mark);
         int r = create_delta(f, f->gen); /* nothing in the log but its header */
-        if (r == 0)
-                r = open_delta(f, f->gen);
-        f->log_version = CHECKPOINT_FORMAT_VERSION;
-        return r;
+        return r < 0 ? r : open_delta(f, f->gen);
 }
 
 int checkpoint_files_open(CheckpointFiles **out, const char *state_dir, const CheckpointHeader *expect,
@@ -259,7 +255,6 @@ int checkpoint_files_open(CheckpointFiles **out, const char *state_dir, const Ch
                 r = create_delta(f, 0);
                 if (r == 0)
                         r = open_delta(f, 0);
-                f->log_version = CHECKPOINT_FORMAT_VERSION;
                 if (r < 0) {
                         log_error("cannot create a checkpoint in %s: %s", f->dir, strerror(-r));
                         goto fail;
@@ -283,7 +278,6 @@ int checkpoint_files_open(CheckpointFiles **out, const char *state_dir, const Ch
         }
         if (r == 0)
                 r = open_delta(f, g);
-        f->log_version = l.log_version;
         if (r == 0 && f->log_version != CHECKPOINT_FORMAT_VERSION)
                 r = upgrade(f, state, &l);
         if (r == -EBADMSG)
@@ -360,7 +354,6 @@ static int compact(CheckpointFiles *f, WindowState *state, const CheckpointMark 
                 r = open_delta(f, next);
         if (r < 0)
                 return r;
-        f->log_version = CHECKPOINT_FORMAT_VERSION;
         if (next >= 2) {
                 file_name(name, sizeof(name), "snapshot", next - 2);
                 unlinkat(f->dirfd, name, 0);
