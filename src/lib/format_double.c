@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "format_double_pow10.h"
+#include "util.h"
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -133,17 +134,6 @@ static size_t format_with_printf(double v, char buf[32]) {
         return (size_t)n;
 }
 
-/* q as exactly width digits, zero-padded, two at a time. */
-static void write_digits(char *p, uint64_t q, int width) {
-        static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-                                    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-                                    "8081828384858687888990919293949596979899";
-        for (; width >= 2; width -= 2, q /= 100)
-                memcpy(p + width - 2, pairs + 2 * (q % 100), 2);
-        if (width == 1)
-                p[0] = (char)('0' + q);
-}
-
 /* The n digits of q (no trailing zeros) at decimal exponent e (-4 <= e <
  * 17), in %g's fixed notation, with ".0" when there is no fraction. */
 static size_t write_fixed(char *buf, bool negative, uint64_t q, int n, int e) {
@@ -152,20 +142,18 @@ static size_t write_fixed(char *buf, bool negative, uint64_t q, int n, int e) {
                 *out++ = '-';
         if (e < 0) { /* 0.000ddd */
                 memcpy(out, "0.000", 5);
-                out += 1 - e;
-                write_digits(out, q, n);
-                out += n;
+                out = format_u64_padded(out + 1 - e, q, n);
         } else if (n > e + 1) { /* ddd.ddd */
                 uint64_t unit = pow10_u64[n - e - 1];
-                write_digits(out, q / unit, e + 1);
-                out[e + 1] = '.';
-                write_digits(out + e + 2, q % unit, n - e - 1);
-                out += n + 1;
+                out = format_u64_padded(out, q / unit, e + 1);
+                *out++ = '.';
+                out = format_u64_padded(out, q % unit, n - e - 1);
         } else { /* ddd000.0 */
-                write_digits(out, q, n);
-                memset(out + n, '0', (size_t)(e + 1 - n));
-                memcpy(out + e + 1, ".0", 2);
-                out += e + 3;
+                out = format_u64_padded(out, q, n);
+                memset(out, '0', (size_t)(e + 1 - n));
+                out += e + 1 - n;
+                memcpy(out, ".0", 2);
+                out += 2;
         }
         *out = '\0';
         return (size_t)(out - buf);
@@ -198,18 +186,16 @@ static size_t write_exponent(char *buf, bool negative, uint64_t q, int n, int e)
         char *out = buf;
         if (negative)
                 *out++ = '-';
-        for (int i = n - 1; i >= 0; i--, q /= 10)
-                out[i + (i > 0)] = (char)('0' + q % 10);
-        if (n > 1)
-                out[1] = '.';
-        out += n + (n > 1);
+        uint64_t unit = pow10_u64[n - 1];
+        *out++ = (char)('0' + q / unit);
+        if (n > 1) {
+                *out++ = '.';
+                out = format_u64_padded(out, q % unit, n - 1);
+        }
         *out++ = 'e';
         *out++ = e < 0 ? '-' : '+';
         unsigned magnitude = (unsigned)(e < 0 ? -e : e);
-        if (magnitude >= 100)
-                *out++ = (char)('0' + magnitude / 100);
-        *out++ = (char)('0' + magnitude / 10 % 10);
-        *out++ = (char)('0' + magnitude % 10);
+        out = format_u64_padded(out, magnitude, magnitude >= 100 ? 3 : 2);
         *out = '\0';
         return (size_t)(out - buf);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,10 +33,16 @@ static inline char *format_u64(char *p, uint64_t v) {
         return p;
 }
 
-/* Writes v zero-padded to width digits. */
+/* Writes v zero-padded to width digits, two at a time, and returns the end. */
 static inline char *format_u64_padded(char *p, uint64_t v, int width) {
-        for (int i = width - 1; i >= 0; i--, v /= 10)
-                p[i] = (char)('0' + v % 10);
+        static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                    "8081828384858687888990919293949596979899";
+        int left = width;
+        for (; left >= 2; left -= 2, v /= 100)
+                memcpy(p + left - 2, pairs + 2 * (v % 100), 2);
+        if (left == 1)
+                p[0] = (char)('0' + v % 10);
         return p + width;
 }
 
