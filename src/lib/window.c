@@ -201,6 +201,11 @@ static Sensor *find_sensor(const WindowState *s, uint32_t hash, const char *id, 
         return *slot ? &s->sensors[*slot - 1] : NULL;
 }
 
+static void count_holder(Windows *w, uint32_t hash) {
+        if (w->holders[hash & w->holders_mask] < UINT8_MAX)
+                w->holders[hash & w->holders_mask]++;
+}
+
 static void rebuild_holders(Windows *w) {
         uint32_t n_buckets = 1024;
         while (n_buckets < w->held_sensors * 4)
@@ -210,15 +215,15 @@ static void rebuild_holders(Windows *w) {
         w->holders_mask = n_buckets - 1;
         for (size_t k = 0; k < w->n_states; k++)
                 for (size_t i = 0; i < w->states[k]->n_sensors; i++)
-                        if (w->states[k]->sensors[i].block && w->holders[w->states[k]->sensors[i].hash & (n_buckets - 1)] < UINT8_MAX)
-                                w->holders[w->states[k]->sensors[i].hash & (n_buckets - 1)]++;
+                        if (w->states[k]->sensors[i].block)
+                                count_holder(w, w->states[k]->sensors[i].hash);
 }
 
 static void hold(Windows *w, uint32_t hash) {
         if (++w->held_sensors * 2 > (uint64_t)w->holders_mask + 1)
                 rebuild_holders(w); /* counts this sensor too */
-        else if (w->holders[hash & w->holders_mask] < UINT8_MAX)
-                w->holders[hash & w->holders_mask]++;
+        else
+                count_holder(w, hash);
 }
 
 static void release(Windows *w, uint32_t hash) {
