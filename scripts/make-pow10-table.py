@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes src/lib/format_double_pow10.h: Schubfach's table of 126-bit
+"""Writes src/lib/text/format_double_pow10.h: Schubfach's table of 126-bit
 powers of ten, g(k) = floor(10^-k * 2^(125 - floor(-k log2 10))) + 1 for
 k in [-324, 292], each as its high and low 63 bits (Giulietti, "The
 Schubfach way to render doubles", section 9.8.3). Exact integer arithmetic;

@@ -15,13 +15,13 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
-#include "alloc.h"
-#include "generate.h"
-#include "log.h"
+#include "lib/base/alloc.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
+#include "lib/input/generate.h"
+#include "lib/text/timestamp.h"
+#include "lib/text/units.h"
 #include "sensord-build.h"
-#include "timestamp.h"
-#include "units.h"
-#include "util.h"
 
 typedef struct Item {
         char *raw;       /* the JSON line as read, sent unchanged unless shifted */

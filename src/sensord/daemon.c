@@ -3,7 +3,7 @@
  * consumer's events to the pipeline and the pipeline's rows to the emitter.
  * Everything runs on the loop's thread and nothing on it blocks, so the
  * watchdog (sd_event_set_watchdog) stays fed. */
-#include "daemon.h"
+#include "sensord/daemon.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,18 +14,18 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
-#include "checkpoints.h"
-#include "consumer.h"
-#include "log.h"
-#include "metrics.h"
-#include "metrics_file.h"
-#include "metrics_http.h"
-#include "output.h"
-#include "pipeline.h"
-#include "reload.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 #include "sensord-build.h"
-#include "status.h"
-#include "util.h"
+#include "sensord/checkpoint/checkpoints.h"
+#include "sensord/kafka/consumer.h"
+#include "sensord/metrics/metrics.h"
+#include "sensord/metrics/metrics_file.h"
+#include "sensord/metrics/metrics_http.h"
+#include "sensord/metrics/status.h"
+#include "sensord/output.h"
+#include "sensord/pipeline.h"
+#include "sensord/reload.h"
 
 typedef struct Daemon {
         DaemonOptions options;

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "config.h"
+#include "lib/config/config.h"
 
 typedef struct DaemonOptions {
         const char *config_path;

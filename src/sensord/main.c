@@ -5,10 +5,10 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "config.h"
-#include "daemon.h"
-#include "log.h"
+#include "lib/base/log.h"
+#include "lib/config/config.h"
 #include "sensord-build.h"
+#include "sensord/daemon.h"
 
 static void usage(FILE *f) {
         fprintf(f,

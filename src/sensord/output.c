@@ -1,6 +1,6 @@
 /* output: the emitter and the Kafka sink behind the pipeline's two-phase
  * batch close. */
-#include "output.h"
+#include "sensord/output.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alloc.h"
-#include "log.h"
-#include "util.h"
+#include "lib/base/alloc.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
 
 struct Output {
         Emitter *emitter; /* NULL: output.sink "none" */

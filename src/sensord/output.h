@@ -9,11 +9,11 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "config.h"
-#include "emitter.h"
-#include "kafka_sink.h"
-#include "metrics_text.h"
-#include "pipeline.h"
+#include "lib/config/config.h"
+#include "lib/metrics/metrics_text.h"
+#include "lib/text/emitter.h"
+#include "sensord/kafka/kafka_sink.h"
+#include "sensord/pipeline.h"
 
 /* At a stop, or before partitions are revoked, how long to wait for
  * deliveries before checkpointing what they confirmed. */

@@ -1,10 +1,10 @@
 /* partitions: per-partition offsets and available-now ends, sorted by id. */
-#include "partitions.h"
+#include "sensord/partitions.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "lib/base/alloc.h"
 
 void partitions_free(Partitions *ps) {
         for (size_t i = 0; i < ps->n; i++)

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "window.h"
+#include "lib/state/window.h"
 
 typedef struct PartitionOffset {
         int32_t partition;

@@ -1,16 +1,16 @@
 /* pipeline: batch -> parse -> window state -> output, and offsets released
  * only for confirmed batches, in batch order. */
-#include "pipeline.h"
+#include "sensord/pipeline.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "timestamp.h"
-#include "units.h"
-#include "util.h"
+#include "lib/base/alloc.h"
+#include "lib/base/util.h"
+#include "lib/text/timestamp.h"
+#include "lib/text/units.h"
 
 /* A closed batch whose output is not confirmed yet, with the offsets it
  * will release. */

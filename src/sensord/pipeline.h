@@ -19,12 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "batcher.h"
-#include "checkpoint_format.h"
-#include "latency.h"
-#include "partitions.h"
-#include "record.h"
-#include "window.h"
+#include "lib/input/batcher.h"
+#include "lib/input/record.h"
+#include "lib/metrics/latency.h"
+#include "lib/state/checkpoint_format.h"
+#include "lib/state/window.h"
+#include "sensord/partitions.h"
 
 /* end_batch's answer when the output confirms the batch later. */
 #define PIPELINE_PENDING 1

@@ -1,10 +1,10 @@
 /* reload: the configuration file read again, checked against the running one. */
-#include "reload.h"
+#include "sensord/reload.h"
 
 #include <inttypes.h>
 #include <stddef.h>
 
-#include "log.h"
+#include "lib/base/log.h"
 
 void reload_apply_options(const DaemonOptions *options, Config *config) {
         if (options->sink_override >= 0)

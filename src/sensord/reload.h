@@ -4,9 +4,9 @@
  * restart-only setting (the reload column of config.c's settings table). */
 #pragma once
 
-#include "config.h"
-#include "daemon.h"
-#include "pipeline.h"
+#include "lib/config/config.h"
+#include "sensord/daemon.h"
+#include "sensord/pipeline.h"
 
 /* The command line wins over the file, at start and at every reload; sets
  * the log level too. */

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "checkpoint_files.h"
-#include "util.h"
+#include "lib/base/util.h"
+#include "sensord/checkpoint/checkpoint_files.h"
 
 static uint64_t dir_bytes(const char *path) {
         DIR *d = opendir(path);

@@ -22,11 +22,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "alloc.h"
-#include "emitter.h"
-#include "generate.h"
-#include "pipeline.h"
-#include "util.h"
+#include "lib/base/alloc.h"
+#include "lib/base/util.h"
+#include "lib/input/generate.h"
+#include "lib/text/emitter.h"
+#include "sensord/pipeline.h"
 
 typedef struct Sink {
         Emitter *emitter;

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "alloc.h"
-#include "generate.h"
-#include "record.h"
-#include "util.h"
+#include "lib/base/alloc.h"
+#include "lib/base/util.h"
+#include "lib/input/generate.h"
+#include "lib/input/record.h"
 
 int main(int argc, char **argv) {
         GenerateShape shape;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint_format.h"
+#include "lib/state/checkpoint_format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,8 +7,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "window.h"
+#include "lib/config/config.h"
+#include "lib/state/window.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "window.h"
+#include "lib/state/window.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

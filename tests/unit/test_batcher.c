@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "batcher.h"
+#include "lib/input/batcher.h"
 
 /* Feeds message sizes the way the daemon does and records batch sizes. */
 static size_t run(const BatchLimits *limits, const size_t *sizes, size_t n, uint64_t *batch_sizes) {

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "changelog_format.h"
+#include "lib/state/changelog_format.h"
 
 #define MIN 60000LL
 #define T 1729593300000LL

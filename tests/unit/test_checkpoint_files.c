@@ -17,9 +17,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "checkpoint_files.h"
-#include "checkpoint_format.h"
-#include "window.h"
+#include "lib/state/checkpoint_format.h"
+#include "lib/state/window.h"
+#include "sensord/checkpoint/checkpoint_files.h"
 
 #define MIN 60000LL
 #define T 1729593300000LL /* 2024-10-22T10:35:00Z, as in checkpoint-v1.bin */

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "checkpoint_format.h"
-#include "crc32c.h"
+#include "lib/state/checkpoint_format.h"
+#include "lib/state/crc32c.h"
 
 #define MIN 60000LL
 #define T 1729593300000LL /* 2024-10-22T10:35:00Z */

@@ -12,8 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "util.h"
+#include "lib/base/util.h"
+#include "lib/config/config.h"
 
 static char path[64];
 

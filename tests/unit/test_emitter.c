@@ -14,10 +14,10 @@
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 
-#include "emitter.h"
-#include "format_double.h"
-#include "row_json.h"
-#include "timestamp.h"
+#include "lib/text/emitter.h"
+#include "lib/text/format_double.h"
+#include "lib/text/row_json.h"
+#include "lib/text/timestamp.h"
 
 static void test_format_double(void **state) {
         char buf[32];

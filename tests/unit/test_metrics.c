@@ -9,9 +9,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "kafka_stats.h"
-#include "latency.h"
-#include "metrics_text.h"
+#include "lib/metrics/kafka_stats.h"
+#include "lib/metrics/latency.h"
+#include "lib/metrics/metrics_text.h"
 
 static void test_family_and_samples(void **state) {
         MetricsText t = { 0 };

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "pipeline.h"
+#include "sensord/pipeline.h"
 
 typedef struct Recorder {
         int end_result;          /* what end_batch answers */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "record.h"
+#include "lib/input/record.h"
 
 static RecordError parse(const char *json, Record *r, char *reason) {
         return record_parse(json, strlen(json), 65536, r, reason);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "record.h"
+#include "lib/input/record.h"
 
 static RecordShape make_shape(const char *sensor_id, const char *value, const char *timestamp, TimestampFormat format) {
         RecordShape shape;

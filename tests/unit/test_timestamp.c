@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "timestamp.h"
+#include "lib/text/timestamp.h"
 
 #define T_2024_10_22_10_40 1729593600000LL
 

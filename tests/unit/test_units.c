@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "units.h"
+#include "lib/text/units.h"
 
 static int64_t duration(const char *text) {
         int64_t ms = -1;

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "timestamp.h"
-#include "window.h"
+#include "lib/state/window.h"
+#include "lib/text/timestamp.h"
 
 #define MIN 60000LL
 

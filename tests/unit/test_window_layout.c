@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "window.h"
+#include "lib/state/window.h"
 #include "window_oracle.h"
 
 #define MIN 60000LL

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "util.h"
+#include "lib/base/alloc.h"
+#include "lib/base/util.h"
 
 /* 48 bytes: the state is mostly these. */
 typedef struct Entry {

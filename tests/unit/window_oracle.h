@@ -3,7 +3,7 @@
  * oracle_ names, sharing window.h's value types. Not built into sensord. */
 #pragma once
 
-#include "window.h"
+#include "lib/state/window.h"
 
 /* see window.h for what each does */
 typedef struct OracleWindows OracleWindows;

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes checkpoint-v1.bin: a checkpoint file of format version 1, built
-from the format's description in src/lib/checkpoint_format.h by this
+from the format's description in src/lib/state/checkpoint_format.h by this
 independent encoder. test_checkpoint_format.c reads it, so that a later
 format version still knows what version 1 files hold. Run it only to
 regenerate the file; the file is checked in."""

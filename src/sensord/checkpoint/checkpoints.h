@@ -1,0 +1,61 @@
+/* checkpoints: the checkpoint files of the partitions this process holds,
+ * behind the pipeline's checkpoint interface; with state.changelog_topic,
+ * also their changelog: where a newly assigned partition's state comes
+ * from (its committed pointer, its local files when they hold the same
+ * checkpoint, else the changelog), and each checkpoint produced to it and
+ * committed, with its pointer, once delivered. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "lib/config/config.h"
+#include "lib/metrics/metrics_text.h"
+#include "sensord/pipeline.h"
+
+typedef struct CheckpointsEvents {
+        void *userdata;
+        /* A partition whose load said PIPELINE_LOAD_LATER has its state in
+         * place: mark (NULL: none), and without one the group's committed
+         * offset (-1: none), to tell the pipeline and seek the consumer. */
+        void (*restored)(void *userdata, int32_t partition, const CheckpointMark *mark, int64_t committed);
+        /* Commit offset for the partition with metadata, synchronously
+         * when sync (a revoke: before the partition goes). */
+        void (*commit)(void *userdata, int32_t partition, int64_t offset, const char *metadata, bool sync);
+        /* sensord cannot go on: stop with this exit code (logged). */
+        void (*failed)(void *userdata, int exit_code);
+} CheckpointsEvents;
+
+typedef struct Checkpoints Checkpoints;
+
+/* The partition checkpoints written since the start, for the metrics. */
+typedef struct CheckpointsStats {
+        uint64_t saves;
+        MetricsHistogram seconds; /* writing and fsyncing one */
+        MetricsHistogram bytes;   /* of one (a delta record, or a snapshot) */
+} CheckpointsStats;
+
+const CheckpointsStats *checkpoints_stats(const Checkpoints *c);
+
+/* With a changelog topic in config, event and events are used; without,
+ * they may be NULL. -EINVAL when the changelog's Kafka clients cannot be
+ * made (logged). */
+int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, const CheckpointsEvents *events);
+Checkpoints *checkpoints_free(Checkpoints *c);
+
+/* With a changelog: checks its topic (see changelog_start()). 0, or
+ * -EHOSTUNREACH or -EINVAL (logged). */
+int checkpoints_start(Checkpoints *c, int input_partitions);
+
+bool checkpoints_have_changelog(const Checkpoints *c);
+
+/* A held partition's latest changelog snapshot is older than
+ * state.changelog_snapshot_interval: the next checkpoint writes a new one,
+ * and should happen even if the input is quiet, so that the changelog's
+ * retention never takes a generation that is still needed. */
+bool checkpoints_snapshot_due(const Checkpoints *c);
+
+/* Restores in progress (partitions waiting for their committed pointer or
+ * reading the changelog), changelog messages read so far and to read. */
+void checkpoints_restoring(const Checkpoints *c, size_t *partitions, uint64_t *read, uint64_t *to_read);
+
+PipelineCheckpoints checkpoints_for_pipeline(Checkpoints *c);

@@ -1,0 +1,342 @@
+/* changelog: a producer and a reader (assign() only), each a librdkafka
+ * queue on sd-event, and committed-offset requests on a worker thread. */
+#include "sensord/kafka/changelog.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/base/alloc.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
+#include "sensord/kafka/kafka_conf.h"
+#include "sensord/kafka/kafka_worker.h"
+#include "sensord/kafka/queue_watch.h"
+#include "sensord/kafka/topic_wait.h"
+
+/* Room in a message for what the broker adds around the value (record
+ * headers, batch overhead), under message.max.bytes. */
+#define MESSAGE_OVERHEAD 1024
+/* How long one committed-offsets request may take before it is an error. */
+#define ASK_TIMEOUT_MS 10000
+
+struct Changelog {
+        ChangelogEvents events;
+        char *topic, *input_topic, *group_id, *brokers;
+        int64_t startup_timeout_ms;
+        rd_kafka_t *producer, *reader;
+        rd_kafka_topic_t *handle; /* the producer's, from changelog_start() on */
+        rd_kafka_topic_t *reader_handle; /* keeps the topic in the reader's metadata */
+        rd_kafka_queue_t *reader_queue;
+        QueueWatch producer_watch, reader_watch;
+        KafkaWorker *worker; /* committed-offset requests */
+        sd_event_source *more_read; /* the reader's queue held more than one turn's worth */
+        size_t part_max;
+        uint64_t read_messages, read_bytes;
+};
+
+static int set_conf(rd_kafka_conf_t *conf, const char *what, const char *name, const char *value) {
+        char errstr[256];
+        if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                log_error("%s: kafka property %s=%s: %s", what, name, value, errstr);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
+        log_msg(level > LOG_DEBUG ? LOG_DEBUG : level, "kafka changelog %s: %s", facility, message);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+        if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && err != RD_KAFKA_RESP_ERR__TRANSPORT)
+                log_warning("kafka changelog: %s", reason);
+}
+
+/* Runs inside rd_kafka_poll() on the loop's thread. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+        Changelog *cl = opaque;
+        cl->events.delivered(cl->events.userdata, m->partition, (uint64_t)(uintptr_t)m->_private,
+                             m->err ? -1 : m->offset, m->err ? rd_kafka_err2str(m->err) : NULL);
+}
+
+static rd_kafka_conf_t *producer_conf(Changelog *cl, const Config *config) {
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        int r = 0;
+        for (size_t i = 0; i < config->output_properties.n && r == 0; i++)
+                r = set_conf(conf, "output.kafka_properties", config->output_properties.items[i].name,
+                             config->output_properties.items[i].value);
+        /* A checkpoint counts only once delivered: retried for as long as
+         * it takes (a stop does not wait for it), in order, exactly once. */
+        if (r < 0 || set_conf(conf, "changelog", "bootstrap.servers", config->brokers) < 0 ||
+            set_conf(conf, "changelog", "client.id", "sensord-changelog") < 0 ||
+            set_conf(conf, "changelog", "enable.idempotence", "true") < 0 ||
+            set_conf(conf, "changelog", "acks", "all") < 0 ||
+            set_conf(conf, "changelog", "message.timeout.ms", "0") < 0 ||
+            set_conf(conf, "changelog", "compression.codec", "lz4") < 0) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        rd_kafka_conf_set_opaque(conf, cl);
+        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+        rd_kafka_conf_set_error_cb(conf, on_error);
+        rd_kafka_conf_set_log_cb(conf, on_log);
+        return conf;
+}
+
+static rd_kafka_conf_t *reader_conf(Changelog *cl, const Config *config) {
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        int r = 0;
+        for (size_t i = 0; i < config->properties.n && r == 0; i++)
+                r = set_conf(conf, "kafka.properties", config->properties.items[i].name,
+                             config->properties.items[i].value);
+        /* assign() only: it never joins the group, whose committed
+         * offsets it asks for (rd_kafka_committed()) */
+        if (r < 0 || set_conf(conf, "changelog", "bootstrap.servers", config->brokers) < 0 ||
+            set_conf(conf, "changelog", "client.id", "sensord-changelog-restore") < 0 ||
+            set_conf(conf, "changelog", "group.id", config->group_id) < 0 ||
+            set_conf(conf, "changelog", "enable.auto.commit", "false") < 0 ||
+            set_conf(conf, "changelog", "enable.auto.offset.store", "false") < 0 ||
+            set_conf(conf, "changelog", "enable.partition.eof", "true") < 0 ||
+            /* it fetches only while a restore runs, which should not wait
+             * out the broker's long poll for the partitions added meanwhile */
+            set_conf(conf, "changelog", "fetch.wait.max.ms", "10") < 0 ||
+            set_conf(conf, "changelog", "auto.offset.reset", "error") < 0) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        rd_kafka_conf_set_opaque(conf, cl);
+        rd_kafka_conf_set_error_cb(conf, on_error);
+        rd_kafka_conf_set_log_cb(conf, on_log);
+        return conf;
+}
+
+static int on_producer_ready(void *userdata) {
+        rd_kafka_poll(((Changelog *)userdata)->producer, 0);
+        return 0;
+}
+
+/* A committed-offset request: rd_kafka_committed() blocks for a round
+ * trip to the group coordinator, so it runs on the worker. (The admin API's
+ * ListConsumerGroupOffsets would not block, but librdkafka 2.0.2 aborts on
+ * an assertion when one times out while the brokers are down.) */
+typedef struct Ask {
+        KafkaJob job; /* first: the job is the request */
+        Changelog *cl;
+        rd_kafka_topic_partition_list_t *list;
+        rd_kafka_resp_err_t err;
+} Ask;
+
+static void run_ask(KafkaJob *job) {
+        Ask *ask = (Ask *)job;
+        ask->err = rd_kafka_committed(ask->cl->reader, ask->list, ASK_TIMEOUT_MS);
+}
+
+static void done_ask(KafkaJob *job, bool cancelled) {
+        Ask *ask = (Ask *)job;
+        Changelog *cl = ask->cl;
+        for (int i = 0; !cancelled && i < ask->list->cnt; i++) {
+                const rd_kafka_topic_partition_t *p = &ask->list->elems[i];
+                rd_kafka_resp_err_t err = ask->err ? ask->err : p->err;
+                if (err)
+                        cl->events.committed(cl->events.userdata, p->partition, -1, NULL, 0, rd_kafka_err2str(err));
+                else
+                        cl->events.committed(cl->events.userdata, p->partition, p->offset >= 0 ? p->offset : -1,
+                                             p->metadata, p->metadata_size, NULL);
+        }
+        rd_kafka_topic_partition_list_destroy(ask->list);
+        free(ask);
+}
+
+static int on_reader_ready(void *userdata) {
+        Changelog *cl = userdata;
+        rd_kafka_message_t *m = NULL;
+        unsigned i;
+        /* bounded, so that timers and signals get their turn */
+        for (i = 0; i < 1024 && (m = rd_kafka_consumer_poll(cl->reader, 0)); i++) {
+                if (m->err == 0) {
+                        cl->read_messages++;
+                        cl->read_bytes += m->len;
+                        cl->events.read(cl->events.userdata, m->partition, m->offset, m->payload, m->len, false);
+                } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        cl->events.read(cl->events.userdata, m->partition, m->offset, NULL, 0, true);
+                } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+                           m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+                        log_warning("reading changelog %s/%" PRId32 ": %s", cl->topic, m->partition,
+                                    rd_kafka_message_errstr(m));
+                        cl->events.read(cl->events.userdata, m->partition, m->offset, NULL, 0, true);
+                } else {
+                        log_warning("reading changelog %s: %s", cl->topic, rd_kafka_message_errstr(m));
+                }
+                rd_kafka_message_destroy(m);
+        }
+        /* the pipe wakes the loop only when the queue fills anew */
+        return i == 1024 ? sd_event_source_set_enabled(cl->more_read, SD_EVENT_ONESHOT) : 0;
+}
+
+static int on_more_read(sd_event_source *s, void *userdata) {
+        return on_reader_ready(userdata);
+}
+
+int changelog_new(Changelog **out, const Config *config, sd_event *event, const ChangelogEvents *events) {
+        Changelog *cl = xcalloc(1, sizeof(*cl));
+        char errstr[512];
+        int r = -EINVAL;
+
+        *cl = (Changelog){ .events = *events, .startup_timeout_ms = config->startup_timeout_ms };
+        cl->topic = xstrdup(config->changelog_topic);
+        cl->input_topic = xstrdup(config->topic);
+        cl->group_id = xstrdup(config->group_id);
+        cl->brokers = xstrdup(config->brokers);
+        rd_kafka_conf_t *conf = producer_conf(cl, config);
+        if (!conf)
+                goto fail;
+        cl->part_max = kafka_conf_u64(conf, "message.max.bytes", 1000000);
+        cl->part_max = cl->part_max > 2 * MESSAGE_OVERHEAD ? cl->part_max - MESSAGE_OVERHEAD : MESSAGE_OVERHEAD;
+        if (!(cl->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
+                log_error("cannot create the changelog producer: %s", errstr);
+                rd_kafka_conf_destroy(conf);
+                goto fail;
+        }
+        if (!(conf = reader_conf(cl, config)))
+                goto fail;
+        if (!(cl->reader = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
+                log_error("cannot create the changelog reader: %s", errstr);
+                rd_kafka_conf_destroy(conf);
+                goto fail;
+        }
+        rd_kafka_poll_set_consumer(cl->reader);
+        cl->reader_queue = rd_kafka_queue_get_consumer(cl->reader);
+        rd_kafka_queue_t *main_queue = rd_kafka_queue_get_main(cl->producer);
+        r = queue_watch_init(&cl->producer_watch, event, main_queue, on_producer_ready, cl);
+        rd_kafka_queue_destroy(main_queue);
+        if (r < 0 || (r = kafka_worker_new(&cl->worker, event)) < 0 ||
+            (r = queue_watch_init(&cl->reader_watch, event, cl->reader_queue, on_reader_ready, cl)) < 0 ||
+            (r = sd_event_add_defer(event, &cl->more_read, on_more_read, cl)) < 0 ||
+            (r = sd_event_source_set_enabled(cl->more_read, SD_EVENT_OFF)) < 0)
+                goto fail;
+        *out = cl;
+        return 0;
+fail:
+        changelog_free(cl);
+        return r;
+}
+
+Changelog *changelog_free(Changelog *cl) {
+        if (!cl)
+                return NULL;
+        kafka_worker_free(cl->worker); /* before the reader it asks */
+        sd_event_source_disable_unref(cl->more_read);
+        if (cl->handle)
+                rd_kafka_topic_destroy(cl->handle);
+        if (cl->reader_handle)
+                rd_kafka_topic_destroy(cl->reader_handle);
+        if (cl->reader_queue)
+                rd_kafka_queue_destroy(cl->reader_queue);
+        if (cl->reader)
+                rd_kafka_destroy_flags(cl->reader, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        if (cl->producer) {
+                /* undelivered parts belong to checkpoints that never
+                 * counted: the next owner restores from the last one that did */
+                rd_kafka_purge(cl->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                rd_kafka_destroy(cl->producer);
+        }
+        queue_watch_free(&cl->producer_watch); /* after the handles that write to their pipes */
+        queue_watch_free(&cl->reader_watch);
+        free(cl->topic);
+        free(cl->input_topic);
+        free(cl->group_id);
+        free(cl->brokers);
+        free(cl);
+        return NULL;
+}
+
+int changelog_start(Changelog *cl, int input_partitions) {
+        int partitions = topic_wait(cl->producer, cl->topic, cl->brokers, cl->startup_timeout_ms, true);
+        if (partitions < 0)
+                return partitions;
+        if (partitions < input_partitions) {
+                log_error("state.changelog_topic %s has %d partition(s), fewer than the %d of %s: each input "
+                          "partition's state goes to the changelog partition of the same number. Create the "
+                          "changelog topic with at least %d partitions",
+                          cl->topic, partitions, input_partitions, cl->input_topic, input_partitions);
+                return -EINVAL;
+        }
+        if (!(cl->handle = rd_kafka_topic_new(cl->producer, cl->topic, NULL)) ||
+            !(cl->reader_handle = rd_kafka_topic_new(cl->reader, cl->topic, NULL))) {
+                log_error("cannot open topic %s: %s", cl->topic, rd_kafka_err2str(rd_kafka_last_error()));
+                return -EINVAL;
+        }
+        /* Known to the reader from the start: a topic it first meets at a
+         * restore's assign waits for librdkafka's once-a-second topic scan
+         * (a second added to every restore). */
+        const struct rd_kafka_metadata *md = NULL;
+        if (rd_kafka_metadata(cl->reader, 0, cl->reader_handle, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                rd_kafka_metadata_destroy(md);
+        return 0;
+}
+
+void changelog_ask_committed(Changelog *cl, const int32_t *partitions, size_t n) {
+        Ask *ask = xcalloc(1, sizeof(*ask));
+        *ask = (Ask){ .job = { .run = run_ask, .done = done_ask }, .cl = cl,
+                      .list = rd_kafka_topic_partition_list_new((int)n) };
+        for (size_t i = 0; i < n; i++)
+                rd_kafka_topic_partition_list_add(ask->list, cl->input_topic, partitions[i]);
+        kafka_worker_submit(cl->worker, &ask->job);
+}
+
+static void reader_change(Changelog *cl, int32_t partition, int64_t offset, bool add) {
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(list, cl->topic, partition)->offset = offset;
+        rd_kafka_error_t *error =
+                add ? rd_kafka_incremental_assign(cl->reader, list) : rd_kafka_incremental_unassign(cl->reader, list);
+        if (error) {
+                log_error("changelog %s/%" PRId32 ": cannot %s reading: %s", cl->topic, partition,
+                          add ? "start" : "stop", rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+}
+
+void changelog_read_from(Changelog *cl, int32_t partition, int64_t offset) {
+        reader_change(cl, partition, offset, true);
+}
+
+void changelog_read_stop(Changelog *cl, int32_t partition) {
+        reader_change(cl, partition, RD_KAFKA_OFFSET_INVALID, false);
+}
+
+size_t changelog_part_max(const Changelog *cl) {
+        return cl->part_max - CHANGELOG_FRAME_BYTES;
+}
+
+void changelog_produce(Changelog *cl, int32_t partition, const ChangelogFrame *frame, const uint8_t *part, size_t len,
+                       uint64_t token) {
+        uint8_t *value = xmalloc(CHANGELOG_FRAME_BYTES + len);
+        changelog_encode_frame(value, frame);
+        memcpy(value + CHANGELOG_FRAME_BYTES, part, len);
+        /* the queue is unbounded for these few, large messages: a full
+         * queue is retried rather than failing a checkpoint */
+        while (rd_kafka_produce(cl->handle, partition, RD_KAFKA_MSG_F_FREE, value, CHANGELOG_FRAME_BYTES + len, NULL,
+                                0, (void *)(uintptr_t)token) != 0) {
+                rd_kafka_resp_err_t err = rd_kafka_last_error();
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                        free(value);
+                        cl->events.delivered(cl->events.userdata, partition, token, -1, rd_kafka_err2str(err));
+                        return;
+                }
+                rd_kafka_poll(cl->producer, 100);
+        }
+}
+
+int changelog_flush(Changelog *cl, int timeout_ms) {
+        return rd_kafka_flush(cl->producer, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -ETIMEDOUT;
+}
+
+void changelog_read_counts(const Changelog *cl, uint64_t *messages, uint64_t *bytes) {
+        *messages = cl->read_messages;
+        *bytes = cl->read_bytes;
+}

@@ -1,0 +1,72 @@
+/* changelog: the Kafka side of state.changelog_topic, on sd-event. Three
+ * librdkafka jobs, none blocking the loop:
+ *
+ *   - producing checkpoint parts to the changelog partition of the input
+ *     partition's number (idempotent, acks=all, lz4), each delivery told
+ *     back with its offset;
+ *   - asking the group coordinator for partitions' committed offsets and
+ *     their metadata (where the changelog pointer is), on a worker thread;
+ *   - reading a changelog partition from an offset, for a restore, on a
+ *     consumer of its own that never joins the group (assign() only).
+ *
+ * What the messages mean is checkpoints.c's business (and changelog_format's). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "lib/config/config.h"
+#include "lib/state/changelog_format.h"
+
+typedef struct ChangelogEvents {
+        void *userdata;
+        /* A partition's committed offset (-1: none) and metadata; or error,
+         * when the coordinator could not be asked (ask again later). */
+        void (*committed)(void *userdata, int32_t partition, int64_t offset, const char *metadata, size_t len,
+                          const char *error);
+        /* A changelog message read for a restore; or with end, nothing
+         * more is there to read (the partition's end, or its start moved
+         * past the offset asked for). */
+        void (*read)(void *userdata, int32_t partition, int64_t offset, const void *value, size_t len, bool end);
+        /* A produced part was delivered at offset, or failed for good. */
+        void (*delivered)(void *userdata, int32_t partition, uint64_t token, int64_t offset, const char *error);
+} ChangelogEvents;
+
+typedef struct Changelog Changelog;
+
+/* The producer and the reader, from the configuration (kafka.properties
+ * apply to the reader, output.kafka_properties to the producer). -EINVAL
+ * for a property librdkafka refuses (logged). */
+int changelog_new(Changelog **out, const Config *config, sd_event *event, const ChangelogEvents *events);
+Changelog *changelog_free(Changelog *cl);
+
+/* Waits (bounded by kafka.startup_timeout) for the changelog topic, which
+ * a broker that auto-creates topics creates when asked, and checks that it
+ * has at least input_partitions partitions. -EHOSTUNREACH when it is not
+ * there in time, -EINVAL when it has too few (both logged). */
+int changelog_start(Changelog *cl, int input_partitions);
+
+/* Asks for the committed offsets of the input topic's partitions in the
+ * consumer group; answers come through committed(). */
+void changelog_ask_committed(Changelog *cl, const int32_t *partitions, size_t n);
+
+/* Reads changelog partition from offset on (read() for each message) until
+ * changelog_read_stop(). */
+void changelog_read_from(Changelog *cl, int32_t partition, int64_t offset);
+void changelog_read_stop(Changelog *cl, int32_t partition);
+
+/* The largest checkpoint part that fits a message, frame included. */
+size_t changelog_part_max(const Changelog *cl);
+
+/* Produces one message to the partition; delivered() tells with token. */
+void changelog_produce(Changelog *cl, int32_t partition, const ChangelogFrame *frame, const uint8_t *part, size_t len,
+                       uint64_t token);
+
+/* Waits at most timeout_ms for every produced message's delivery,
+ * telling delivered() meanwhile. Returns 0 or -ETIMEDOUT. */
+int changelog_flush(Changelog *cl, int timeout_ms);
+
+/* Messages and bytes read for restores, for the log and the benchmark. */
+void changelog_read_counts(const Changelog *cl, uint64_t *messages, uint64_t *bytes);

@@ -1,0 +1,410 @@
+/* kafka_sink: an idempotent librdkafka producer on sd-event, counting each
+ * batch's messages until their delivery reports. */
+#include "sensord/kafka/kafka_sink.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "lib/base/alloc.h"
+#include "lib/base/log.h"
+#include "lib/base/util.h"
+#include "lib/text/row_json.h"
+#include "lib/text/timestamp.h"
+#include "sensord/kafka/kafka_conf.h"
+#include "sensord/kafka/queue_watch.h"
+#include "sensord/kafka/topic_wait.h"
+
+/* The messages of one batch that are not delivered yet. */
+typedef struct BatchCount {
+        uint64_t batch;
+        uint64_t outstanding;
+        bool ended; /* every message of the batch was produced */
+} BatchCount;
+
+struct KafkaSink {
+        KafkaSinkEvents events;
+        rd_kafka_t *rk;
+        char *results_name, *dead_letters_name, *late_name; /* NULL when not configured */
+        rd_kafka_topic_t *results, *dead_letters, *late; /* from kafka_sink_start() on */
+        char *late_windows; /* the sensord-late-windows header being built */
+        size_t late_windows_cap;
+        TimestampCache times; /* the window bounds of rows and keys, formatted once */
+        char *brokers;
+        int64_t startup_timeout_ms;
+        bool may_create; /* allow.auto.create.topics: ask for a missing topic by name */
+        QueueWatch watch; /* wakes the loop when a delivery report is queued */
+        sd_event_source *later;
+        char *key; /* "<window start>|<sensor_id>" */
+        size_t key_cap;
+
+        BatchCount *batches; /* oldest first */
+        size_t n_batches, cap_batches;
+        uint64_t outstanding, congested_at;
+        bool congested;
+        bool failed, failure_told;
+        uint64_t failed_batch;
+        char failure[256];
+        KafkaSinkStats stats;
+};
+
+static BatchCount *batch_count(KafkaSink *k, uint64_t batch) {
+        for (size_t i = k->n_batches; i-- > 0;)
+                if (k->batches[i].batch == batch)
+                        return &k->batches[i];
+        return NULL;
+}
+
+static void count_produced(KafkaSink *k, uint64_t batch) {
+        BatchCount *b = batch_count(k, batch);
+        if (!b) {
+                ARRAY_RESERVE(k->batches, k->cap_batches, k->n_batches + 1);
+                b = &k->batches[k->n_batches++];
+                *b = (BatchCount){ .batch = batch };
+        }
+        b->outstanding++;
+        if (++k->outstanding >= k->congested_at)
+                k->congested = true;
+}
+
+static void fail_batch(KafkaSink *k, uint64_t batch, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail_batch(KafkaSink *k, uint64_t batch, const char *fmt, ...) {
+        k->stats.errors++;
+        if (k->failed)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(k->failure, sizeof(k->failure), fmt, ap);
+        va_end(ap);
+        k->failed = true;
+        k->failed_batch = batch;
+}
+
+/* Runs inside rd_kafka_poll(): counts only. The events are told by
+ * dispatch(), outside whatever produced, so that the pipeline is never
+ * re-entered from its own row callback. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+        KafkaSink *k = opaque;
+        uint64_t batch = (uint64_t)(uintptr_t)m->_private;
+        const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
+        bool result = k->results_name && strcmp(topic, k->results_name) == 0,
+             late = k->late_name && strcmp(topic, k->late_name) == 0;
+        BatchCount *b = batch_count(k, batch);
+        if (b)
+                b->outstanding--;
+        k->outstanding--;
+        if (m->err)
+                fail_batch(k, batch, "%s of batch %" PRIu64 " was not delivered to %s: %s",
+                           result ? "a result row" : late ? "a late record" : "a dead letter", batch, topic,
+                           rd_kafka_err2str(m->err));
+        else if (result)
+                k->stats.rows++;
+        else if (late)
+                k->stats.late_records++;
+        else
+                k->stats.dead_letters++;
+}
+
+static void dispatch(KafkaSink *k) {
+        if (k->failed) {
+                if (!k->failure_told) {
+                        k->failure_told = true;
+                        k->events.failed(k->events.userdata, k->failed_batch, k->failure);
+                }
+                return;
+        }
+        while (k->n_batches > 0 && k->batches[0].ended && k->batches[0].outstanding == 0) {
+                uint64_t batch = k->batches[0].batch;
+                memmove(k->batches, k->batches + 1, --k->n_batches * sizeof(*k->batches));
+                k->events.confirmed(k->events.userdata, batch);
+        }
+        if (k->congested && k->outstanding < k->congested_at / 2) {
+                k->congested = false;
+                k->events.uncongested(k->events.userdata);
+        }
+}
+
+static int on_ready(void *userdata) {
+        KafkaSink *k = userdata;
+        rd_kafka_poll(k->rk, 0);
+        dispatch(k);
+        return 0;
+}
+
+static int on_later(sd_event_source *s, void *userdata) {
+        dispatch(userdata);
+        return 0;
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+        KafkaSink *k = opaque;
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                char buf[200];
+                rd_kafka_fatal_error(rk, buf, sizeof(buf));
+                fail_batch(k, k->n_batches ? k->batches[0].batch : 0, "fatal producer error: %s", buf);
+                sd_event_source_set_enabled(k->later, SD_EVENT_ONESHOT);
+                return;
+        }
+        log_warning("kafka producer: %s", reason);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
+        log_msg(level > LOG_DEBUG ? LOG_DEBUG : level, "kafka producer %s: %s", facility, message);
+}
+
+static rd_kafka_conf_t *make_conf(KafkaSink *k, const Config *config) {
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char errstr[256];
+        bool ok = rd_kafka_conf_set(conf, "client.id", "sensord", errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK;
+        for (size_t i = 0; ok && i < config->output_properties.n; i++) {
+                const KafkaProperty *p = &config->output_properties.items[i];
+                ok = rd_kafka_conf_set(conf, p->name, p->value, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK;
+        }
+        ok = ok && rd_kafka_conf_set(conf, "bootstrap.servers", config->brokers, errstr, sizeof(errstr)) ==
+                           RD_KAFKA_CONF_OK;
+        ok = ok && rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK;
+        if (!ok) {
+                log_error("output.kafka_properties: %s", errstr);
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        char value[32];
+        size_t size = sizeof(value);
+        k->congested_at = kafka_conf_u64(conf, "queue.buffering.max.messages", 99999) / 2 + 1; /* 50000 if unknown */
+        /* the producer's default is true, though rd_kafka_conf_get() reads
+         * "false" when the property is not set */
+        k->may_create = true;
+        for (size_t i = 0; i < config->output_properties.n; i++)
+                if (strcmp(config->output_properties.items[i].name, "allow.auto.create.topics") == 0) {
+                        size = sizeof(value);
+                        k->may_create = rd_kafka_conf_get(conf, "allow.auto.create.topics", value, &size) ==
+                                                RD_KAFKA_CONF_OK &&
+                                        strcmp(value, "true") == 0;
+                }
+        rd_kafka_conf_set_opaque(conf, k);
+        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+        rd_kafka_conf_set_error_cb(conf, on_error);
+        rd_kafka_conf_set_log_cb(conf, on_log);
+        return conf;
+}
+
+int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const KafkaSinkEvents *events) {
+        bool results = config->output_topic && config->output_topic[0],
+             dead_letters = config->dead_letter_topic && config->dead_letter_topic[0],
+             late = config->late_data_topic && config->late_data_topic[0];
+        char errstr[512];
+        int r;
+
+        *out = NULL;
+        if (!results && !dead_letters && !late)
+                return 0;
+        KafkaSink *k = xcalloc(1, sizeof(*k));
+        *k = (KafkaSink){ .events = *events, .startup_timeout_ms = config->startup_timeout_ms };
+        k->brokers = xstrdup(config->brokers);
+        rd_kafka_conf_t *conf = make_conf(k, config);
+        if (!conf) {
+                r = -EINVAL;
+                goto fail;
+        }
+        if (!(k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
+                log_error("cannot create the Kafka producer: %s", errstr);
+                rd_kafka_conf_destroy(conf);
+                r = -EINVAL;
+                goto fail;
+        }
+        /* the topic handles only after kafka_sink_start()'s check: the
+         * producer asks for a handle's topic, and a broker may create it */
+        k->results_name = results ? xstrdup(config->output_topic) : NULL;
+        k->dead_letters_name = dead_letters ? xstrdup(config->dead_letter_topic) : NULL;
+        k->late_name = late ? xstrdup(config->late_data_topic) : NULL;
+        rd_kafka_queue_t *main_queue = rd_kafka_queue_get_main(k->rk);
+        r = queue_watch_init(&k->watch, event, main_queue, on_ready, k);
+        rd_kafka_queue_destroy(main_queue);
+        if (r < 0 ||
+            (r = sd_event_add_defer(event, &k->later, on_later, k)) < 0 ||
+            (r = sd_event_source_set_enabled(k->later, SD_EVENT_OFF)) < 0)
+                goto fail;
+        *out = k;
+        return 0;
+fail:
+        kafka_sink_free(k);
+        return r;
+}
+
+KafkaSink *kafka_sink_free(KafkaSink *k) {
+        if (!k)
+                return NULL;
+        sd_event_source_disable_unref(k->later);
+        if (k->results)
+                rd_kafka_topic_destroy(k->results);
+        if (k->dead_letters)
+                rd_kafka_topic_destroy(k->dead_letters);
+        if (k->late)
+                rd_kafka_topic_destroy(k->late);
+        if (k->rk) {
+                /* what is still queued belongs to unconfirmed batches, which
+                 * are produced again after a restart: do not wait for it */
+                rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                rd_kafka_destroy(k->rk);
+        }
+        queue_watch_free(&k->watch); /* after the handle that writes to its pipe */
+        free(k->batches);
+        free(k->key);
+        free(k->results_name);
+        free(k->dead_letters_name);
+        free(k->late_name);
+        free(k->late_windows);
+        free(k->brokers);
+        free(k);
+        return NULL;
+}
+
+static int open_topic(KafkaSink *k, const char *name, rd_kafka_topic_t **handle) {
+        int r = topic_wait(k->rk, name, k->brokers, k->startup_timeout_ms, k->may_create);
+        if (r < 0)
+                return r;
+        if (!(*handle = rd_kafka_topic_new(k->rk, name, NULL))) {
+                log_error("cannot open topic %s: %s", name, rd_kafka_err2str(rd_kafka_last_error()));
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int kafka_sink_start(KafkaSink *k) {
+        int r = 0;
+        if (k->results_name)
+                r = open_topic(k, k->results_name, &k->results);
+        if (r == 0 && k->dead_letters_name)
+                r = open_topic(k, k->dead_letters_name, &k->dead_letters);
+        if (r == 0 && k->late_name)
+                r = open_topic(k, k->late_name, &k->late);
+        return r;
+}
+
+bool kafka_sink_has_results(const KafkaSink *k) {
+        return k && k->results_name;
+}
+
+/* Produces one message; waits for room while the producer's queue is full
+ * (serving delivery reports, whose events follow on the loop). */
+static int produce(KafkaSink *k, rd_kafka_topic_t *topic, uint64_t batch, const void *key, size_t key_len,
+                   const void *value, size_t len, rd_kafka_headers_t *headers) {
+        for (;;) {
+                rd_kafka_resp_err_t err = rd_kafka_producev(
+                        k->rk, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, len),
+                        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)batch), RD_KAFKA_V_END);
+                if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        count_produced(k, batch);
+                        return 0;
+                }
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                        rd_kafka_headers_destroy(headers);
+                        fail_batch(k, batch, "the producer refused a message for %s (%zu bytes): %s",
+                                   rd_kafka_topic_name(topic), len, rd_kafka_err2str(err));
+                        log_error("%s", k->failure);
+                        return -EIO;
+                }
+                rd_kafka_poll(k->rk, 100);
+                sd_notify(0, "WATCHDOG=1");
+                sd_event_source_set_enabled(k->later, SD_EVENT_ONESHOT);
+        }
+}
+
+int kafka_sink_row(KafkaSink *k, uint64_t batch, const WindowRow *row) {
+        char num[24], text[ROW_JSON_MAX];
+        size_t key_len;
+        if (!k->results)
+                return 0;
+        int len = row_json(text, batch, row, &k->times);
+        if (len < 0)
+                return len;
+        ARRAY_RESERVE(k->key, k->key_cap, TIMESTAMP_MAX + 1 + row->sensor_id_len);
+        key_len = timestamp_format_cached(&k->times, row->start_ms, k->key);
+        k->key[key_len++] = '|';
+        memcpy(k->key + key_len, row->sensor_id, row->sensor_id_len);
+        key_len += row->sensor_id_len;
+        rd_kafka_headers_t *headers = rd_kafka_headers_new(1);
+        rd_kafka_header_add(headers, "sensord-batch", -1, num, format_u64(num, batch) - num);
+        return produce(k, k->results, batch, k->key, key_len, text, (size_t)len, headers);
+}
+
+/* The headers that say where a copied record was read. */
+static void add_origin_headers(rd_kafka_headers_t *headers, const char *topic, const PipelineMessage *m) {
+        char partition[24], offset[24], timestamp[24];
+        snprintf(partition, sizeof(partition), "%" PRId32, m->partition);
+        snprintf(offset, sizeof(offset), "%" PRId64, m->offset);
+        snprintf(timestamp, sizeof(timestamp), "%" PRId64, m->timestamp_ms);
+        rd_kafka_header_add(headers, "sensord-topic", -1, topic, -1);
+        rd_kafka_header_add(headers, "sensord-partition", -1, partition, -1);
+        rd_kafka_header_add(headers, "sensord-offset", -1, offset, -1);
+        rd_kafka_header_add(headers, "sensord-timestamp", -1, timestamp, -1);
+}
+
+int kafka_sink_dead_letter(KafkaSink *k, uint64_t batch, const DeadLetter *dl) {
+        const PipelineMessage *m = dl->message;
+        if (!k->dead_letters)
+                return 0;
+        rd_kafka_headers_t *headers = rd_kafka_headers_new(6);
+        rd_kafka_header_add(headers, "sensord-reason", -1, dl->reason_class, -1);
+        rd_kafka_header_add(headers, "sensord-error", -1, dl->reason, -1);
+        add_origin_headers(headers, dl->topic, m);
+        return produce(k, k->dead_letters, batch, m->key, m->key_len, m->payload, m->len, headers);
+}
+
+int kafka_sink_late_record(KafkaSink *k, uint64_t batch, const LateRecord *lr) {
+        const PipelineMessage *m = lr->message;
+        char watermark[TIMESTAMP_MAX];
+        size_t len = 0;
+        if (!k->late)
+                return 0;
+        /* the starts of the windows missed, oldest first, comma-separated */
+        ARRAY_RESERVE(k->late_windows, k->late_windows_cap, lr->late->n * (TIMESTAMP_MAX + 1) + 1);
+        for (size_t i = lr->late->n; i-- > 0;) {
+                len += timestamp_format(lr->late->starts[i], k->late_windows + len);
+                if (i > 0)
+                        k->late_windows[len++] = ',';
+        }
+        size_t wm_len = timestamp_format(lr->late->watermark_ms, watermark);
+        rd_kafka_headers_t *headers = rd_kafka_headers_new(6);
+        add_origin_headers(headers, lr->topic, m);
+        rd_kafka_header_add(headers, "sensord-watermark", -1, watermark, (ssize_t)wm_len);
+        rd_kafka_header_add(headers, "sensord-late-windows", -1, k->late_windows, (ssize_t)len);
+        return produce(k, k->late, batch, m->key, m->key_len, m->payload, m->len, headers);
+}
+
+int kafka_sink_end_batch(KafkaSink *k, uint64_t batch) {
+        if (k->failed)
+                return -EIO;
+        BatchCount *b = batch_count(k, batch);
+        if (!b)
+                return 0;
+        b->ended = true;
+        if (b->outstanding > 0 || b != &k->batches[0])
+                return PIPELINE_PENDING;
+        memmove(k->batches, k->batches + 1, --k->n_batches * sizeof(*k->batches));
+        return 0;
+}
+
+bool kafka_sink_wait(KafkaSink *k, int timeout_ms) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000;
+        while (k->outstanding > 0 && !k->failed && now_usec(CLOCK_MONOTONIC) < deadline) {
+                rd_kafka_poll(k->rk, 100);
+                sd_notify(0, "WATCHDOG=1");
+        }
+        dispatch(k);
+        return k->outstanding == 0;
+}
+
+bool kafka_sink_congested(const KafkaSink *k) {
+        return k->congested;
+}
+
+const KafkaSinkStats *kafka_sink_stats(const KafkaSink *k) {
+        return &k->stats;
+}

@@ -1,0 +1,81 @@
+/* topic_wait: the topic in the cluster's metadata, retried until a deadline. */
+#include "sensord/kafka/topic_wait.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "lib/base/log.h"
+#include "lib/base/util.h"
+
+/* Looks the topic up in the cluster's full topic list: asking for it by
+ * name would make brokers with auto-creation (the devbroker among them)
+ * create it. Returns its partition count, 0 if absent, or -1 with *problem. */
+static int topic_partitions(rd_kafka_t *rk, const char *topic, const char **problem) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, 2000);
+        if (err) {
+                *problem = rd_kafka_err2str(err);
+                return -1;
+        }
+        int partitions = 0;
+        *problem = "no such topic";
+        for (int i = 0; i < md->topic_cnt; i++)
+                if (strcmp(md->topics[i].topic, topic) == 0) {
+                        partitions = md->topics[i].err ? 0 : md->topics[i].partition_cnt;
+                        if (md->topics[i].err)
+                                *problem = rd_kafka_err2str(md->topics[i].err);
+                }
+        rd_kafka_metadata_destroy(md);
+        return partitions;
+}
+
+/* A metadata request naming the topic: what lets a broker auto-create it. */
+static void ask_for(rd_kafka_t *rk, const char *topic) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        if (!rkt)
+                return;
+        if (rd_kafka_metadata(rk, 0, rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+}
+
+int topic_wait(rd_kafka_t *rk, const char *topic, const char *brokers, int64_t timeout_ms, bool ask_by_name) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000;
+        const char *problem = "no answer";
+        bool asked = false;
+
+        for (unsigned attempt = 1;; attempt++) {
+                int partitions = topic_partitions(rk, topic, &problem);
+                if (partitions > 0) {
+                        if (asked)
+                                log_notice("topic %s did not exist; the broker created it, with %d partition(s), "
+                                           "when sensord asked for it (auto-creation)",
+                                           topic, partitions);
+                        else
+                                log_info("topic %s has %d partition(s) on %s", topic, partitions, brokers);
+                        return partitions;
+                }
+                if (partitions == 0 && ask_by_name && !asked) {
+                        ask_for(rk, topic);
+                        asked = true;
+                        continue;
+                }
+                if (now_usec(CLOCK_MONOTONIC) >= deadline)
+                        break;
+                log_notice("waiting for topic %s on %s (attempt %u): %s", topic, brokers, attempt, problem);
+                sd_notify(0, "WATCHDOG=1");
+                usleep(500000);
+        }
+        if (asked)
+                log_error("topic %s is not available on %s after %" PRId64 " ms: %s; the broker did not create it "
+                          "on request (auto.create.topics.enable is off): create it",
+                          topic, brokers, timeout_ms, problem);
+        else
+                log_error("topic %s is not available on %s after %" PRId64 " ms: %s", topic, brokers, timeout_ms,
+                          problem);
+        return -EHOSTUNREACH;
+}
