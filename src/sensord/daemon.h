@@ -4,17 +4,8 @@
  * together, and stops them in order. */
 #pragma once
 
-#include <stdbool.h>
-
 #include "lib/config/config.h"
-
-typedef struct DaemonOptions {
-        const char *config_path;
-        bool available_now;
-        int sink_override;   /* -1 or a SinkKind */
-        int format_override; /* -1 or an OutputFormat */
-        int log_level;       /* syslog priority; -1: from the configuration */
-} DaemonOptions;
+#include "sensord/daemon_options.h"
 
 /* Runs sensord until stopped. Takes ownership of config. Returns a sysexits
  * exit code (0 after a graceful stop or the end of --available-now). */

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "lib/config/config.h"
-#include "sensord/daemon.h"
+#include "sensord/daemon_options.h"
 #include "sensord/pipeline.h"
 
 /* The command line wins over the file, at start and at every reload; sets
