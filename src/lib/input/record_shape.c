@@ -116,7 +116,6 @@ int record_shape_check(const RecordShape *shape, char *error) {
         return 0;
 }
 
-
 int record_epoch_ms(const RecordShape *shape, const char *text, size_t len, int64_t *ms) {
         static const TimestampUnit units[] = { [TIMESTAMP_EPOCH_S] = TIMESTAMP_UNIT_S,
                                                [TIMESTAMP_EPOCH_MS] = TIMESTAMP_UNIT_MS,

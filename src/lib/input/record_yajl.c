@@ -94,7 +94,6 @@ static int on_boolean(void *ctx, int value) {
         return type_mismatch(ctx, value ? "true" : "false");
 }
 
-
 static int set_value(Parse *p, const char *text, size_t len) {
         double v;
         if (!record_number_fast(text, len, &v)) {
