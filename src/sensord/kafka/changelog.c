@@ -38,15 +38,6 @@ struct Changelog {
         uint64_t read_messages, read_bytes;
 };
 
-static int set_conf(rd_kafka_conf_t *conf, const char *what, const char *name, const char *value) {
-        char errstr[256];
-        if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-                log_error("%s: kafka property %s=%s: %s", what, name, value, errstr);
-                return -EINVAL;
-        }
-        return 0;
-}
-
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
         log_msg(level > LOG_DEBUG ? LOG_DEBUG : level, "kafka changelog %s: %s", facility, message);
 }
@@ -67,16 +58,16 @@ static rd_kafka_conf_t *producer_conf(Changelog *cl, const Config *config) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         int r = 0;
         for (size_t i = 0; i < config->output_properties.n && r == 0; i++)
-                r = set_conf(conf, "output.kafka_properties", config->output_properties.items[i].name,
+                r = kafka_conf_set(conf, "output.kafka_properties", config->output_properties.items[i].name,
                              config->output_properties.items[i].value);
         /* A checkpoint counts only once delivered: retried for as long as
          * it takes (a stop does not wait for it), in order, exactly once. */
-        if (r < 0 || set_conf(conf, "changelog", "bootstrap.servers", config->brokers) < 0 ||
-            set_conf(conf, "changelog", "client.id", "sensord-changelog") < 0 ||
-            set_conf(conf, "changelog", "enable.idempotence", "true") < 0 ||
-            set_conf(conf, "changelog", "acks", "all") < 0 ||
-            set_conf(conf, "changelog", "message.timeout.ms", "0") < 0 ||
-            set_conf(conf, "changelog", "compression.codec", "lz4") < 0) {
+        if (r < 0 || kafka_conf_set(conf, "changelog", "bootstrap.servers", config->brokers) < 0 ||
+            kafka_conf_set(conf, "changelog", "client.id", "sensord-changelog") < 0 ||
+            kafka_conf_set(conf, "changelog", "enable.idempotence", "true") < 0 ||
+            kafka_conf_set(conf, "changelog", "acks", "all") < 0 ||
+            kafka_conf_set(conf, "changelog", "message.timeout.ms", "0") < 0 ||
+            kafka_conf_set(conf, "changelog", "compression.codec", "lz4") < 0) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
@@ -91,20 +82,20 @@ static rd_kafka_conf_t *reader_conf(Changelog *cl, const Config *config) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         int r = 0;
         for (size_t i = 0; i < config->properties.n && r == 0; i++)
-                r = set_conf(conf, "kafka.properties", config->properties.items[i].name,
+                r = kafka_conf_set(conf, "kafka.properties", config->properties.items[i].name,
                              config->properties.items[i].value);
         /* assign() only: it never joins the group, whose committed
          * offsets it asks for (rd_kafka_committed()) */
-        if (r < 0 || set_conf(conf, "changelog", "bootstrap.servers", config->brokers) < 0 ||
-            set_conf(conf, "changelog", "client.id", "sensord-changelog-restore") < 0 ||
-            set_conf(conf, "changelog", "group.id", config->group_id) < 0 ||
-            set_conf(conf, "changelog", "enable.auto.commit", "false") < 0 ||
-            set_conf(conf, "changelog", "enable.auto.offset.store", "false") < 0 ||
-            set_conf(conf, "changelog", "enable.partition.eof", "true") < 0 ||
+        if (r < 0 || kafka_conf_set(conf, "changelog", "bootstrap.servers", config->brokers) < 0 ||
+            kafka_conf_set(conf, "changelog", "client.id", "sensord-changelog-restore") < 0 ||
+            kafka_conf_set(conf, "changelog", "group.id", config->group_id) < 0 ||
+            kafka_conf_set(conf, "changelog", "enable.auto.commit", "false") < 0 ||
+            kafka_conf_set(conf, "changelog", "enable.auto.offset.store", "false") < 0 ||
+            kafka_conf_set(conf, "changelog", "enable.partition.eof", "true") < 0 ||
             /* it fetches only while a restore runs, which should not wait
              * out the broker's long poll for the partitions added meanwhile */
-            set_conf(conf, "changelog", "fetch.wait.max.ms", "10") < 0 ||
-            set_conf(conf, "changelog", "auto.offset.reset", "error") < 0) {
+            kafka_conf_set(conf, "changelog", "fetch.wait.max.ms", "10") < 0 ||
+            kafka_conf_set(conf, "changelog", "auto.offset.reset", "error") < 0) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }

@@ -13,7 +13,9 @@
 #include "lib/base/alloc.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
+#include "sensord/kafka/consumer_conf.h"
 #include "sensord/kafka/end_offsets.h"
+#include "sensord/kafka/freeze_guard.h"
 #include "sensord/kafka/kafka_conf.h"
 #include "sensord/kafka/queue_watch.h"
 #include "sensord/kafka/refetch.h"
@@ -57,18 +59,12 @@ struct Consumer {
         int64_t *seek_to;
         size_t n_seek_to;
         sd_event_source *seek_retry;
-        /* freeze guard (consumer_awake()) */
-        sd_event_source *alive, *hold_end;
-        uint64_t last_alive_us, frozen_usec, hold_usec;
-        bool holding;
+        FreezeGuard guard; /* consumer_awake() */
         ConsumerRebalances rebalances;
         /* the input topic's partitions from the last statistics */
         KafkaPartitionStats *stats;
         size_t n_stats, stats_cap;
 };
-
-/* How often the loop notes that it runs; a longer gap is a freeze. */
-#define ALIVE_USEC (1000 * 1000)
 
 /* Sets a per-partition slot, growing the array (new slots hold fill). */
 static void set_partition_slot(int64_t **slots, size_t *n_slots, int32_t partition, int64_t value, int64_t fill) {
@@ -266,37 +262,14 @@ static bool dispatch(Consumer *c, const rd_kafka_message_t *m, uint64_t now) {
         return !c->stopping;
 }
 
-/* Notes that the loop runs; a gap longer than frozen_usec since it last
- * did starts a hold. */
-static void note_alive(Consumer *c, uint64_t now) {
-        if (!c->holding && c->last_alive_us > 0 && now - c->last_alive_us > c->frozen_usec) {
-                log_warning("the event loop did not run for %" PRIu64 " ms (stopped or starved), more than half of "
-                            "session.timeout.ms: reading and emitting nothing for %" PRIu64 " ms, until librdkafka "
-                            "tells whether the group gave this member's partitions to another",
-                            (now - c->last_alive_us) / 1000, c->hold_usec / 1000);
-                c->holding = true;
-                sd_event_source_set_time(c->hold_end, now + c->hold_usec);
-                sd_event_source_set_enabled(c->hold_end, SD_EVENT_ONESHOT);
-        }
-        c->last_alive_us = now;
-}
-
 bool consumer_awake(Consumer *c) {
-        note_alive(c, now_usec(CLOCK_MONOTONIC));
-        return !c->holding;
+        return freeze_guard_awake(&c->guard);
 }
 
-static int on_alive(sd_event_source *s, uint64_t usec, void *userdata) {
-        Consumer *c = userdata;
-        note_alive(c, now_usec(CLOCK_MONOTONIC));
-        sd_event_source_set_time(s, now_usec(CLOCK_MONOTONIC) + ALIVE_USEC);
-        return 0;
-}
-
-static int on_hold_end(sd_event_source *s, uint64_t usec, void *userdata) {
+/* After a freeze: the partitions the group gave away meanwhile are lost. */
+static void on_hold_end(void *userdata) {
         Consumer *c = userdata;
         rd_kafka_topic_partition_list_t *assigned = NULL;
-        c->holding = false;
         if (rd_kafka_assignment_lost(c->rk) && rd_kafka_assignment(c->rk, &assigned) == 0 && assigned) {
                 int32_t *ids = xmalloc(((size_t)assigned->cnt + 1) * sizeof(*ids));
                 char list[512];
@@ -313,17 +286,16 @@ static int on_hold_end(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         if (assigned)
                 rd_kafka_topic_partition_list_destroy(assigned);
-        note_alive(c, now_usec(CLOCK_MONOTONIC));
+        freeze_guard_note_alive(&c->guard, now_usec(CLOCK_MONOTONIC));
         consumer_resume(c);
-        return 0;
 }
 
 static int drain(Consumer *c) {
         /* One clock reading per drain: a drain takes milliseconds at most,
          * far below the batch deadline's resolution. */
         uint64_t now = now_usec(CLOCK_MONOTONIC);
-        note_alive(c, now);
-        if (c->holding)
+        freeze_guard_note_alive(&c->guard, now);
+        if (c->guard.holding)
                 return 0; /* on_hold_end() drains again */
         for (unsigned i = 0; i < DRAIN_MAX && !c->stopping; i++) {
                 if (!pipeline_accepts(c->pipeline)) {
@@ -377,50 +349,11 @@ static uint64_t keep_polling_interval_usec(rd_kafka_t *rk) {
         return (ms > 3 ? ms : 3) * 1000 / 3;
 }
 
-static int set_conf(rd_kafka_conf_t *conf, const char *name, const char *value) {
-        char errstr[256];
-        if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-                log_error("kafka property %s=%s: %s", name, value, errstr);
-                return -EINVAL;
-        }
-        return 0;
-}
-
-/* sensord's defaults, before kafka.properties, which may override them;
- * the figures are from tests/bench/run.sh's data on the devbroker (README,
- * Performance). fetch.wait.max.ms stays librdkafka's 500: a broker answers a
- * waiting fetch as soon as records arrive, and a shorter wait costs idle
- * CPU (100 ms: 190 ms a minute against 130). */
-static const char *const consumer_defaults[][2] = {
-        /* librdkafka's 100,000 queued messages cost about 0.4 KiB each;
-         * with refetch.c, 30,000 keep the same rate (1M records in 1.74 and
-         * 1.87 s against 1.64 and 1.94 s) at 10 MiB less. */
-        { "queued.min.messages", "30000" },
-};
-
 static rd_kafka_conf_t *make_conf(Consumer *c, const Config *config) {
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        bool metrics_on = (config->metrics_listen && config->metrics_listen[0]) ||
-                          (config->metrics_textfile && config->metrics_textfile[0]);
-        int r = 0;
-        for (size_t i = 0; i < ARRAY_SIZE(consumer_defaults) && r == 0; i++)
-                r = set_conf(conf, consumer_defaults[i][0], consumer_defaults[i][1]);
-        /* the consumer lag of the metrics; kafka.properties may change it */
-        if (metrics_on && r == 0)
-                r = set_conf(conf, "statistics.interval.ms", "1000");
-        for (size_t i = 0; i < config->properties.n && r == 0; i++)
-                r = set_conf(conf, config->properties.items[i].name, config->properties.items[i].value);
-        if (r < 0 || set_conf(conf, "bootstrap.servers", config->brokers) < 0 ||
-            set_conf(conf, "group.id", config->group_id) < 0 || set_conf(conf, "client.id", "sensord") < 0 ||
-            set_conf(conf, "auto.offset.reset",
-                     config->starting_offsets == STARTING_EARLIEST ? "earliest" : "latest") < 0 ||
-            set_conf(conf, "enable.auto.commit", config->changelog_topic && config->changelog_topic[0] ? "false" : "true") <
-                    0 ||
-            set_conf(conf, "enable.auto.offset.store", "false") < 0 ||
-            set_conf(conf, "enable.partition.eof", c->available_now ? "true" : "false") < 0) {
-                rd_kafka_conf_destroy(conf);
+        bool metrics_on;
+        rd_kafka_conf_t *conf = consumer_conf_new(config, c->available_now, &metrics_on);
+        if (!conf)
                 return NULL;
-        }
         refetch_init(&c->refetch, conf);
         rd_kafka_conf_set_opaque(conf, c);
         rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
@@ -462,12 +395,8 @@ int consumer_new(Consumer **out, const Config *config, bool available_now, sd_ev
                 goto fail;
         c->keep_polling_usec = keep_polling_interval_usec(c->rk);
         uint64_t session_ms = kafka_conf_u64(rd_kafka_conf(c->rk), "session.timeout.ms", 45000);
-        c->frozen_usec = session_ms * 1000 / 2 > 2 * ALIVE_USEC + 500000 ? session_ms * 1000 / 2 : 2 * ALIVE_USEC + 500000;
-        c->hold_usec = kafka_conf_u64(rd_kafka_conf(c->rk), "heartbeat.interval.ms", 3000) * 1000 + 1500000;
-        if ((r = sd_event_add_time_relative(event, &c->alive, CLOCK_MONOTONIC, ALIVE_USEC, 100000, on_alive, c)) < 0 ||
-            (r = sd_event_source_set_enabled(c->alive, SD_EVENT_ON)) < 0 ||
-            (r = sd_event_add_time(event, &c->hold_end, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_hold_end, c)) < 0 ||
-            (r = sd_event_source_set_enabled(c->hold_end, SD_EVENT_OFF)) < 0 ||
+        uint64_t heartbeat_ms = kafka_conf_u64(rd_kafka_conf(c->rk), "heartbeat.interval.ms", 3000);
+        if ((r = freeze_guard_init(&c->guard, event, session_ms, heartbeat_ms, on_hold_end, c)) < 0 ||
             (r = sd_event_add_time(event, &c->seek_retry, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_seek_retry, c)) < 0 ||
             (r = sd_event_source_set_enabled(c->seek_retry, SD_EVENT_OFF)) < 0)
                 goto fail;
@@ -490,9 +419,8 @@ Consumer *consumer_free(Consumer *c) {
         end_offsets_free(c->ends); /* before the handle it queries */
         sd_event_source_disable_unref(c->more);
         sd_event_source_disable_unref(c->keep_polling);
-        sd_event_source_disable_unref(c->alive);
+        freeze_guard_free(&c->guard);
         sd_event_source_disable_unref(c->seek_retry);
-        sd_event_source_disable_unref(c->hold_end);
         if (c->queue)
                 rd_kafka_queue_destroy(c->queue);
         if (c->rk)

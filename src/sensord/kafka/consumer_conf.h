@@ -1,0 +1,15 @@
+/* consumer_conf: the input consumer's librdkafka configuration, from the
+ * configuration file: sensord's defaults, kafka.properties, and the
+ * properties sensord manages (brokers, group, offsets, partition EOF). */
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+
+#include "lib/config/config.h"
+
+/* A new configuration, or NULL after logging the property that librdkafka
+ * refused. *metrics_on says whether librdkafka's statistics are wanted
+ * (metrics.listen or metrics.textfile is set); the caller registers the
+ * callbacks. */
+rd_kafka_conf_t *consumer_conf_new(const Config *config, bool available_now, bool *metrics_on);
