@@ -1,0 +1,116 @@
+/* checkpoints_internal: what the checkpoint orchestration's files share,
+ * and no caller needs. A slot per partition id, in one of four phases; the
+ * restore (checkpoints_restore.c) moves it from asking to held, the
+ * changelog writer (checkpoints_writer.c) produces its checkpoints and
+ * commits their offsets once delivered, checkpoints.c serves the pipeline. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/state/changelog_format.h"
+#include "sensord/checkpoint/checkpoint_files.h"
+#include "sensord/checkpoint/checkpoints.h"
+#include "sensord/kafka/changelog.h"
+
+typedef enum Phase {
+        PHASE_NONE,      /* not held */
+        PHASE_ASKING,    /* waiting for the committed offset and pointer */
+        PHASE_RESTORING, /* reading the changelog */
+        PHASE_HELD,      /* state in place */
+} Phase;
+
+/* A checkpoint produced to the changelog, not yet wholly delivered. */
+typedef struct Produced {
+        uint64_t id; /* the delivery reports' token */
+        uint64_t seq;
+        CheckpointKind kind;
+        uint32_t parts_left, crc;
+        int64_t first_offset, last_offset;
+} Produced;
+
+/* Offsets to commit once the changelog holds checkpoint seq. */
+typedef struct Intent {
+        uint64_t seq;
+        int64_t offset;
+} Intent;
+
+typedef struct Slot {
+        CheckpointFiles *files;
+        Phase phase;
+        WindowState *state; /* the pipeline's, from load to close */
+        bool asked;         /* a committed-offset request is out */
+
+        /* restore */
+        int64_t committed;
+        bool has_pointer;
+        ChangelogPointer pointer;
+        ChangelogReplay *replay;
+        bool with_previous;
+        uint64_t restore_start_us;
+
+        /* writer: this holder's chain of checkpoints in the changelog */
+        uint64_t writer, next_seq;
+        bool wrote_snapshot;      /* the first checkpoint of a writer is a snapshot */
+        uint64_t snapshot_us;     /* when the chain's latest snapshot was written (or taken over) */
+        bool has_chain;           /* a checkpoint of this writer was delivered */
+        ChangelogPointer chain;   /* where the delivered checkpoints are */
+        bool has_base;            /* the chain this holder's state came from */
+        ChangelogChain base;
+        Produced *produced;
+        size_t n_produced, cap_produced;
+        Intent *intents;
+        size_t n_intents, cap_intents;
+        bool closing; /* commits are synchronous */
+        bool broken;  /* a delivery failed: nothing more is committed */
+} Slot;
+
+struct Checkpoints {
+        char *directory;
+        char *changelog_topic;
+        CheckpointHeader header; /* partition filled in per use */
+        Slot *slots;             /* by partition id */
+        size_t n_slots;
+        Changelog *changelog; /* NULL: none */
+        CheckpointsEvents events;
+        sd_event_source *ask_retry;
+        uint64_t last_id;
+        uint64_t snapshot_interval_us;
+        CheckpointsStats stats;
+};
+
+static inline void fail(Checkpoints *c, int exit_code) {
+        c->events.failed(c->events.userdata, exit_code);
+}
+
+static inline CheckpointHeader header_of(const Checkpoints *c, int32_t partition) {
+        CheckpointHeader h = c->header;
+        h.partition = partition;
+        return h;
+}
+
+/* --- the restore (checkpoints_restore.c) --- */
+
+/* Asks for the partition's committed offset and pointer. */
+void checkpoints_ask(Checkpoints *c, int32_t partition, Slot *s);
+
+/* The changelog's events while restoring, and the retry of a failed ask. */
+int checkpoints_on_ask_retry(sd_event_source *source, uint64_t usec, void *userdata);
+void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset, const char *metadata, size_t len,
+                              const char *error);
+void checkpoints_on_read(void *userdata, int32_t partition, int64_t offset, const void *value, size_t len, bool end);
+
+/* --- the changelog writer (checkpoints_writer.c) --- */
+
+/* A local save in progress, for checkpoints_on_written(). */
+typedef struct Saving {
+        Checkpoints *c;
+        int32_t partition;
+        Slot *slot;
+} Saving;
+
+/* Each record a local save made durable goes to the changelog too. */
+void checkpoints_on_written(void *userdata, CheckpointKind kind, const uint8_t *bytes, size_t len);
+
+/* A changelog message's delivery report. */
+void checkpoints_on_delivered(void *userdata, int32_t partition, uint64_t token, int64_t offset, const char *error);
