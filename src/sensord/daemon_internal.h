@@ -1,0 +1,57 @@
+/* daemon_internal: the running daemon, shared by daemon.c (the loop, its
+ * signals, reload, run and stop) and wiring.c (each part's events turned
+ * into calls on the others). */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "lib/config/config.h"
+#include "sensord/checkpoint/checkpoints.h"
+#include "sensord/daemon_options.h"
+#include "sensord/kafka/consumer.h"
+#include "sensord/metrics/metrics.h"
+#include "sensord/metrics/metrics_file.h"
+#include "sensord/metrics/metrics_http.h"
+#include "sensord/metrics/status.h"
+#include "sensord/output.h"
+#include "sensord/pipeline.h"
+#include "sensord/triggers.h"
+
+typedef struct Daemon {
+        DaemonOptions options;
+        Config *config;
+        sd_event *event;
+        Triggers *triggers;
+        Checkpoints *checkpoints;
+        Consumer *consumer;
+        Pipeline *pipeline;
+        Output *output;
+        Status status;
+        MetricsHttp *metrics_http;
+        MetricsFile *metrics_file;
+        MetricsReloads reloads;
+        double start_time_seconds;
+        bool stopping;
+        int exit_code;
+} Daemon;
+
+/* Leaves the loop with exit_code; a later failure still turns a clean
+ * stop's exit code into its own. why, when not NULL, is logged. */
+void daemon_stop(Daemon *d, int exit_code, const char *why);
+
+/* A negative result means a batch's rows or a checkpoint were not written:
+ * the offsets stay uncommitted and sensord stops, so the records are read
+ * again. */
+void daemon_check_close(Daemon *d, int r);
+
+/* --- wiring.c: what each part calls when something happens --- */
+
+PipelineHooks wiring_pipeline_hooks(Daemon *d);
+CheckpointsEvents wiring_checkpoints_events(Daemon *d);
+KafkaSinkEvents wiring_sink_events(Daemon *d);
+ConsumerEvents wiring_consumer_events(Daemon *d);
+TriggersEvents wiring_triggers_events(Daemon *d);
+
+/* Every metric, from the parts' counters (metrics.listen, metrics.textfile). */
+void wiring_render_metrics(MetricsText *t, void *userdata);
