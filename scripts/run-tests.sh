@@ -81,6 +81,7 @@ run_checks() {
 }
 
 build_and_test build -Dwerror=true -Dtests=enabled
+run_checks "source layout (README tree, include directions, file lengths)" build/layout.log tests/layout/layout.sh
 
 # the sanitizer build and suite, beside what follows (counted at its end)
 (

@@ -1,6 +1,6 @@
 /* daemon: the running sensord. sd-event with the signals, reload, run and
  * stop; it starts the parts in order, with the triggers' timers
- * (triggers.c) and each part's events wired to the others (wiring.c).
+ * (triggers.c) and each part's events wired to the others (daemon_wiring.c).
  * Everything runs on the loop's thread and nothing on it blocks, so the
  * watchdog (sd_event_set_watchdog) stays fed. */
 #include "sensord/daemon.h"
@@ -79,11 +79,11 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 static int start_metrics(Daemon *d) {
         const Config *c = d->config;
         if (c->metrics_listen[0] &&
-            metrics_http_new(&d->metrics_http, d->event, c->metrics_listen, wiring_render_metrics, d) < 0)
+            metrics_http_new(&d->metrics_http, d->event, c->metrics_listen, daemon_wiring_render_metrics, d) < 0)
                 return -EADDRNOTAVAIL;
         if (c->metrics_textfile[0]) {
                 int r = metrics_file_new(&d->metrics_file, d->event, c->metrics_textfile, c->metrics_interval_ms,
-                                         wiring_render_metrics, d);
+                                         daemon_wiring_render_metrics, d);
                 if (r < 0)
                         return r;
                 metrics_file_write(d->metrics_file);
@@ -119,11 +119,11 @@ static void daemon_free(Daemon *d) {
 int daemon_run(const DaemonOptions *options, Config *config) {
         Daemon d = { .options = *options, .config = config,
                      .start_time_seconds = (double)now_usec(CLOCK_REALTIME) / 1e6 };
-        const PipelineHooks hooks = wiring_pipeline_hooks(&d);
-        const ConsumerEvents events = wiring_consumer_events(&d);
-        const KafkaSinkEvents sink_events = wiring_sink_events(&d);
-        const CheckpointsEvents checkpoint_events = wiring_checkpoints_events(&d);
-        const TriggersEvents trigger_events = wiring_triggers_events(&d);
+        const PipelineHooks hooks = daemon_wiring_pipeline_hooks(&d);
+        const ConsumerEvents events = daemon_wiring_consumer_events(&d);
+        const KafkaSinkEvents sink_events = daemon_wiring_sink_events(&d);
+        const CheckpointsEvents checkpoint_events = daemon_wiring_checkpoints_events(&d);
+        const TriggersEvents trigger_events = daemon_wiring_triggers_events(&d);
         PipelineSettings settings = reload_pipeline_settings(options, config);
         sigset_t mask;
         int r;

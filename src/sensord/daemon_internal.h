@@ -1,5 +1,5 @@
 /* daemon_internal: the running daemon, shared by daemon.c (the loop, its
- * signals, reload, run and stop) and wiring.c (each part's events turned
+ * signals, reload, run and stop) and daemon_wiring.c (each part's events turned
  * into calls on the others). */
 #pragma once
 
@@ -45,13 +45,13 @@ void daemon_stop(Daemon *d, int exit_code, const char *why);
  * again. */
 void daemon_check_close(Daemon *d, int r);
 
-/* --- wiring.c: what each part calls when something happens --- */
+/* --- daemon_wiring.c: what each part calls when something happens --- */
 
-PipelineHooks wiring_pipeline_hooks(Daemon *d);
-CheckpointsEvents wiring_checkpoints_events(Daemon *d);
-KafkaSinkEvents wiring_sink_events(Daemon *d);
-ConsumerEvents wiring_consumer_events(Daemon *d);
-TriggersEvents wiring_triggers_events(Daemon *d);
+PipelineHooks daemon_wiring_pipeline_hooks(Daemon *d);
+CheckpointsEvents daemon_wiring_checkpoints_events(Daemon *d);
+KafkaSinkEvents daemon_wiring_sink_events(Daemon *d);
+ConsumerEvents daemon_wiring_consumer_events(Daemon *d);
+TriggersEvents daemon_wiring_triggers_events(Daemon *d);
 
 /* Every metric, from the parts' counters (metrics.listen, metrics.textfile). */
-void wiring_render_metrics(MetricsText *t, void *userdata);
+void daemon_wiring_render_metrics(MetricsText *t, void *userdata);

@@ -3,6 +3,8 @@
  * files when they hold the changelog's latest checkpoint, else the
  * changelog read from the pointer, falling back a generation when the
  * newest is damaged. */
+#include "sensord/checkpoint/checkpoints_internal.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -12,7 +14,6 @@
 
 #include "lib/base/log.h"
 #include "lib/base/util.h"
-#include "sensord/checkpoint/checkpoints_internal.h"
 
 /* Between two attempts to read a partition's committed pointer. */
 #define ASK_RETRY_USEC (1000 * 1000)

@@ -2,6 +2,8 @@
  * made durable is produced to the changelog in parts; the checkpoints
  * wholly delivered extend this holder's chain, in order, and the input
  * offsets that waited for them are committed with the pointer to it. */
+#include "sensord/checkpoint/checkpoints_internal.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,6 @@
 #include "lib/base/alloc.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
-#include "sensord/checkpoint/checkpoints_internal.h"
 
 static void produce(Checkpoints *c, int32_t partition, Slot *s, CheckpointKind kind, const uint8_t *bytes, size_t len,
                     uint32_t crc) {

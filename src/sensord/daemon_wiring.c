@@ -1,14 +1,15 @@
-/* wiring: how the daemon's parts hear each other. Each part reports what
+/* daemon_wiring: how the daemon's parts hear each other. Each part reports what
  * happens through a table of callbacks; here each event becomes calls on
  * the parts it concerns (the pipeline, the consumer, the output, the
  * status), or a stop. */
+#include "sensord/daemon_internal.h"
+
 #include <inttypes.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "lib/base/log.h"
 #include "lib/base/util.h"
-#include "sensord/daemon_internal.h"
 
 /* --- the pipeline's hooks --- */
 
@@ -115,7 +116,7 @@ static void on_closed(void *userdata, int r) {
         daemon_check_close(userdata, r);
 }
 
-void wiring_render_metrics(MetricsText *t, void *userdata) {
+void daemon_wiring_render_metrics(MetricsText *t, void *userdata) {
         Daemon *d = userdata;
         const MetricsSources sources = { .topic = d->config->topic,
                                          .pipeline = d->pipeline,
@@ -127,23 +128,23 @@ void wiring_render_metrics(MetricsText *t, void *userdata) {
         metrics_render(t, &sources);
 }
 
-PipelineHooks wiring_pipeline_hooks(Daemon *d) {
+PipelineHooks daemon_wiring_pipeline_hooks(Daemon *d) {
         return (PipelineHooks){ .userdata = d, .store_offsets = store_offsets, .invalid = report_invalid,
                                 .late = report_late, .wall_clock_ms = wall_clock_ms, .monotonic_us = monotonic_us };
 }
 
-CheckpointsEvents wiring_checkpoints_events(Daemon *d) {
+CheckpointsEvents daemon_wiring_checkpoints_events(Daemon *d) {
         return (CheckpointsEvents){ d, on_restored, on_commit, on_checkpoints_failed };
 }
 
-KafkaSinkEvents wiring_sink_events(Daemon *d) {
+KafkaSinkEvents daemon_wiring_sink_events(Daemon *d) {
         return (KafkaSinkEvents){ d, on_confirmed, on_output_failed, on_uncongested };
 }
 
-ConsumerEvents wiring_consumer_events(Daemon *d) {
+ConsumerEvents daemon_wiring_consumer_events(Daemon *d) {
         return (ConsumerEvents){ d, on_drained, on_failed };
 }
 
-TriggersEvents wiring_triggers_events(Daemon *d) {
+TriggersEvents daemon_wiring_triggers_events(Daemon *d) {
         return (TriggersEvents){ d, awake, on_closed };
 }
