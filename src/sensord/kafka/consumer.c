@@ -247,6 +247,17 @@ static bool dispatch(Consumer *c, const rd_kafka_message_t *m, uint64_t now) {
                 pipeline_partition_eof(c->pipeline, m->partition, m->offset);
                 return true;
         }
+        if (m->err == RD_KAFKA_RESP_ERR_INVALID_SESSION_TIMEOUT) {
+                /* librdkafka would join again every few seconds, forever:
+                 * only the configuration can change the answer */
+                log_error("the group coordinator refused session.timeout.ms=%" PRIu64 " (%s): a broker accepts "
+                          "only values between its group.min.session.timeout.ms and group.max.session.timeout.ms "
+                          "(6000 and 1800000 unless its operator changed them); set it in kafka.properties",
+                          kafka_conf_u64(rd_kafka_conf(c->rk), "session.timeout.ms", 45000),
+                          rd_kafka_message_errstr(m));
+                fail(c, EX_CONFIG);
+                return false;
+        }
         if (m->err) {
                 log_warning("consumer: %s", rd_kafka_message_errstr(m));
                 return true;
