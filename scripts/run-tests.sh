@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite: installs missing packages, builds twice (a normal
 # -Werror build and an AddressSanitizer + UndefinedBehaviorSanitizer build),
-# runs the unit and integration suites in both, valgrind's memcheck over a
+# runs the unit and integration suites in both, the real-Kafka suite in the
+# first (and its failover tests in the second), valgrind's memcheck over a
 # seed run and a restart, a smoke run of the benchmark suite (100k records),
 # each libFuzzer target for 15 s (a clang build of its own), then the
 # packaging test (.deb and .rpm built and checked) and the system test (a real systemd in
@@ -47,18 +48,33 @@ PY
         skipped=$((skipped + s))
 }
 
-# build_and_test DIR [meson options...]
+# build_and_test DIR [meson options...] [-- meson test selection]: every
+# suite, or what follows --
 build_and_test() {
-        local dir=$1
+        local dir=$1 options=()
         shift
-        echo "=== build $dir: $*"
-        if ! { [ -d "$dir" ] && meson setup --reconfigure "$dir" "$@" >/dev/null || meson setup "$dir" "$@" >/dev/null; } ||
-                ! ninja -C "$dir"; then
+        while [ $# -gt 0 ] && [ "$1" != -- ]; do
+                options+=("$1")
+                shift
+        done
+        [ $# -gt 0 ] && shift
+        echo "=== build $dir: ${options[*]}"
+        if ! { [ -d "$dir" ] && meson setup --reconfigure "$dir" "${options[@]}" >/dev/null ||
+                meson setup "$dir" "${options[@]}" >/dev/null; } || ! ninja -C "$dir"; then
                 echo "build in $dir failed"
                 failed=$((failed + 1))
                 return
         fi
-        meson test -C "$dir" --print-errorlogs --num-processes 1
+        meson test -C "$dir" --print-errorlogs --num-processes 1 "$@"
+        count_results "$dir"
+}
+
+# test_more DIR TESTS... : more of DIR's tests, counted as well
+test_more() {
+        local dir=$1
+        shift
+        [ -d "$dir/meson-logs" ] || return 0
+        meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 1 "$@"
         count_results "$dir"
 }
 
@@ -88,7 +104,11 @@ run_checks "source layout (README tree, include directions, file lengths)" build
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
                 build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
-                -Dwerror=true -Dtests=enabled
+                -Dwerror=true -Dtests=enabled -- --no-suite kafka
+        # of the real-broker suite, the tests of state that moves between hosts
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+                test_more build-asan kafka-changelog_failover kafka-changelog_zombie
         echo "$passed $failed $skipped" >build/asan-counts
 ) >build/asan.log 2>&1 &
 asan_pid=$!

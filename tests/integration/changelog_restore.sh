@@ -20,8 +20,8 @@
 
 /usr/bin/python3 -c 'import kafka' 2>/dev/null || fail "python3-kafka is not installed"
 TOOL="$PYTHON $HERE/changelog_tool.py"
-start_devbroker rs-in:3 rs-out:3 rs-changelog:3 rs-small:2
-props=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300")'
+start_broker rs-in:3 rs-out:3 rs-changelog:3 rs-small:2
+props="$FAST_SESSION"
 
 host() {
         start_host "$1" topic=rs-in kafka_topic=rs-out max_messages=50 max_delay="100ms" watermark="365 days" \

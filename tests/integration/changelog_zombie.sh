@@ -13,8 +13,8 @@
 # update-mode aggregate only grows, so the newest one has the highest count.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker zb-in:4 zb-out:4 zb-changelog:4
-props=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300")'
+start_broker zb-in:4 zb-out:4 zb-changelog:4
+props="$FAST_SESSION"
 
 host() {
         start_host "$1" topic=zb-in kafka_topic=zb-out max_messages=50 max_delay="100ms" watermark="365 days" \
@@ -30,12 +30,15 @@ host b
 wait_for "assigned 2 partition" "$WORK/b.err" 30
 sleep 2
 kill -STOP "$a_PID"
-# b takes all four, restoring a's two from the changelog, and moves them on
-for _ in $(seq 150); do
-        [ "$(grep -c "restored from changelog" "$WORK/b.err")" -ge 2 ] && break
+# b takes all four once a's session expires, restoring a's two from the
+# changelog (beside the two it restored when it joined), and moves them on
+for _ in $(seq 300); do
+        grep -q "assigned 4 partition" "$WORK/b.err" && [ "$(grep -c "restored from changelog" "$WORK/b.err")" -ge 4 ] &&
+                break
         sleep 0.1
 done
-[ "$(grep -c "restored from changelog" "$WORK/b.err")" -ge 2 ] || fail "b did not restore a's partitions"
+grep -q "assigned 4 partition" "$WORK/b.err" && [ "$(grep -c "restored from changelog" "$WORK/b.err")" -ge 4 ] ||
+        fail "b did not take and restore a's partitions"
 sleep 3
 kill -CONT "$a_PID"
 wait_for "dropping .* as lost" "$WORK/a.err" 20

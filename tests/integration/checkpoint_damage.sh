@@ -13,7 +13,7 @@
 # further run over new records gives the rows of an undamaged copy.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:1
+start_broker sensor-data:1
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 "$SHARED_DATA/seed.json" 2>/dev/null
 fast=', ("session.timeout.ms", "3000")' # the mock's group join waits on it
 write_config "$WORK/sensord.conf" max_messages=1 watermark="365 days" properties="$fast"

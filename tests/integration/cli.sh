@@ -63,7 +63,7 @@ expect_exit 69 "$SENSORD" -c "$WORK/nobroker.conf" --available-now
 grep -q "not available" "$WORK/cmd.err" || fail "no reason given for exit 69"
 
 # 69 too for a topic the broker does not have
-start_devbroker other-topic:1
+start_broker other-topic:1
 write_config "$WORK/notopic.conf" startup_timeout="2 s" topic=sensor-data
 expect_exit 69 "$SENSORD" -c "$WORK/notopic.conf" --available-now
 grep -q "topic sensor-data is not available" "$WORK/cmd.err" || fail "missing topic not named"

@@ -11,8 +11,8 @@
 # the group to drop the previous member (session.timeout.ms, 3 s here).
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker crash-kill:4 crash-term:4
-props=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300"), ("auto.commit.interval.ms", "100")'
+start_broker crash-kill:4 crash-term:4
+props="$FAST_SESSION"', ("auto.commit.interval.ms", "100")'
 
 # phase NAME SIGNAL SEED : on topic crash-NAME, 6 signalled runs and a last
 # clean one while 12,000 records stream in; all rows end in NAME.jsonl

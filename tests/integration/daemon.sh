@@ -5,7 +5,7 @@
 # exits 0 - within a bound even when the brokers are gone.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:1
+start_broker sensor-data:1
 write_config "$WORK/sensord.conf" max_messages=1000 max_delay="300ms"
 "$SENSORD" -c "$WORK/sensord.conf" >"$WORK/out.jsonl" 2>"$WORK/sensord.err" &
 SENSORD_PID=$!

@@ -9,7 +9,7 @@
 #  - kafka-python's KafkaConsumer parses every result value as JSON.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:1 results:1 dead-letters:1
+start_broker sensor-data:1 results:1 dead-letters:1
 /usr/bin/python3 - "$BROKER" "$SHARED_DATA/seed.json" "$WORK/sent.json" <<'PY' || fail "producing the corpus failed"
 import json, sys
 from kafka import KafkaProducer

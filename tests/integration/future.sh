@@ -12,7 +12,7 @@
 #    the 24 reference rows are exact.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker fut-a:1 fut-b:1 fut-live:1 dead:1
+start_broker fut-a:1 fut-b:1 fut-live:1 dead:1
 future='{"sensor_id": "sensor_009", "value": 99.9, "timestamp": "2100-01-01T00:00:00"}'
 /usr/bin/python3 -c 'import json, sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]' \
         "$SHARED_DATA/seed.json" >"$WORK/seed.txt"

@@ -10,7 +10,7 @@
 
 printf '%s\n' '{"sensor_id":"a","value":1,"timestamp":"2024-10-22T10:40:00.000Z"}' \
         '{"sensor_id":"a","value":3,"timestamp":"2024-10-22T10:40:00.500Z"}' >"$WORK/two.jsonl"
-start_devbroker sensor-data:1
+start_broker sensor-data:1
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 "$WORK/two.jsonl" 2>/dev/null
 
 run_daemon() { # NAME IDLE
@@ -56,7 +56,7 @@ run_partitioned() { # NAME IDLE
 }
 kill -TERM "$DEVBROKER_PID"
 wait "$DEVBROKER_PID" || true
-start_devbroker part-without:2 part-with:2
+start_broker part-without:2 part-with:2
 run_partitioned part-without "0 s"
 [ "$(cat "$WORK/part-without.a-rows")" = 0 ] || fail "partition scope without idle_timeout: partition 1's window closed"
 run_partitioned part-with "1 s"

@@ -22,7 +22,7 @@ for i, r in enumerate(records):
     if i < len(bad):
         print(bad[i])
 PY
-start_devbroker sensor-data:1
+start_broker sensor-data:1
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 "$WORK/mixed.jsonl" 2>"$WORK/replay.err"
 kcat -C -b "$BROKER" -t sensor-data -e -q -f '%s\n' >"$WORK/values.txt"
 write_config "$WORK/sensord.conf"

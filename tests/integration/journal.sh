@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ] || ! unshare --mount true 2>/dev/null; then
         echo "SKIP: needs root and mount namespaces for a private journal socket"
         exit 77
 fi
-start_devbroker sensor-data:1
+start_broker sensor-data:1
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 "$SHARED_DATA/seed.json" 2>/dev/null
 write_config "$WORK/sensord.conf"
 sed -i 's/sink = "stdout"/sink = "auto"/' "$WORK/sensord.conf"

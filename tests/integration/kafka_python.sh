@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 /usr/bin/python3 -c 'import kafka' 2>/dev/null || fail "python3-kafka is not installed"
-start_devbroker sensor-data:1
+start_broker sensor-data:1
 /usr/bin/python3 - "$BROKER" "$SHARED_DATA/seed.json" >"$WORK/producer.log" 2>"$WORK/producer.err" <<'PY'
 import json, sys
 from kafka import KafkaProducer

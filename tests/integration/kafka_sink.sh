@@ -7,11 +7,12 @@
 #     record byte for byte with its key and the sensord-* headers.
 #  2. A missing result topic that sensord may not ask the broker to create
 #     (allow.auto.create.topics=false) is exit 69; one that it may ask for is
-#     created by the broker (the devbroker auto-creates), and the log says so. With sink "none"
-#     nothing goes to stdout.
+#     created by the devbroker (which auto-creates), and the log says so,
+#     while a real Kafka as operators run it (auto.create.topics.enable=false)
+#     creates nothing: exit 69 again. With sink "none" nothing goes to stdout.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:1 results:1 dead-letters:1
+start_broker sensor-data:1 results:1 dead-letters:1
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 "$SHARED_DATA/seed.json" 2>"$WORK/replay.err"
 printf '%s\n' 'k1|this is not json' 'k2|{"sensor_id": "sensor_001", "value": "23.5", "timestamp": "2024-10-22T10:40:00"}' |
         kcat -P -b "$BROKER" -t sensor-data -K'|'
@@ -71,7 +72,18 @@ grep -q "topic absent is not available on .* after 2000 ms: no such topic" "$WOR
         fail "the missing topic's error does not name it"
 [ ! -s "$WORK/absent.jsonl" ] || fail "rows were written although the result topic is missing"
 
-write_config "$WORK/auto.conf" kafka_topic=auto-made group_id=auto sink=none
+write_config "$WORK/auto.conf" kafka_topic=auto-made group_id=auto sink=none startup_timeout="2 s"
+if [ "$BROKER_KIND" = kafka ]; then
+        # a real broker as operators run it (auto.create.topics.enable=false)
+        # creates nothing, whatever the client asks: the same exit 69
+        rc=0
+        timeout 60 "$SENSORD" -c "$WORK/auto.conf" --available-now >"$WORK/auto.jsonl" 2>"$WORK/auto.err" || rc=$?
+        [ "$rc" = 69 ] || fail "a result topic the broker does not create exited $rc, not 69"
+        grep -q "topic auto-made is not available on .* after 2000 ms" "$WORK/auto.err" ||
+                fail "the missing topic's error does not name it"
+        echo "kafka_sink: ok"
+        exit 0
+fi
 run_available_now "$WORK/auto.conf" auto
 grep -q "topic auto-made did not exist; the broker created it" "$WORK/auto.err" ||
         fail "the log does not say the broker created the result topic"

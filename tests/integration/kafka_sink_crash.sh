@@ -7,8 +7,8 @@
 # the rows produced.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sink-in:4 sink-out:1
-props=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300"), ("auto.commit.interval.ms", "100")'
+start_broker sink-in:4 sink-out:1
+props="$FAST_SESSION"', ("auto.commit.interval.ms", "100")'
 write_config "$WORK/sensord.conf" topic=sink-in kafka_topic=sink-out max_messages=50 max_delay="100ms" \
         watermark="365 days" checkpoint_interval="300ms" properties="$props"
 "$SENSOR_REPLAY" -b "$BROKER" -t sink-in --generate 50 --count 3000 --rate 800 --seed 3 2>"$WORK/replay.err" &

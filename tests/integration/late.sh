@@ -44,7 +44,7 @@ row() { # batch start end sensor count avg max min
         row 3 10:30 10:40 c 1 12 12 12; row 3 10:35 10:45 c 2 11 12 10
 } >"$WORK/expected.jsonl"
 
-start_devbroker sensor-data:1 late:1
+start_broker sensor-data:1 late:1
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 "$WORK/late.jsonl" 2>"$WORK/replay.err"
 write_config "$WORK/sensord.conf" max_messages=3 late_data_topic=late
 run_available_now "$WORK/sensord.conf" out

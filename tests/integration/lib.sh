@@ -1,11 +1,19 @@
 # Shared helpers for the integration tests: a private work directory, a
-# sensor-devbroker of the test's own on 127.0.0.1, a generated configuration,
-# and cleanup of every process the test started.
+# broker of the test's own on 127.0.0.1, a generated configuration, and
+# cleanup of every process the test started.
+#
+# The broker is sensor-devbroker (librdkafka's mock cluster), or with
+# BROKER_KIND=kafka a real Apache Kafka from scripts/kafka.sh (KAFKA_NODES
+# nodes, 1 by default): meson's suite "kafka" runs the tests that hold on
+# both that way. Tests that inject faults through the mock's control call
+# start_devbroker and run on the mock only.
 set -euo pipefail
 
 : "${SENSORD:?set by meson}" "${SENSOR_REPLAY:?}" "${SENSOR_DEVBROKER:?}" "${SHARED_DATA:?}"
 PYTHON=${PYTHON:-/usr/bin/python3}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+KAFKA_SH="$HERE/../../scripts/kafka.sh"
+BROKER_KIND=${BROKER_KIND:-devbroker}
 CHECK="$PYTHON $HERE/check.py"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sensord-it.XXXXXX")
 PIDS=()
@@ -32,6 +40,7 @@ cleanup() {
         done
         kill "$killer" 2>/dev/null || true
         wait "$killer" 2>/dev/null || true
+        [ -d "$WORK/kafka" ] && "$KAFKA_SH" stop "$WORK/kafka"
         if [ "$rc" -ne 0 ]; then
                 echo "--- test failed (exit $rc); logs in $WORK:" >&2
                 for f in "$WORK"/*.err "$WORK"/*.log; do
@@ -49,7 +58,32 @@ fail() {
         exit 1
 }
 
-# start_devbroker TOPIC[:PARTITIONS]... ; sets BROKER
+# start_broker TOPIC[:PARTITIONS]... : the broker of BROKER_KIND with these
+# topics (one partition unless given); sets BROKER
+start_broker() {
+        if [ "$BROKER_KIND" = kafka ]; then
+                start_kafka "$@"
+        else
+                start_devbroker "$@"
+        fi
+}
+
+# start_kafka TOPIC[:PARTITIONS]... : a real Apache Kafka of KAFKA_NODES
+# nodes in $WORK/kafka, stopped by cleanup, with the topics created as an
+# operator would (the brokers create none by themselves); sets BROKER
+start_kafka() {
+        "$KAFKA_SH" start "$WORK/kafka" --nodes "${KAFKA_NODES:-1}" >"$WORK/kafka.log" 2>&1 ||
+                fail "the Kafka cluster did not start: $(tail -n 5 "$WORK/kafka.log")"
+        BROKER=$(cat "$WORK/kafka/bootstrap")
+        local t
+        for t in "$@"; do
+                "$KAFKA_SH" topic "$WORK/kafka" "${t%%:*}" "$([ "${t#*:}" != "$t" ] && echo "${t#*:}" || echo 1)" ||
+                        fail "cannot create topic $t"
+        done
+}
+
+# start_devbroker TOPIC[:PARTITIONS]... : sensor-devbroker, whatever
+# BROKER_KIND says (for the tests that inject faults); sets BROKER
 start_devbroker() {
         local args=()
         for t in "$@"; do args+=(--topic "$t"); done
@@ -106,6 +140,14 @@ wait_for() {
 # session.timeout.ms is lowered (through kafka.properties, the pass-through)
 # because the mock coordinator keeps a member that left until its session
 # expires, which would delay every restart of sensord in a group by 45 s.
+# A real broker refuses anything below its group.min.session.timeout.ms
+# (6000), so FAST_SESSION, which the failover tests append, is the mock's
+# 3 s or nothing.
+if [ "$BROKER_KIND" = kafka ]; then
+        FAST_SESSION=""
+else
+        FAST_SESSION=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300")'
+fi
 write_config() {
         local file=$1
         shift

@@ -6,7 +6,7 @@
 # independent model from the bytes actually in the topic (read with kcat).
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:1
+start_broker sensor-data:1
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 "$SHARED_DATA/seed.json" 2>"$WORK/replay.err"
 kcat -C -b "$BROKER" -t sensor-data -e -q -f '%s\n' >"$WORK/values.txt"
 [ "$(wc -l <"$WORK/values.txt")" = 12 ] || fail "expected 12 messages in the topic"

@@ -5,7 +5,7 @@
 # rate-limited to one every 10 s).
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:1
+start_broker sensor-data:1
 "$PYTHON" "$HERE/notify_listener.py" "$WORK/notify.sock" "$WORK/notify.log" &
 PIDS+=($!)
 for _ in $(seq 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.1; done

@@ -35,7 +35,7 @@ for r in body["data"]["result"]:
 PY
 }
 
-start_devbroker m-in:2 m-late:1 m-dead:1
+start_broker m-in:2 m-late:1 m-dead:1
 mkdir -p "$WORK/textfile"
 write_config "$WORK/sensord.conf" topic=m-in group_id=m max_messages=100000 max_delay="5 s" \
         late_data_topic=m-late dead_letter_topic=m-dead checkpoint_interval="1 s" watermark_scope=partition \

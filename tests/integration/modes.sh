@@ -6,7 +6,7 @@
 # 10:46 after batch 2, so only [10:35,10:45) becomes final, after batch 2.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:1
+start_broker sensor-data:1
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 "$SHARED_DATA/seed.json" 2>"$WORK/replay.err"
 kcat -C -b "$BROKER" -t sensor-data -e -q -f '%s\n' >"$WORK/values.txt"
 

@@ -17,7 +17,7 @@
 # finds partition 2's records late, which is what the scope is for.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker ps-in:3 ps-live:3 late-a:1 late-b:1 late-c:1 late-p:1 ps-out:3 ps-changelog:3
+start_broker ps-in:3 ps-live:3 late-a:1 late-b:1 late-c:1 late-p:1 ps-out:3 ps-changelog:3
 
 /usr/bin/python3 - "$WORK" <<'PY'
 import datetime as dt, json, random, sys
@@ -79,7 +79,7 @@ run_available_now "$WORK/p.conf" p
 echo "process scope, for contrast: $(sed -n 's/.*summary:.* \(late_records=[0-9]*\).*\(late_by_partition=[^ ]*\).*/\1 \2/p' "$WORK/p.err")"
 
 # (c): the hosts, and the data streaming in, 100 records per partition every 0.3 s
-props=', ("session.timeout.ms", "3000"), ("heartbeat.interval.ms", "300")'
+props="$FAST_SESSION"
 host() {
         start_host "$1" topic=ps-live group_id=ps-c kafka_topic=ps-out max_messages=20 max_delay="100ms" \
                 checkpoint_interval="200ms" properties="$props" watermark_scope=partition late_data_topic=late-c \

@@ -7,7 +7,7 @@
 # latencies run from each record's produce.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:8
+start_broker sensor-data:8
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 --generate 50 --count 50000 --seed 7 2>"$WORK/replay.err"
 kcat -C -b "$BROKER" -t sensor-data -e -q -f '%s\n' >"$WORK/values.txt"
 [ "$(wc -l <"$WORK/values.txt")" = 50000 ] || fail "expected 50000 messages in the topic"

@@ -11,7 +11,7 @@
 # the group is still kept.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:1
+start_broker sensor-data:1
 QUIET=${QUIET:-25}
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 --count 20 --loop "$SHARED_DATA/seed.json" 2>/dev/null
 kcat -C -b "$BROKER" -t sensor-data -e -q -f '%s\n' >"$WORK/values.txt"

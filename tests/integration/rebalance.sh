@@ -18,7 +18,7 @@
 #    commits nothing for those partitions, rejoins, and goes on.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:4
+start_broker sensor-data:4
 # Nothing may be late whatever order the partitions interleave in.
 write_config "$WORK/sensord.conf" max_messages=200 max_delay="200ms" watermark="365 days" \
         checkpoint_interval="200ms" properties=', ("auto.commit.interval.ms", "100")'

@@ -8,7 +8,7 @@
 # run shows the lag (0) in STATUS= after its seeks.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:4
+start_broker sensor-data:4
 # small message sets and small fetches: many fetch rounds, each over the limit
 "$SENSOR_REPLAY" -b "$BROKER" -X batch.num.messages=100 --interval 0 --generate 40 --count 20000 --seed 11 \
         2>"$WORK/replay.err"

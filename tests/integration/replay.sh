@@ -4,7 +4,7 @@
 # they are, and undelivered records make it exit non-zero saying how many.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker loop:1 gen-a:1 gen-b:1 gen-c:1 lines:1
+start_broker loop:1 gen-a:1 gen-b:1 gen-c:1 lines:1
 consume() { kcat -C -b "$BROKER" -t "$1" -e -q -f "${2:-%s\n}"; }
 
 # --loop --count 24 over the 12 seed records: two rounds, the second shifted

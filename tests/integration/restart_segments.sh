@@ -8,7 +8,7 @@
 # mode; in append mode each final window is emitted exactly once.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:1
+start_broker sensor-data:1
 # 4 segments of 45 readings of 5 sensors, a minute apart, with every 4th one
 # up to 12 minutes old: some late, some not.
 "$PYTHON" - "$WORK" <<'PY'

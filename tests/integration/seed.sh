@@ -4,7 +4,7 @@
 # configuration must print ../shared/data/seed-update.expected.jsonl row for row.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:1
+start_broker sensor-data:1
 "$SENSOR_REPLAY" -b "$BROKER" --interval 0 "$SHARED_DATA/seed.json" 2>"$WORK/replay.err"
 write_config "$WORK/sensord.conf"
 run_available_now "$WORK/sensord.conf" out

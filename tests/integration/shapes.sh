@@ -16,7 +16,7 @@
 # reports every bad input setting with its line.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker nested:1 keyed:1 dead-nested:1 dead-keyed:1 replay-nested:1 replay-keyed:1
+start_broker nested:1 keyed:1 dead-nested:1 dead-keyed:1 replay-nested:1 replay-keyed:1
 /usr/bin/python3 - "$BROKER" "$SHARED_DATA/seed.json" "$WORK/sent.json" <<'PY' || fail "producing the records failed"
 import datetime as dt, json, sys
 from kafka import KafkaProducer

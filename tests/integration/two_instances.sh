@@ -8,7 +8,7 @@
 # outputs in the order they were emitted, equals the model of all records.
 . "$(dirname "$0")/lib.sh"
 
-start_devbroker sensor-data:4
+start_broker sensor-data:4
 write_config "$WORK/sensord.conf" max_messages=50 max_delay="100ms" watermark="365 days" \
         checkpoint_interval="300ms" group_id=two properties=', ("session.timeout.ms", "3000")'
 
