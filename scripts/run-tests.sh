@@ -96,7 +96,8 @@ run_checks() {
         fi
 }
 
-build_and_test build -Dwerror=true -Dtests=enabled
+# (not the suite kafka_faults: tests/integration/broker_faults.sh says why)
+build_and_test build -Dwerror=true -Dtests=enabled -- --no-suite kafka_faults
 run_checks "source layout (README tree, include directions, file lengths)" build/layout.log tests/layout/layout.sh
 
 # the sanitizer build and suite, beside what follows (counted at its end)
@@ -104,7 +105,7 @@ run_checks "source layout (README tree, include directions, file lengths)" build
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
                 build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
-                -Dwerror=true -Dtests=enabled -- --no-suite kafka
+                -Dwerror=true -Dtests=enabled -- --no-suite kafka --no-suite kafka_faults
         # of the real-broker suite, the tests of state that moves between hosts
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
