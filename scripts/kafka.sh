@@ -15,12 +15,9 @@
 #                                          one node: SIGTERM and wait, SIGKILL,
 #                                          SIGSTOP, SIGCONT, or start it again
 #   scripts/kafka.sh wait DIR [BROKERS]    until BROKERS (default all) serve metadata
-#   scripts/kafka.sh topic DIR NAME PARTITIONS [KEY=VALUE...]
-#                                          create a topic (replicated on every
-#                                          node, at most 3), with topic configs
-#   scripts/kafka.sh tool DIR CLASS ARGS...
-#                                          a Kafka tool (e.g. ConfigCommand),
-#                                          with --bootstrap-server added
+#   scripts/kafka.sh topics DIR NAME[:PARTITIONS]...
+#                                          create topics (one partition unless
+#                                          given), replicated on every node
 #
 # What a small test broker needs, and nothing that hides a real behaviour:
 # no automatic topic creation (the tests create topics, as an operator
@@ -73,14 +70,10 @@ java_command() {
                 -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2.properties" -cp "$CACHE/*" "$@")
 }
 
-kafka_java() {
-        java_command "$@"
-        "${JAVA_COMMAND[@]}"
-}
-
 # A tool's JVM needs far less than a broker's.
 kafka_tool() {
-        HEAP="-Xms32m -Xmx256m" kafka_java "$DIR/tools" "$@"
+        HEAP="-Xms32m -Xmx256m" java_command "$DIR/tools" "$@"
+        "${JAVA_COMMAND[@]}"
 }
 
 free_ports() {
@@ -247,21 +240,27 @@ node() {
         esac
 }
 
-topic() {
-        local name=${1:?} partitions=${2:?} nodes configs=()
-        shift 2
-        nodes=$(cat "$DIR/nodes")
-        for kv in "$@"; do configs+=(--config "$kv"); done
-        kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$(cat "$DIR/bootstrap")" --create \
-                --topic "$name" --partitions "$partitions" --replication-factor "$((nodes < 3 ? nodes : 3))" \
-                "${configs[@]}" >/dev/null
+# All in one request of Kafka's admin API (confluent-kafka's client), where
+# the broker's TopicCommand would start a JVM per topic.
+topics() {
+        /usr/bin/python3 - "$(cat "$DIR/bootstrap")" "$(cat "$DIR/nodes")" "$@" <<'PY'
+import sys
+from confluent_kafka.admin import AdminClient, NewTopic
+
+bootstrap, nodes = sys.argv[1], int(sys.argv[2])
+specs = [(t.split(":")[0], int(t.split(":")[1]) if ":" in t else 1) for t in sys.argv[3:]]
+admin = AdminClient({"bootstrap.servers": bootstrap})
+for name, done in admin.create_topics([NewTopic(n, p, min(nodes, 3)) for n, p in specs],
+                                      operation_timeout=30).items():
+    done.result()  # raises, naming the topic, when it was not created
+PY
 }
 
 command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
 fetch) fetch ;;
-start | stop | wait | topic | tool | node)
+start | stop | wait | topics | node)
         [ $# -gt 0 ] || usage
         DIR=$(mkdir -p "$1" && cd "$1" && pwd)
         shift
@@ -269,12 +268,7 @@ start | stop | wait | topic | tool | node)
         start) start "$@" ;;
         stop) stop ;;
         wait) wait_brokers "${1:-$(cat "$DIR/nodes")}" 120 ;;
-        topic) topic "$@" ;;
-        tool)
-                class=${1:?}
-                shift
-                kafka_tool "$class" --bootstrap-server "$(cat "$DIR/bootstrap")" "$@"
-                ;;
+        topics) topics "$@" ;;
         node) node "$@" ;;
         esac
         ;;

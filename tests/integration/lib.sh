@@ -75,11 +75,8 @@ start_kafka() {
         "$KAFKA_SH" start "$WORK/kafka" --nodes "${KAFKA_NODES:-1}" >"$WORK/kafka.log" 2>&1 ||
                 fail "the Kafka cluster did not start: $(tail -n 5 "$WORK/kafka.log")"
         BROKER=$(cat "$WORK/kafka/bootstrap")
-        local t
-        for t in "$@"; do
-                "$KAFKA_SH" topic "$WORK/kafka" "${t%%:*}" "$([ "${t#*:}" != "$t" ] && echo "${t#*:}" || echo 1)" ||
-                        fail "cannot create topic $t"
-        done
+        "$KAFKA_SH" topics "$WORK/kafka" "$@" 2>>"$WORK/kafka.log" ||
+                fail "cannot create the topics $*: $(tail -n 3 "$WORK/kafka.log")"
 }
 
 # start_devbroker TOPIC[:PARTITIONS]... : sensor-devbroker, whatever
