@@ -59,7 +59,7 @@ static rd_kafka_conf_t *producer_conf(Changelog *cl, const Config *config) {
         int r = 0;
         for (size_t i = 0; i < config->output_properties.n && r == 0; i++)
                 r = kafka_conf_set(conf, "output.kafka_properties", config->output_properties.items[i].name,
-                             config->output_properties.items[i].value);
+                                   config->output_properties.items[i].value);
         /* A checkpoint counts only once delivered: retried for as long as
          * it takes (a stop does not wait for it), in order, exactly once. */
         if (r < 0 || kafka_conf_set(conf, "changelog", "bootstrap.servers", config->brokers) < 0 ||
@@ -83,7 +83,7 @@ static rd_kafka_conf_t *reader_conf(Changelog *cl, const Config *config) {
         int r = 0;
         for (size_t i = 0; i < config->properties.n && r == 0; i++)
                 r = kafka_conf_set(conf, "kafka.properties", config->properties.items[i].name,
-                             config->properties.items[i].value);
+                                   config->properties.items[i].value);
         /* assign() only: it never joins the group, whose committed
          * offsets it asks for (rd_kafka_committed()) */
         if (r < 0 || kafka_conf_set(conf, "changelog", "bootstrap.servers", config->brokers) < 0 ||

@@ -159,17 +159,12 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
 
 static rd_kafka_conf_t *make_conf(KafkaSink *k, const Config *config) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        char errstr[256];
-        bool ok = rd_kafka_conf_set(conf, "client.id", "sensord", errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK;
-        for (size_t i = 0; ok && i < config->output_properties.n; i++) {
-                const KafkaProperty *p = &config->output_properties.items[i];
-                ok = rd_kafka_conf_set(conf, p->name, p->value, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK;
-        }
-        ok = ok && rd_kafka_conf_set(conf, "bootstrap.servers", config->brokers, errstr, sizeof(errstr)) ==
-                           RD_KAFKA_CONF_OK;
-        ok = ok && rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK;
-        if (!ok) {
-                log_error("output.kafka_properties: %s", errstr);
+        int r = kafka_conf_set(conf, "kafka producer", "client.id", "sensord");
+        for (size_t i = 0; i < config->output_properties.n && r == 0; i++)
+                r = kafka_conf_set(conf, "output.kafka_properties", config->output_properties.items[i].name,
+                                   config->output_properties.items[i].value);
+        if (r < 0 || kafka_conf_set(conf, "kafka producer", "bootstrap.servers", config->brokers) < 0 ||
+            kafka_conf_set(conf, "kafka producer", "enable.idempotence", "true") < 0) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
