@@ -274,7 +274,7 @@ static bool dispatch(Consumer *c, const rd_kafka_message_t *m, uint64_t now) {
 }
 
 bool consumer_awake(Consumer *c) {
-        return freeze_guard_awake(&c->guard);
+        return freeze_guard_awake(&c->guard, now_usec(CLOCK_MONOTONIC));
 }
 
 /* After a freeze: the partitions the group gave away meanwhile are lost. */
@@ -305,8 +305,7 @@ static int drain(Consumer *c) {
         /* One clock reading per drain: a drain takes milliseconds at most,
          * far below the batch deadline's resolution. */
         uint64_t now = now_usec(CLOCK_MONOTONIC);
-        freeze_guard_note_alive(&c->guard, now);
-        if (c->guard.holding)
+        if (!freeze_guard_awake(&c->guard, now))
                 return 0; /* on_hold_end() drains again */
         for (unsigned i = 0; i < DRAIN_MAX && !c->stopping; i++) {
                 if (!pipeline_accepts(c->pipeline)) {

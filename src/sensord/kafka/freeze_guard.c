@@ -22,8 +22,8 @@ void freeze_guard_note_alive(FreezeGuard *g, uint64_t now) {
         g->last_alive_us = now;
 }
 
-bool freeze_guard_awake(FreezeGuard *g) {
-        freeze_guard_note_alive(g, now_usec(CLOCK_MONOTONIC));
+bool freeze_guard_awake(FreezeGuard *g, uint64_t now) {
+        freeze_guard_note_alive(g, now);
         return !g->holding;
 }
 

@@ -27,5 +27,5 @@ void freeze_guard_free(FreezeGuard *g);
  * limit since it last did starts a hold. */
 void freeze_guard_note_alive(FreezeGuard *g, uint64_t now);
 
-/* Notes that the loop runs; false while a hold lasts. */
-bool freeze_guard_awake(FreezeGuard *g);
+/* Notes that the loop runs at now; false while a hold lasts. */
+bool freeze_guard_awake(FreezeGuard *g, uint64_t now);
