@@ -102,14 +102,12 @@ run_checks "source layout (README tree, include directions, file lengths)" build
 
 # the sanitizer build and suite, beside what follows (counted at its end)
 (
-        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
-        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-                build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
+        export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
+        export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+        build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
                 -Dwerror=true -Dtests=enabled -- --no-suite kafka --no-suite kafka_faults
         # of the real-broker suite, the tests of state that moves between hosts
-        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
-        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-                test_more build-asan kafka-changelog_failover kafka-changelog_zombie
+        test_more build-asan kafka-changelog_failover kafka-changelog_zombie
         echo "$passed $failed $skipped" >build/asan-counts
 ) >build/asan.log 2>&1 &
 asan_pid=$!
