@@ -31,9 +31,7 @@ node_up() {
 
 write_config "$WORK/sensord.conf" topic=bf-in kafka_topic=bf-out group_id=bf max_messages=200 max_delay="100ms" \
         watermark="365 days" checkpoint_interval="1 s"
-"$PYTHON" "$HERE/notify_listener.py" "$WORK/notify.sock" "$WORK/notify.log" &
-PIDS+=($!)
-for _ in $(seq 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.1; done
+notify_listener "$WORK/notify.sock" "$WORK/notify.log"
 NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=2000000 "$SENSORD" -c "$WORK/sensord.conf" >"$WORK/out.jsonl" \
         2>"$WORK/sensord.err" &
 SENSORD_PID=$!

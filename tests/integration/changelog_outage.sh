@@ -22,9 +22,7 @@ conf a
         fail "the producer failed"
 timeout 60 "$SENSORD" -c "$WORK/a.conf" --available-now >"$WORK/a.jsonl" 2>"$WORK/a.err" || fail "host a failed"
 
-"$PYTHON" "$HERE/notify_listener.py" "$WORK/notify.sock" "$WORK/notify.log" &
-PIDS+=($!)
-for _ in $(seq 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.1; done
+notify_listener "$WORK/notify.sock" "$WORK/notify.log"
 conf b
 devbroker "rtt 1500"
 NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=2000000 \

@@ -15,8 +15,7 @@ write_config "$WORK/sensord.conf" topic=sink-in kafka_topic=sink-out max_message
 replay=$!
 PIDS+=("$replay")
 RANDOM=3
-"$PYTHON" "$HERE/notify_listener.py" "$WORK/notify.sock" "$WORK/notify.log" &
-PIDS+=($!)
+notify_listener "$WORK/notify.sock" "$WORK/notify.log"
 for i in $(seq 0 2); do
         # the last run reports to a notify socket of the test's own
         notify=()

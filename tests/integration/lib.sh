@@ -110,6 +110,15 @@ devbroker() {
         fail "the devbroker did not answer '$*'"
 }
 
+# notify_listener SOCKET LOG : a stand-in for systemd's notify socket
+# (notify_listener.py, stopped by cleanup) that logs each notification with
+# its time; returns once it listens
+notify_listener() {
+        "$PYTHON" "$HERE/notify_listener.py" "$1" "$2" &
+        PIDS+=($!)
+        for _ in $(seq 50); do [ -S "$1" ] && break; sleep 0.1; done
+}
+
 # wait_quiet FILE [SECONDS] : until FILE has stopped growing for 0.5 s (its
 # writer has caught up), for at most SECONDS (30)
 wait_quiet() {

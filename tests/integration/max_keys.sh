@@ -6,9 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_broker sensor-data:1
-"$PYTHON" "$HERE/notify_listener.py" "$WORK/notify.sock" "$WORK/notify.log" &
-PIDS+=($!)
-for _ in $(seq 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.1; done
+notify_listener "$WORK/notify.sock" "$WORK/notify.log"
 write_config "$WORK/sensord.conf" max_keys=6 watermark="365 days" max_delay="100ms"
 NOTIFY_SOCKET="$WORK/notify.sock" "$SENSORD" -c "$WORK/sensord.conf" >"$WORK/out.jsonl" 2>"$WORK/sensord.err" &
 SENSORD_PID=$!

@@ -40,9 +40,7 @@ mkdir -p "$WORK/textfile"
 write_config "$WORK/sensord.conf" topic=m-in group_id=m max_messages=100000 max_delay="5 s" \
         late_data_topic=m-late dead_letter_topic=m-dead checkpoint_interval="1 s" watermark_scope=partition \
         metrics_listen="127.0.0.1:$SENSORD_PORT" metrics_textfile="$WORK/textfile/sensord.prom" metrics_interval="1 s"
-"$PYTHON" "$HERE/notify_listener.py" "$WORK/notify.sock" "$WORK/notify.log" &
-PIDS+=($!)
-for _ in $(seq 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.1; done
+notify_listener "$WORK/notify.sock" "$WORK/notify.log"
 NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=2000000 "$SENSORD" -c "$WORK/sensord.conf" >"$WORK/out.jsonl" \
         2>"$WORK/sensord.err" &
 SENSORD_PID=$!

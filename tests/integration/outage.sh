@@ -8,9 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_devbroker sensor-data:4
-"$PYTHON" "$HERE/notify_listener.py" "$WORK/notify.sock" "$WORK/notify.log" &
-PIDS+=($!)
-for _ in $(seq 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.1; done
+notify_listener "$WORK/notify.sock" "$WORK/notify.log"
 write_config "$WORK/sensord.conf" max_messages=50 max_delay="100ms" watermark="365 days" \
         checkpoint_interval="300ms" properties=', ("session.timeout.ms", "6000")'
 NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=2000000 \

@@ -29,9 +29,7 @@ $CHECK final-equal "$WORK/out.jsonl" "$WORK/values.txt"
 # STATUS= keeps the lag after those seeks: librdkafka reports no position
 # for a partition sought to its end until a message arrives there, and the
 # lag vanished from STATUS= when every partition was at its end.
-"$PYTHON" "$HERE/notify_listener.py" "$WORK/notify.sock" "$WORK/notify.log" &
-PIDS+=($!)
-for _ in $(seq 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.1; done
+notify_listener "$WORK/notify.sock" "$WORK/notify.log"
 sed -i 's/group_id = "sensord-test"/group_id = "refetch-live"/' "$WORK/sensord.conf"
 NOTIFY_SOCKET="$WORK/notify.sock" "$SENSORD" -c "$WORK/sensord.conf" -v >/dev/null 2>"$WORK/live.err" &
 PIDS+=($!)

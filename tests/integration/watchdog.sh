@@ -20,9 +20,7 @@ write_config "$WORK/sensord.conf" max_messages=100 max_delay="200ms" watermark="
 start_watched() {
         local name=$1 config=$2
         shift 2
-        "$PYTHON" "$HERE/notify_listener.py" "$WORK/$name.sock" "$WORK/$name.notify" &
-        PIDS+=($!)
-        for _ in $(seq 50); do [ -S "$WORK/$name.sock" ] && break; sleep 0.1; done
+        notify_listener "$WORK/$name.sock" "$WORK/$name.notify"
         NOTIFY_SOCKET="$WORK/$name.sock" WATCHDOG_USEC=1000000 \
                 "$SENSORD" -c "$config" "$@" >"$WORK/$name.jsonl" 2>"$WORK/$name.err" &
         SENSORD_PID=$!
