@@ -48,6 +48,12 @@ char *xstrndup(const char *s, size_t n) {
         return copy;
 }
 
+void *xmemdup(const void *p, size_t n) {
+        void *copy = xmalloc(n);
+        memcpy(copy, p, n);
+        return copy;
+}
+
 void array_reserve(void *array_ptr, size_t *cap, size_t need, size_t size) {
         void **array = array_ptr;
         if (need <= *cap)

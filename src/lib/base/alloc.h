@@ -18,6 +18,7 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+void *xmemdup(const void *p, size_t n);
 
 /* Makes room for at least `need` elements of `size` bytes in the array that
  * *array_ptr points to, whose capacity (in elements) is *cap: the capacity

@@ -14,6 +14,7 @@
 #include "lib/base/util.h"
 #include "sensord/kafka/kafka_conf.h"
 #include "sensord/kafka/kafka_worker.h"
+#include "sensord/kafka/producer_reset.h"
 #include "sensord/kafka/queue_watch.h"
 #include "sensord/kafka/topic_wait.h"
 
@@ -23,8 +24,20 @@
 /* How long one committed-offsets request may take before it is an error. */
 #define ASK_TIMEOUT_MS 10000
 
+/* A part the producer held when it failed for good, for the new one. */
+typedef struct Resend {
+        int32_t partition;
+        uint64_t token;
+        void *value;
+        size_t len;
+} Resend;
+
 struct Changelog {
         ChangelogEvents events;
+        sd_event *event;
+        rd_kafka_conf_t *producer_conf; /* a copy, for a new producer */
+        Resend *resend; /* in the order of their delivery reports */
+        size_t n_resend, cap_resend;
         char *topic, *input_topic, *group_id, *brokers;
         int64_t startup_timeout_ms;
         rd_kafka_t *producer, *reader;
@@ -50,6 +63,14 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 /* Runs inside rd_kafka_poll() on the loop's thread. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
         Changelog *cl = opaque;
+        if (m->err && producer_failed(rk)) {
+                ARRAY_RESERVE(cl->resend, cl->cap_resend, cl->n_resend + 1);
+                cl->resend[cl->n_resend++] = (Resend){ .partition = m->partition,
+                                                       .token = (uint64_t)(uintptr_t)m->_private,
+                                                       .value = xmemdup(m->payload, m->len),
+                                                       .len = m->len };
+                return;
+        }
         cl->events.delivered(cl->events.userdata, m->partition, (uint64_t)(uintptr_t)m->_private,
                              m->err ? -1 : m->offset, m->err ? rd_kafka_err2str(m->err) : NULL);
 }
@@ -105,8 +126,42 @@ static rd_kafka_conf_t *reader_conf(Changelog *cl, const Config *config) {
         return conf;
 }
 
+/* The producer failed for good: a new one sends again, in order, the parts
+ * the old one still held. Those it cannot are reported undelivered. */
+static void reset(Changelog *cl) {
+        if (cl->handle) {
+                rd_kafka_topic_destroy(cl->handle);
+                cl->handle = NULL;
+        }
+        int r = producer_reset(&cl->producer, cl->producer_conf, &cl->producer_watch, cl->event,
+                               "the changelog producer");
+        if (r == 0 && !(cl->handle = rd_kafka_topic_new(cl->producer, cl->topic, NULL)))
+                r = -EINVAL;
+        for (size_t i = 0; i < cl->n_resend; i++) {
+                Resend *m = &cl->resend[i];
+                while (r == 0 && rd_kafka_produce(cl->handle, m->partition, RD_KAFKA_MSG_F_FREE, m->value, m->len, NULL,
+                                                  0, (void *)(uintptr_t)m->token) != 0) {
+                        if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                                r = -EIO;
+                        else
+                                rd_kafka_poll(cl->producer, 100);
+                }
+                if (r == 0)
+                        continue; /* the producer frees the value */
+                free(m->value);
+                cl->events.delivered(cl->events.userdata, m->partition, m->token, -1,
+                                     "the changelog producer failed for good and could not be replaced");
+        }
+        cl->n_resend = 0;
+}
+
 static int on_producer_ready(void *userdata) {
-        rd_kafka_poll(((Changelog *)userdata)->producer, 0);
+        Changelog *cl = userdata;
+        if (!cl->producer)
+                return 0;
+        rd_kafka_poll(cl->producer, 0);
+        if (producer_failed(cl->producer))
+                reset(cl);
         return 0;
 }
 
@@ -177,7 +232,7 @@ int changelog_new(Changelog **out, const Config *config, sd_event *event, const 
         char errstr[512];
         int r = -EINVAL;
 
-        *cl = (Changelog){ .events = *events, .startup_timeout_ms = config->startup_timeout_ms };
+        *cl = (Changelog){ .events = *events, .event = event, .startup_timeout_ms = config->startup_timeout_ms };
         cl->topic = xstrdup(config->changelog_topic);
         cl->input_topic = xstrdup(config->topic);
         cl->group_id = xstrdup(config->group_id);
@@ -187,6 +242,7 @@ int changelog_new(Changelog **out, const Config *config, sd_event *event, const 
                 goto fail;
         cl->part_max = kafka_conf_u64(conf, "message.max.bytes", 1000000);
         cl->part_max = cl->part_max > 2 * MESSAGE_OVERHEAD ? cl->part_max - MESSAGE_OVERHEAD : MESSAGE_OVERHEAD;
+        cl->producer_conf = rd_kafka_conf_dup(conf);
         if (!(cl->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
                 log_error("cannot create the changelog producer: %s", errstr);
                 rd_kafka_conf_destroy(conf);
@@ -237,6 +293,11 @@ Changelog *changelog_free(Changelog *cl) {
         }
         queue_watch_free(&cl->producer_watch); /* after the handles that write to their pipes */
         queue_watch_free(&cl->reader_watch);
+        if (cl->producer_conf)
+                rd_kafka_conf_destroy(cl->producer_conf);
+        for (size_t i = 0; i < cl->n_resend; i++)
+                free(cl->resend[i].value);
+        free(cl->resend);
         free(cl->topic);
         free(cl->input_topic);
         free(cl->group_id);
@@ -311,9 +372,14 @@ void changelog_produce(Changelog *cl, int32_t partition, const ChangelogFrame *f
         memcpy(value + CHANGELOG_FRAME_BYTES, part, len);
         /* the queue is unbounded for these few, large messages: a full
          * queue is retried rather than failing a checkpoint */
-        while (rd_kafka_produce(cl->handle, partition, RD_KAFKA_MSG_F_FREE, value, CHANGELOG_FRAME_BYTES + len, NULL,
+        while (!cl->producer ||
+               rd_kafka_produce(cl->handle, partition, RD_KAFKA_MSG_F_FREE, value, CHANGELOG_FRAME_BYTES + len, NULL,
                                 0, (void *)(uintptr_t)token) != 0) {
-                rd_kafka_resp_err_t err = rd_kafka_last_error();
+                rd_kafka_resp_err_t err = cl->producer ? rd_kafka_last_error() : RD_KAFKA_RESP_ERR__FATAL;
+                if (err == RD_KAFKA_RESP_ERR__FATAL && cl->producer) {
+                        reset(cl);
+                        continue; /* on the new producer */
+                }
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                         free(value);
                         cl->events.delivered(cl->events.userdata, partition, token, -1, rd_kafka_err2str(err));
@@ -324,7 +390,17 @@ void changelog_produce(Changelog *cl, int32_t partition, const ChangelogFrame *f
 }
 
 int changelog_flush(Changelog *cl, int timeout_ms) {
-        return rd_kafka_flush(cl->producer, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -ETIMEDOUT;
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000;
+        while (cl->producer) {
+                if (producer_failed(cl->producer))
+                        reset(cl); /* and flush the new producer */
+                else if (rd_kafka_flush(cl->producer, 100) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                         !producer_failed(cl->producer))
+                        return 0;
+                if (now_usec(CLOCK_MONOTONIC) >= deadline)
+                        return -ETIMEDOUT;
+        }
+        return -EIO;
 }
 
 void changelog_read_counts(const Changelog *cl, uint64_t *messages, uint64_t *bytes) {

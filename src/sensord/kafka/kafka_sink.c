@@ -1,5 +1,6 @@
 /* kafka_sink: an idempotent librdkafka producer on sd-event, counting each
- * batch's messages until their delivery reports. */
+ * batch's messages until their delivery reports, and replaced by a new one
+ * when it fails for good. */
 #include "sensord/kafka/kafka_sink.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "lib/text/row_json.h"
 #include "lib/text/timestamp.h"
 #include "sensord/kafka/kafka_conf.h"
+#include "sensord/kafka/producer_reset.h"
 #include "sensord/kafka/queue_watch.h"
 #include "sensord/kafka/topic_wait.h"
 
@@ -27,9 +29,22 @@ typedef struct BatchCount {
         bool ended; /* every message of the batch was produced */
 } BatchCount;
 
+/* A message the producer held when it failed for good, to be produced
+ * again on the new one; its batch still counts it as outstanding. */
+typedef struct Resend {
+        rd_kafka_topic_t **topic; /* &KafkaSink.results, .dead_letters or .late */
+        uint64_t batch;
+        void *key, *value;
+        size_t key_len, len;
+        rd_kafka_headers_t *headers;
+} Resend;
+
 struct KafkaSink {
         KafkaSinkEvents events;
         rd_kafka_t *rk;
+        rd_kafka_conf_t *conf; /* a copy, for a new producer */
+        Resend *resend; /* in the order of their delivery reports */
+        size_t n_resend, cap_resend;
         char *results_name, *dead_letters_name, *late_name; /* NULL when not configured */
         rd_kafka_topic_t *results, *dead_letters, *late; /* from kafka_sink_start() on */
         char *late_windows; /* the sensord-late-windows header being built */
@@ -85,6 +100,27 @@ static void fail_batch(KafkaSink *k, uint64_t batch, const char *fmt, ...) {
         k->failed_batch = batch;
 }
 
+static void keep_for_resend(KafkaSink *k, rd_kafka_topic_t **topic, uint64_t batch, const rd_kafka_message_t *m) {
+        rd_kafka_headers_t *headers = NULL;
+        ARRAY_RESERVE(k->resend, k->cap_resend, k->n_resend + 1);
+        Resend *r = &k->resend[k->n_resend++];
+        *r = (Resend){ .topic = topic, .batch = batch, .key_len = m->key_len, .len = m->len };
+        r->key = m->key_len ? xmemdup(m->key, m->key_len) : NULL;
+        r->value = m->len ? xmemdup(m->payload, m->len) : NULL;
+        if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                r->headers = rd_kafka_headers_copy(headers);
+}
+
+static void free_resend(KafkaSink *k) {
+        for (size_t i = 0; i < k->n_resend; i++) {
+                free(k->resend[i].key);
+                free(k->resend[i].value);
+                if (k->resend[i].headers)
+                        rd_kafka_headers_destroy(k->resend[i].headers);
+        }
+        k->n_resend = 0;
+}
+
 /* Runs inside rd_kafka_poll(): counts only. The events are told by
  * dispatch(), outside whatever produced, so that the pipeline is never
  * re-entered from its own row callback. */
@@ -94,6 +130,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
         bool result = k->results_name && strcmp(topic, k->results_name) == 0,
              late = k->late_name && strcmp(topic, k->late_name) == 0;
+        if (m->err && producer_failed(rk)) {
+                keep_for_resend(k, result ? &k->results : late ? &k->late : &k->dead_letters, batch, m);
+                return;
+        }
         BatchCount *b = batch_count(k, batch);
         if (b)
                 b->outstanding--;
@@ -110,7 +150,50 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
                 k->stats.dead_letters++;
 }
 
+/* The producer failed for good: a new one sends again, in order, what the
+ * old one still held, and then takes the messages that follow. */
+static int reset(KafkaSink *k) {
+        rd_kafka_topic_t **handles[] = { &k->results, &k->dead_letters, &k->late };
+        const char *names[] = { k->results_name, k->dead_letters_name, k->late_name };
+        for (size_t i = 0; i < 3; i++)
+                if (*handles[i]) {
+                        rd_kafka_topic_destroy(*handles[i]);
+                        *handles[i] = NULL;
+                }
+        int r = producer_reset(&k->rk, k->conf, &k->watch, sd_event_source_get_event(k->later), "the result producer");
+        for (size_t i = 0; i < 3 && r == 0; i++)
+                if (names[i] && !(*handles[i] = rd_kafka_topic_new(k->rk, names[i], NULL)))
+                        r = -EINVAL;
+        size_t sent = 0;
+        while (r == 0 && sent < k->n_resend) {
+                Resend *m = &k->resend[sent];
+                rd_kafka_resp_err_t err = rd_kafka_producev(
+                        k->rk, RD_KAFKA_V_RKT(*m->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->value, m->len),
+                        RD_KAFKA_V_HEADERS(m->headers), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)m->batch), RD_KAFKA_V_END);
+                if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                        rd_kafka_poll(k->rk, 100);
+                        sd_notify(0, "WATCHDOG=1");
+                        continue;
+                }
+                if (err)
+                        r = -EIO;
+                else
+                        m->headers = NULL; /* the producer's now */
+                sent++;
+        }
+        free_resend(k);
+        if (r < 0) {
+                fail_batch(k, k->n_batches ? k->batches[0].batch : 0, "the result producer failed for good and could "
+                                                                      "not be replaced");
+                sd_event_source_set_enabled(k->later, SD_EVENT_ONESHOT);
+        }
+        return r;
+}
+
 static void dispatch(KafkaSink *k) {
+        if (!k->failed && producer_failed(k->rk))
+                reset(k);
         if (k->failed) {
                 if (!k->failure_told) {
                         k->failure_told = true;
@@ -131,7 +214,8 @@ static void dispatch(KafkaSink *k) {
 
 static int on_ready(void *userdata) {
         KafkaSink *k = userdata;
-        rd_kafka_poll(k->rk, 0);
+        if (k->rk)
+                rd_kafka_poll(k->rk, 0);
         dispatch(k);
         return 0;
 }
@@ -144,10 +228,7 @@ static int on_later(sd_event_source *s, void *userdata) {
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
         KafkaSink *k = opaque;
         if (err == RD_KAFKA_RESP_ERR__FATAL) {
-                char buf[200];
-                rd_kafka_fatal_error(rk, buf, sizeof(buf));
-                fail_batch(k, k->n_batches ? k->batches[0].batch : 0, "fatal producer error: %s", buf);
-                sd_event_source_set_enabled(k->later, SD_EVENT_ONESHOT);
+                sd_event_source_set_enabled(k->later, SD_EVENT_ONESHOT); /* dispatch() replaces the producer */
                 return;
         }
         log_warning("kafka producer: %s", reason);
@@ -206,6 +287,7 @@ int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const
                 r = -EINVAL;
                 goto fail;
         }
+        k->conf = rd_kafka_conf_dup(conf);
         if (!(k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
                 log_error("cannot create the Kafka producer: %s", errstr);
                 rd_kafka_conf_destroy(conf);
@@ -248,6 +330,10 @@ KafkaSink *kafka_sink_free(KafkaSink *k) {
                 rd_kafka_destroy(k->rk);
         }
         queue_watch_free(&k->watch); /* after the handle that writes to its pipe */
+        if (k->conf)
+                rd_kafka_conf_destroy(k->conf);
+        free_resend(k);
+        free(k->resend);
         free(k->batches);
         free(k->key);
         free(k->results_name);
@@ -287,21 +373,31 @@ bool kafka_sink_has_results(const KafkaSink *k) {
 
 /* Produces one message; waits for room while the producer's queue is full
  * (serving delivery reports, whose events follow on the loop). */
-static int produce(KafkaSink *k, rd_kafka_topic_t *topic, uint64_t batch, const void *key, size_t key_len,
+static int produce(KafkaSink *k, rd_kafka_topic_t **topic, uint64_t batch, const void *key, size_t key_len,
                    const void *value, size_t len, rd_kafka_headers_t *headers) {
+        if (!k->rk) { /* it failed for good and could not be replaced */
+                rd_kafka_headers_destroy(headers);
+                return -EIO;
+        }
         for (;;) {
                 rd_kafka_resp_err_t err = rd_kafka_producev(
-                        k->rk, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        k->rk, RD_KAFKA_V_RKT(*topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                         RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, len),
                         RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)batch), RD_KAFKA_V_END);
                 if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
                         count_produced(k, batch);
                         return 0;
                 }
+                if (err == RD_KAFKA_RESP_ERR__FATAL && !k->failed) {
+                        if (reset(k) == 0)
+                                continue; /* on the new producer */
+                        rd_kafka_headers_destroy(headers);
+                        return -EIO;
+                }
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                         rd_kafka_headers_destroy(headers);
                         fail_batch(k, batch, "the producer refused a message for %s (%zu bytes): %s",
-                                   rd_kafka_topic_name(topic), len, rd_kafka_err2str(err));
+                                   rd_kafka_topic_name(*topic), len, rd_kafka_err2str(err));
                         log_error("%s", k->failure);
                         return -EIO;
                 }
@@ -326,7 +422,7 @@ int kafka_sink_row(KafkaSink *k, uint64_t batch, const WindowRow *row) {
         key_len += row->sensor_id_len;
         rd_kafka_headers_t *headers = rd_kafka_headers_new(1);
         rd_kafka_header_add(headers, "sensord-batch", -1, num, format_u64(num, batch) - num);
-        return produce(k, k->results, batch, k->key, key_len, text, (size_t)len, headers);
+        return produce(k, &k->results, batch, k->key, key_len, text, (size_t)len, headers);
 }
 
 /* The headers that say where a copied record was read. */
@@ -349,7 +445,7 @@ int kafka_sink_dead_letter(KafkaSink *k, uint64_t batch, const DeadLetter *dl) {
         rd_kafka_header_add(headers, "sensord-reason", -1, dl->reason_class, -1);
         rd_kafka_header_add(headers, "sensord-error", -1, dl->reason, -1);
         add_origin_headers(headers, dl->topic, m);
-        return produce(k, k->dead_letters, batch, m->key, m->key_len, m->payload, m->len, headers);
+        return produce(k, &k->dead_letters, batch, m->key, m->key_len, m->payload, m->len, headers);
 }
 
 int kafka_sink_late_record(KafkaSink *k, uint64_t batch, const LateRecord *lr) {
@@ -370,7 +466,7 @@ int kafka_sink_late_record(KafkaSink *k, uint64_t batch, const LateRecord *lr) {
         add_origin_headers(headers, lr->topic, m);
         rd_kafka_header_add(headers, "sensord-watermark", -1, watermark, (ssize_t)wm_len);
         rd_kafka_header_add(headers, "sensord-late-windows", -1, k->late_windows, (ssize_t)len);
-        return produce(k, k->late, batch, m->key, m->key_len, m->payload, m->len, headers);
+        return produce(k, &k->late, batch, m->key, m->key_len, m->payload, m->len, headers);
 }
 
 int kafka_sink_end_batch(KafkaSink *k, uint64_t batch) {
@@ -389,7 +485,10 @@ int kafka_sink_end_batch(KafkaSink *k, uint64_t batch) {
 bool kafka_sink_wait(KafkaSink *k, int timeout_ms) {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000;
         while (k->outstanding > 0 && !k->failed && now_usec(CLOCK_MONOTONIC) < deadline) {
-                rd_kafka_poll(k->rk, 100);
+                if (producer_failed(k->rk))
+                        reset(k);
+                else
+                        rd_kafka_poll(k->rk, 100);
                 sd_notify(0, "WATCHDOG=1");
         }
         dispatch(k);

@@ -1,0 +1,50 @@
+/* producer_reset: a new producer for one that failed for good. */
+#include "sensord/kafka/producer_reset.h"
+
+#include <errno.h>
+#include <systemd/sd-daemon.h>
+
+#include "lib/base/log.h"
+#include "lib/base/util.h"
+
+#define DRAIN_TIMEOUT_MS 10000
+
+bool producer_failed(rd_kafka_t *rk) {
+        return rd_kafka_fatal_error(rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+int producer_reset(rd_kafka_t **rk, const rd_kafka_conf_t *conf, QueueWatch *watch, sd_event *event,
+                   const char *what) {
+        char reason[512], errstr[512];
+        rd_kafka_fatal_error(*rk, reason, sizeof(reason));
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + DRAIN_TIMEOUT_MS * 1000ULL;
+        rd_kafka_purge(*rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        while (rd_kafka_outq_len(*rk) > 0 && now_usec(CLOCK_MONOTONIC) < deadline) {
+                rd_kafka_poll(*rk, 50);
+                sd_notify(0, "WATCHDOG=1");
+        }
+        int held = rd_kafka_outq_len(*rk);
+        rd_kafka_destroy(*rk);
+        *rk = NULL;
+        if (held > 0) {
+                log_error("%s failed for good (%s), and %d of its messages were not returned within %d ms", what,
+                          reason, held, DRAIN_TIMEOUT_MS);
+                return -ETIMEDOUT;
+        }
+        rd_kafka_conf_t *copy = rd_kafka_conf_dup(conf);
+        if (!(*rk = rd_kafka_new(RD_KAFKA_PRODUCER, copy, errstr, sizeof(errstr)))) {
+                rd_kafka_conf_destroy(copy);
+                log_error("%s failed for good (%s), and no new producer could be made: %s", what, reason, errstr);
+                return -EINVAL;
+        }
+        log_warning("%s failed for good (%s); a new producer sends again what it had not delivered", what, reason);
+        int (*ready)(void *) = watch->ready;
+        void *userdata = watch->userdata;
+        queue_watch_free(watch);
+        if (sd_event_get_state(event) == SD_EVENT_FINISHED)
+                return 0; /* stopping: the owner polls the producer itself */
+        rd_kafka_queue_t *main_queue = rd_kafka_queue_get_main(*rk);
+        int r = queue_watch_init(watch, event, main_queue, ready, userdata);
+        rd_kafka_queue_destroy(main_queue);
+        return r;
+}
