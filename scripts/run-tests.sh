@@ -96,8 +96,7 @@ run_checks() {
         fi
 }
 
-# (not the suite kafka_faults: tests/integration/broker_faults.sh says why)
-build_and_test build -Dwerror=true -Dtests=enabled -- --no-suite kafka_faults
+build_and_test build -Dwerror=true -Dtests=enabled
 run_checks "source layout (README tree, include directions, file lengths)" build/layout.log tests/layout/layout.sh
 
 # the sanitizer build and suite, beside what follows (counted at its end)
@@ -105,7 +104,7 @@ run_checks "source layout (README tree, include directions, file lengths)" build
         export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
         export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
         build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
-                -Dwerror=true -Dtests=enabled -- --no-suite kafka --no-suite kafka_faults
+                -Dwerror=true -Dtests=enabled -- --no-suite kafka
         # of the real-broker suite, the tests of state that moves between hosts
         test_more build-asan kafka-changelog_failover kafka-changelog_zombie
         echo "$passed $failed $skipped" >build/asan-counts
