@@ -4,12 +4,18 @@
 # fetched once, with Maven, into .cache/kafka/VERSION (ignored by git).
 #
 #   scripts/kafka.sh fetch                 the jars, if not cached yet
-#   scripts/kafka.sh start DIR [--nodes 1|3]
+#   scripts/kafka.sh start DIR [--nodes 1|3] [--sasl]
 #                                          format and start the nodes, each a
 #                                          broker and a controller, on ports of
 #                                          their own; wait until every broker
 #                                          serves metadata; DIR/bootstrap holds
-#                                          the bootstrap address
+#                                          the bootstrap address. --sasl adds a
+#                                          SASL_SSL listener (DIR/sasl-bootstrap)
+#                                          with user "sensord" for SCRAM-SHA-512
+#                                          and PLAIN (password in
+#                                          DIR/sasl/sensord.password),
+#                                          a certificate from the CA in
+#                                          DIR/tls/ca.pem, and ACLs enforced
 #   scripts/kafka.sh stop DIR              stop every node started in DIR
 #   scripts/kafka.sh node DIR N stop|kill|pause|resume|start
 #                                          one node: SIGTERM and wait, SIGKILL,
@@ -18,6 +24,15 @@
 #   scripts/kafka.sh topics DIR NAME[:PARTITIONS]...
 #                                          create topics (one partition unless
 #                                          given), replicated on every node
+#   scripts/kafka.sh allow DIR USER OPERATION:TYPE:NAME...
+#                                          ACLs: let User:USER do OPERATION
+#                                          (Read, Write, Describe, ...) on the
+#                                          topic or group NAME (TYPE topic|group)
+#
+# With --sasl the PLAINTEXT listener stays, for the brokers themselves and
+# the tests' own tools: its clients are User:ANONYMOUS, a super user, as on
+# an operator's admin listener. Clients of the SASL_SSL listener get only
+# what their ACLs allow.
 #
 # What a small test broker needs, and nothing that hides a real behaviour:
 # no automatic topic creation (the tests create topics, as an operator
@@ -89,15 +104,34 @@ PY
 }
 
 node_properties() {
-        local n=$1 nodes=$2 port=$3 cport=$4 voters=$5
+        local n=$1 nodes=$2 port=$3 cport=$4 voters=$5 sport=${6:-}
         local rf=$nodes isr=$((nodes > 1 ? 2 : 1))
+        if [ -n "$sport" ]; then
+                cat <<EOF
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,SASL_SSL://127.0.0.1:$sport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_SSL://127.0.0.1:$sport
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_sensord="$(cat "$DIR/sasl/sensord.password")";
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$DIR/tls/broker.p12
+ssl.keystore.password=$(cat "$DIR/tls/store.password")
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:ANONYMOUS
+EOF
+        else
+                cat <<EOF
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+EOF
+        fi
         cat <<EOF
 process.roles=broker,controller
 node.id=$n
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$DIR/node-$n/data
@@ -160,11 +194,30 @@ wait_brokers() {
         die "the brokers do not all serve metadata of $want brokers after $seconds s; logs in $DIR/node-*/logs"
 }
 
+# make_tls : a CA, and a certificate it signs for 127.0.0.1 and localhost,
+# in the brokers' PKCS12 keystore
+make_tls() {
+        mkdir -p "$DIR/tls"
+        (
+                cd "$DIR/tls"
+                openssl rand -hex 16 >store.password
+                openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 7 \
+                        -subj "/CN=sensord test CA" 2>/dev/null
+                openssl req -newkey rsa:2048 -nodes -keyout broker.key -out broker.csr -subj "/CN=localhost" 2>/dev/null
+                printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >broker.ext
+                openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out broker.pem -days 7 \
+                        -extfile broker.ext 2>/dev/null
+                openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -out broker.p12 \
+                        -passout "file:store.password"
+        ) || die "openssl could not make the test CA and the broker certificate"
+}
+
 start() {
-        local nodes=1
+        local nodes=1 sasl=0
         while [ $# -gt 0 ]; do
                 case "$1" in
                 --nodes) nodes=${2:?}; shift 2 ;;
+                --sasl) sasl=1; shift ;;
                 *) usage ;;
                 esac
         done
@@ -173,21 +226,34 @@ start() {
         fetch
         [ -e "$DIR/bootstrap" ] && die "$DIR already holds a cluster; stop it first"
         mkdir -p "$DIR/tools"
-        read -r -a ports <<<"$(free_ports $((2 * nodes)))"
-        local voters="" bootstrap="" cluster
+        read -r -a ports <<<"$(free_ports $((3 * nodes)))"
+        local voters="" bootstrap="" sasl_bootstrap="" cluster format_extra=()
         for n in $(seq "$nodes"); do
-                voters+="${voters:+,}$n@127.0.0.1:${ports[$((2 * n - 1))]}"
-                bootstrap+="${bootstrap:+,}127.0.0.1:${ports[$((2 * n - 2))]}"
+                voters+="${voters:+,}$n@127.0.0.1:${ports[$((3 * n - 2))]}"
+                bootstrap+="${bootstrap:+,}127.0.0.1:${ports[$((3 * n - 3))]}"
+                sasl_bootstrap+="${sasl_bootstrap:+,}127.0.0.1:${ports[$((3 * n - 1))]}"
         done
+        if [ "$sasl" = 1 ]; then
+                make_tls
+                mkdir -p "$DIR/sasl"
+                (umask 077 && openssl rand -hex 16 >"$DIR/sasl/sensord.password")
+                # the SCRAM credential is a record in the cluster's metadata
+                # log, written when the storage is formatted
+                format_extra=(--add-scram "SCRAM-SHA-512=[name=sensord,password=$(cat "$DIR/sasl/sensord.password")]")
+        fi
         cluster=$(kafka_tool kafka.tools.StorageTool random-uuid)
         for n in $(seq "$nodes"); do
                 mkdir -p "$DIR/node-$n"
-                node_properties "$n" "$nodes" "${ports[$((2 * n - 2))]}" "${ports[$((2 * n - 1))]}" "$voters" \
-                        >"$DIR/node-$n/server.properties"
-                echo "127.0.0.1:${ports[$((2 * n - 2))]}" >"$DIR/node-$n/address"
+                node_properties "$n" "$nodes" "${ports[$((3 * n - 3))]}" "${ports[$((3 * n - 2))]}" "$voters" \
+                        "$([ "$sasl" = 1 ] && echo "${ports[$((3 * n - 1))]}")" >"$DIR/node-$n/server.properties"
+                echo "127.0.0.1:${ports[$((3 * n - 3))]}" >"$DIR/node-$n/address"
                 kafka_tool kafka.tools.StorageTool format -t "$cluster" -c "$DIR/node-$n/server.properties" \
-                        >"$DIR/node-$n/format.log" 2>&1 || die "formatting node $n failed: $(cat "$DIR/node-$n/format.log")"
+                        "${format_extra[@]}" >"$DIR/node-$n/format.log" 2>&1 ||
+                        die "formatting node $n failed: $(cat "$DIR/node-$n/format.log")"
         done
+        if [ "$sasl" = 1 ]; then
+                echo "$sasl_bootstrap" >"$DIR/sasl-bootstrap"
+        fi
         echo "$bootstrap" >"$DIR/bootstrap"
         echo "$nodes" >"$DIR/nodes"
         for n in $(seq "$nodes"); do
@@ -220,7 +286,7 @@ stop() {
                 stop_pid "$pid" &
         done
         wait
-        rm -f "$DIR/bootstrap" "$DIR/nodes"
+        rm -f "$DIR/bootstrap" "$DIR/sasl-bootstrap" "$DIR/nodes"
 }
 
 node() {
@@ -256,11 +322,34 @@ for name, done in admin.create_topics([NewTopic(n, p, min(nodes, 3)) for n, p in
 PY
 }
 
+# ACLs in one request of the admin API (kafka-python's: Debian's
+# confluent-kafka has no ACL calls), on the PLAINTEXT listener, a super
+# user's
+allow() {
+        /usr/bin/python3 - "$(cat "$DIR/bootstrap")" "$@" <<'PY'
+import sys
+from kafka.admin import (ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType, KafkaAdminClient,
+                         ResourcePattern, ResourceType)
+
+bootstrap, user = sys.argv[1], sys.argv[2]
+acls = []
+for spec in sys.argv[3:]:
+    operation, kind, name = spec.split(":", 2)
+    acls.append(ACL(f"User:{user}", "*", ACLOperation[operation.upper()], ACLPermissionType.ALLOW,
+                    ResourcePattern(ResourceType[kind.upper()], name, ACLResourcePatternType.LITERAL)))
+admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+result = admin.create_acls(acls)
+admin.close()
+if result["failed"]:
+    sys.exit(f"ACLs refused: {result['failed']}")
+PY
+}
+
 command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
 fetch) fetch ;;
-start | stop | wait | topics | node)
+start | stop | wait | topics | node | allow)
         [ $# -gt 0 ] || usage
         DIR=$(mkdir -p "$1" && cd "$1" && pwd)
         shift
@@ -270,6 +359,7 @@ start | stop | wait | topics | node)
         wait) wait_brokers "${1:-$(cat "$DIR/nodes")}" 120 ;;
         topics) topics "$@" ;;
         node) node "$@" ;;
+        allow) allow "$@" ;;
         esac
         ;;
 *) usage ;;

@@ -170,16 +170,20 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 r = EX_CONFIG;
                 goto out;
         }
-        if (consumer_start(d.consumer) < 0) {
-                r = EX_UNAVAILABLE;
+        /* -EACCES: credentials, certificate or ACLs refused, which a
+         * restart would not change */
+        if ((r = consumer_start(d.consumer)) < 0) {
+                r = r == -EACCES ? EX_CONFIG : EX_UNAVAILABLE;
                 goto out;
         }
         if ((r = checkpoints_start(d.checkpoints, consumer_partition_count(d.consumer))) < 0) {
-                r = r == -EINVAL ? EX_CONFIG : EX_UNAVAILABLE;
+                r = r == -EINVAL || r == -EACCES ? EX_CONFIG : EX_UNAVAILABLE;
                 goto out;
         }
         if ((r = output_start(d.output)) < 0) {
-                r = r == -ENOENT ? EX_IOERR : EX_UNAVAILABLE; /* no journal: results cannot be written */
+                r = r == -ENOENT   ? EX_IOERR /* no journal: results cannot be written */
+                    : r == -EACCES ? EX_CONFIG
+                                   : EX_UNAVAILABLE;
                 goto out;
         }
         char results[300];

@@ -147,6 +147,12 @@ static void test_errors(void **state) {
         expect_errors("kafka = { properties = ( (\"group.id\", \"x\") ); };\n", (const char *[]){ "'group.id' is set by kafka.group_id", NULL });
         expect_errors("kafka = { properties = ( (\"no.such.property\", \"x\") ); };\n", (const char *[]){ "kafka.properties", "no.such.property", NULL });
         expect_errors("kafka = { properties = ( \"security.protocol\" ); };\n", (const char *[]){ "pair of strings", NULL });
+        expect_errors("kafka = { properties = ( (\"sasl.password\", \"x\") ); };\n",
+                      (const char *[]){ "'sasl.password' is set by kafka.sasl_password_file", NULL });
+        expect_errors("output = { kafka_properties = ( (\"sasl.password\", \"x\") ); };\n",
+                      (const char *[]){ "'sasl.password' is set by kafka.sasl_password_file", NULL });
+        expect_errors("kafka = { sasl_password_file = \"/nonexistent/pw\"; };\n",
+                      (const char *[]){ "kafka.sasl_password_file: cannot read /nonexistent/pw: No such file", NULL });
         expect_errors("kafka = { topic = \"\"; };\n", (const char *[]){ "kafka.topic: must not be empty", NULL });
         expect_errors("batch = {\n max_messages = ;\n};\n", (const char *[]){ ":2: syntax error", NULL });
         expect_errors("output = { sink = \"none\"; };\n", (const char *[]){ "output.sink: \"none\" needs output.kafka_topic", NULL });
@@ -310,6 +316,41 @@ static void test_every_mistake_at_once(void **state) {
 }
 
 /* No time bound is for --available-now only. */
+/* kafka.sasl_password_file: a credential name in $CREDENTIALS_DIRECTORY
+ * or an absolute path; the password is its first line. */
+static void test_sasl_password_file(void **state) {
+        char dir[] = "/tmp/sensord-test-credentials-XXXXXX", file[sizeof(dir) + 16], text[256];
+        assert_non_null(mkdtemp(dir));
+        snprintf(file, sizeof(file), "%s/pw", dir);
+        FILE *f = fopen(file, "w");
+        assert_non_null(f);
+        fputs("s3cret\nnot this line\n", f);
+        fclose(f);
+
+        Config *c = NULL;
+        ConfigErrors errors;
+        unsetenv("CREDENTIALS_DIRECTORY");
+        expect_errors("kafka = { sasl_password_file = \"pw\"; };\n",
+                      (const char *[]){ "$CREDENTIALS_DIRECTORY is not set", "LoadCredential=pw:", NULL });
+        setenv("CREDENTIALS_DIRECTORY", dir, 1);
+        assert_int_equal(load_text("kafka = { sasl_password_file = \"pw\"; };\n", &c, &errors), 0);
+        assert_string_equal(c->sasl_password, "s3cret");
+        c = config_free(c);
+        unsetenv("CREDENTIALS_DIRECTORY");
+        snprintf(text, sizeof(text), "kafka = { sasl_password_file = \"%s\"; };\n", file);
+        assert_int_equal(load_text(text, &c, &errors), 0);
+        assert_string_equal(c->sasl_password, "s3cret");
+        c = config_free(c);
+
+        f = fopen(file, "w");
+        assert_non_null(f);
+        fputs("\n", f);
+        fclose(f);
+        expect_errors(text, (const char *[]){ "holds no password on its first line", NULL });
+        unlink(file);
+        rmdir(dir);
+}
+
 static void test_max_delay_zero(void **state) {
         Config *c = NULL;
         ConfigErrors errors;
@@ -417,6 +458,7 @@ int main(void) {
                 cmocka_unit_test(test_every_mistake_at_once),
                 cmocka_unit_test(test_topic_names),
                 cmocka_unit_test(test_max_delay_zero),
+                cmocka_unit_test(test_sasl_password_file),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,8 @@ static const struct {
         { true, false, "enable.auto.commit", NULL },
         { true, false, "enable.auto.offset.store", NULL },
         { true, false, "enable.partition.eof", NULL },
+        /* a secret does not belong in a file that --check-config -v prints */
+        { true, true, "sasl.password", "kafka.sasl_password_file" },
         /* a retried row must not be written twice */
         { false, true, "enable.idempotence", NULL },
 };
@@ -217,6 +219,7 @@ static void set_defaults(Config *c) {
         c->group_id = xstrdup("sensord");
         c->starting_offsets = STARTING_EARLIEST;
         c->startup_timeout_ms = 30000;
+        c->sasl_password_file = xstrdup("");
         c->input_sensor_id = xstrdup("sensor_id");
         c->input_value = xstrdup("value");
         c->input_timestamp = xstrdup("timestamp");
@@ -325,6 +328,11 @@ Config *config_free(Config *c) {
         free(c->topic);
         free(c->group_id);
         properties_free(&c->properties);
+        free(c->sasl_password_file);
+        if (c->sasl_password) {
+                explicit_bzero(c->sasl_password, strlen(c->sasl_password));
+                free(c->sasl_password);
+        }
         free(c->input_sensor_id);
         free(c->input_value);
         free(c->input_timestamp);

@@ -34,6 +34,8 @@ typedef struct Config {
         StartingOffsets starting_offsets;
         int64_t startup_timeout_ms;
         KafkaProperties properties; /* the consumer's */
+        char *sasl_password_file; /* "": none */
+        char *sasl_password;      /* read from it at load time; NULL: none */
 
         /* input: where each record's fields are, as configured ... */
         char *input_sensor_id, *input_value, *input_timestamp;

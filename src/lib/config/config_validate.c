@@ -2,11 +2,14 @@
  * between settings (topics, windows, input paths, metrics), each error at
  * the line of the setting at fault. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/alloc.h"
+#include "lib/base/file_io.h"
 #include "lib/config/config_internal.h"
 
 /* Line of group.name, or of its group, or 0 when the default is at fault. */
@@ -107,6 +110,41 @@ static void validate_metrics(Loader *l, const config_t *cf) {
                           "must be at least 1 s");
 }
 
+/* kafka.sasl_password_file: an absolute path, or a name in
+ * $CREDENTIALS_DIRECTORY (systemd's LoadCredential=). The password is the
+ * file's first line. */
+static void read_sasl_password(Loader *l, int line) {
+        Config *c = l->config;
+        const char *name = c->sasl_password_file, *dir = getenv("CREDENTIALS_DIRECTORY");
+        char path[4096];
+        if (!name[0] || !usable(l, "kafka.sasl_password_file"))
+                return;
+        if (name[0] != '/' && (!dir || !dir[0])) {
+                config_add_error(l, line, "kafka.sasl_password_file",
+                                 "\"%s\" is a credential name, and $CREDENTIALS_DIRECTORY is not set: give an absolute "
+                                 "path, or pass it with LoadCredential=%s:/path in the unit",
+                                 name, name);
+                return;
+        }
+        snprintf(path, sizeof(path), "%s%s%s", name[0] == '/' ? "" : dir, name[0] == '/' ? "" : "/", name);
+        uint8_t *data = NULL;
+        size_t len = 0;
+        int r = file_read_at(AT_FDCWD, path, &data, &len);
+        if (r < 0) {
+                config_add_error(l, line, "kafka.sasl_password_file", "cannot read %s: %s", path, strerror(-r));
+                return;
+        }
+        size_t end = 0;
+        while (end < len && data[end] != '\n' && data[end] != '\r' && data[end] != '\0')
+                end++;
+        if (end == 0)
+                config_add_error(l, line, "kafka.sasl_password_file", "%s holds no password on its first line", path);
+        else
+                c->sasl_password = xstrndup((const char *)data, end);
+        explicit_bzero(data, len);
+        free(data);
+}
+
 void config_validate(Loader *l, const config_t *cf) {
         Config *c = l->config;
         const char *reason;
@@ -176,5 +214,6 @@ void config_validate(Loader *l, const config_t *cf) {
                           "must differ from output.kafka_topic, dead_letter.topic and late_data.topic: it holds "
                           "checkpoints only");
         validate_metrics(l, cf);
+        read_sasl_password(l, LINE("kafka", "sasl_password_file"));
 #undef LINE
 }

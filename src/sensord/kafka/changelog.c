@@ -16,6 +16,7 @@
 #include "sensord/kafka/kafka_worker.h"
 #include "sensord/kafka/producer_reset.h"
 #include "sensord/kafka/queue_watch.h"
+#include "sensord/kafka/refusal.h"
 #include "sensord/kafka/topic_wait.h"
 
 /* Room in a message for what the broker adds around the value (record
@@ -53,6 +54,7 @@ struct Changelog {
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
         log_msg(level > LOG_DEBUG ? LOG_DEBUG : level, "kafka changelog %s: %s", facility, message);
+        kafka_refusal_note(facility, message);
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
@@ -77,14 +79,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 
 static rd_kafka_conf_t *producer_conf(Changelog *cl, const Config *config) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        int r = 0;
+        int r = kafka_conf_cluster(conf, "changelog", config, true);
         for (size_t i = 0; i < config->output_properties.n && r == 0; i++)
                 r = kafka_conf_set(conf, "output.kafka_properties", config->output_properties.items[i].name,
                                    config->output_properties.items[i].value);
         /* A checkpoint counts only once delivered: retried for as long as
          * it takes (a stop does not wait for it), in order, exactly once. */
-        if (r < 0 || kafka_conf_set(conf, "changelog", "bootstrap.servers", config->brokers) < 0 ||
-            kafka_conf_set(conf, "changelog", "client.id", "sensord-changelog") < 0 ||
+        if (r < 0 || kafka_conf_set(conf, "changelog", "client.id", "sensord-changelog") < 0 ||
             kafka_conf_set(conf, "changelog", "enable.idempotence", "true") < 0 ||
             kafka_conf_set(conf, "changelog", "acks", "all") < 0 ||
             kafka_conf_set(conf, "changelog", "message.timeout.ms", "0") < 0 ||
@@ -101,14 +102,13 @@ static rd_kafka_conf_t *producer_conf(Changelog *cl, const Config *config) {
 
 static rd_kafka_conf_t *reader_conf(Changelog *cl, const Config *config) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        int r = 0;
+        int r = kafka_conf_cluster(conf, "changelog", config, false);
         for (size_t i = 0; i < config->properties.n && r == 0; i++)
                 r = kafka_conf_set(conf, "kafka.properties", config->properties.items[i].name,
                                    config->properties.items[i].value);
         /* assign() only: it never joins the group, whose committed
          * offsets it asks for (rd_kafka_committed()) */
-        if (r < 0 || kafka_conf_set(conf, "changelog", "bootstrap.servers", config->brokers) < 0 ||
-            kafka_conf_set(conf, "changelog", "client.id", "sensord-changelog-restore") < 0 ||
+        if (r < 0 || kafka_conf_set(conf, "changelog", "client.id", "sensord-changelog-restore") < 0 ||
             kafka_conf_set(conf, "changelog", "group.id", config->group_id) < 0 ||
             kafka_conf_set(conf, "changelog", "enable.auto.commit", "false") < 0 ||
             kafka_conf_set(conf, "changelog", "enable.auto.offset.store", "false") < 0 ||

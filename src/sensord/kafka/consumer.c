@@ -18,6 +18,7 @@
 #include "sensord/kafka/freeze_guard.h"
 #include "sensord/kafka/kafka_conf.h"
 #include "sensord/kafka/queue_watch.h"
+#include "sensord/kafka/refusal.h"
 #include "sensord/kafka/refetch.h"
 #include "sensord/kafka/topic_wait.h"
 
@@ -239,6 +240,7 @@ static int on_kafka_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque) 
 
 static void on_kafka_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
         log_msg(level > LOG_DEBUG ? LOG_DEBUG : level, "kafka %s: %s", facility, message);
+        kafka_refusal_note(facility, message);
 }
 
 /* Hands one queued message or event to the caller; false to stop. */

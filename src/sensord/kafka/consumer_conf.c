@@ -21,7 +21,7 @@ static const char *const consumer_defaults[][2] = {
 rd_kafka_conf_t *consumer_conf_new(const Config *config, bool available_now, bool *metrics_on) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         bool changelog = config->changelog_topic && config->changelog_topic[0];
-        int r = 0;
+        int r = kafka_conf_cluster(conf, NULL, config, false);
         *metrics_on = (config->metrics_listen && config->metrics_listen[0]) ||
                       (config->metrics_textfile && config->metrics_textfile[0]);
         for (size_t i = 0; i < ARRAY_SIZE(consumer_defaults) && r == 0; i++)
@@ -31,8 +31,7 @@ rd_kafka_conf_t *consumer_conf_new(const Config *config, bool available_now, boo
                 r = kafka_conf_set(conf, NULL, "statistics.interval.ms", "1000");
         for (size_t i = 0; i < config->properties.n && r == 0; i++)
                 r = kafka_conf_set(conf, NULL, config->properties.items[i].name, config->properties.items[i].value);
-        if (r < 0 || kafka_conf_set(conf, NULL, "bootstrap.servers", config->brokers) < 0 ||
-            kafka_conf_set(conf, NULL, "group.id", config->group_id) < 0 ||
+        if (r < 0 || kafka_conf_set(conf, NULL, "group.id", config->group_id) < 0 ||
             kafka_conf_set(conf, NULL, "client.id", "sensord") < 0 ||
             kafka_conf_set(conf, NULL, "auto.offset.reset",
                            config->starting_offsets == STARTING_EARLIEST ? "earliest" : "latest") < 0 ||

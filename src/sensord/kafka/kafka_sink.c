@@ -20,6 +20,7 @@
 #include "sensord/kafka/kafka_conf.h"
 #include "sensord/kafka/producer_reset.h"
 #include "sensord/kafka/queue_watch.h"
+#include "sensord/kafka/refusal.h"
 #include "sensord/kafka/topic_wait.h"
 
 /* The messages of one batch that are not delivered yet. */
@@ -236,16 +237,18 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
         log_msg(level > LOG_DEBUG ? LOG_DEBUG : level, "kafka producer %s: %s", facility, message);
+        kafka_refusal_note(facility, message);
 }
 
 static rd_kafka_conf_t *make_conf(KafkaSink *k, const Config *config) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        int r = kafka_conf_set(conf, "kafka producer", "client.id", "sensord");
+        int r = kafka_conf_cluster(conf, "kafka producer", config, true);
+        if (r == 0)
+                r = kafka_conf_set(conf, "kafka producer", "client.id", "sensord");
         for (size_t i = 0; i < config->output_properties.n && r == 0; i++)
                 r = kafka_conf_set(conf, "output.kafka_properties", config->output_properties.items[i].name,
                                    config->output_properties.items[i].value);
-        if (r < 0 || kafka_conf_set(conf, "kafka producer", "bootstrap.servers", config->brokers) < 0 ||
-            kafka_conf_set(conf, "kafka producer", "enable.idempotence", "true") < 0) {
+        if (r < 0 || kafka_conf_set(conf, "kafka producer", "enable.idempotence", "true") < 0) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
