@@ -106,7 +106,7 @@ run_checks "source layout (README tree, include directions, file lengths)" build
         build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
                 -Dwerror=true -Dtests=enabled -- --no-suite kafka
         # of the real-broker suite, the tests of state that moves between hosts
-        test_more build-asan kafka-changelog_failover kafka-changelog_zombie
+        test_more build-asan kafka-changelog_failover kafka-changelog_zombie kafka-security
         echo "$passed $failed $skipped" >build/asan-counts
 ) >build/asan.log 2>&1 &
 asan_pid=$!

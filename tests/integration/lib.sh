@@ -70,11 +70,14 @@ start_broker() {
 
 # start_kafka TOPIC[:PARTITIONS]... : a real Apache Kafka of KAFKA_NODES
 # nodes in $WORK/kafka, stopped by cleanup, with the topics created as an
-# operator would (the brokers create none by themselves); sets BROKER
+# operator would (the brokers create none by themselves); sets BROKER. With
+# KAFKA_SASL=1 the nodes also listen for SASL_SSL (scripts/kafka.sh start
+# --sasl) at SASL_BROKER.
 start_kafka() {
-        "$KAFKA_SH" start "$WORK/kafka" --nodes "${KAFKA_NODES:-1}" >"$WORK/kafka.log" 2>&1 ||
+        "$KAFKA_SH" start "$WORK/kafka" --nodes "${KAFKA_NODES:-1}" ${KAFKA_SASL:+--sasl} >"$WORK/kafka.log" 2>&1 ||
                 fail "the Kafka cluster did not start: $(tail -n 5 "$WORK/kafka.log")"
         BROKER=$(cat "$WORK/kafka/bootstrap")
+        SASL_BROKER=$(cat "$WORK/kafka/sasl-bootstrap" 2>/dev/null || true)
         "$KAFKA_SH" topics "$WORK/kafka" "$@" 2>>"$WORK/kafka.log" ||
                 fail "cannot create the topics $*: $(tail -n 3 "$WORK/kafka.log")"
 }
@@ -163,7 +166,7 @@ write_config() {
                 state_directory="$WORK/state" checkpoint_interval="5 s" sink=stdout kafka_topic="" \
                 output_properties="" dead_letter_topic="" watermark_scope=process max_future="0 s" late_data_topic="" idle_timeout="0 s" \
                 metrics_listen="" metrics_textfile="" metrics_interval="15 s" changelog_topic="" \
-                changelog_snapshot_interval="1 hour"
+                changelog_snapshot_interval="1 hour" sasl_password_file=""
         local kv
         for kv in "$@"; do local "$kv"; done
         cat >"$file" <<CONF
@@ -174,6 +177,7 @@ kafka = {
   starting_offsets = "earliest";
   startup_timeout = "$startup_timeout";
   properties = ( ("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500")$properties );
+  sasl_password_file = "$sasl_password_file";
 };
 batch = { max_messages = $max_messages; max_bytes = $max_bytes; max_delay = "$max_delay"; };
 window = { duration = "$duration"; slide = "$slide"; start_offset = "$start_offset"; watermark = "$watermark";
