@@ -6,6 +6,7 @@ pids=()
 cleanup() {
         for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
         for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+        [ ! -d "$work/kafka" ] || scripts/kafka.sh stop "$work/kafka" || true
         rm -rf "$work"
 }
 trap cleanup EXIT
@@ -20,4 +21,13 @@ start_devbroker() {
         for _ in $(seq 100); do [ -s "$work/addr" ] && break; sleep 0.1; done
         [ -s "$work/addr" ] || { echo "sensor-devbroker did not start:" >&2; cat "$work/devbroker.err" >&2; exit 1; }
         broker=$(cat "$work/addr")
+}
+
+# start_kafka TOPIC[:PARTITIONS]... : a real Apache Kafka node of its own
+# (scripts/kafka.sh), stopped at exit; sets $kafka_broker to its address.
+start_kafka() {
+        scripts/kafka.sh start "$work/kafka" >"$work/kafka.log" 2>&1 &&
+                scripts/kafka.sh topics "$work/kafka" "$@" >>"$work/kafka.log" 2>&1 ||
+                { echo "Apache Kafka did not start:" >&2; tail -5 "$work/kafka.log" >&2; exit 1; }
+        kafka_broker=$(cat "$work/kafka/bootstrap")
 }

@@ -31,6 +31,9 @@
 #      GET /metrics asked every second.
 # Also: the same job as a plain Python script (python_windows.py:
 # confluent-kafka, consume(10000), a dict of windows), against figure 1.
+# Then figures 1, 2 and 5 again on a real Apache Kafka node
+# (scripts/kafka.sh, the same topics), whose fetches return as soon as
+# records arrive, so that its latency is the one users see.
 # Each figure is the median of RUNS alternating runs. sensord's rate counts
 # from its first message to its exit (its summary's ms_since_first_message:
 # the group join is left out); kcat's is its whole run. The watermark is 365
@@ -61,6 +64,9 @@ start_devbroker load:32 distinct:32 idle:32 $(for run in $(seq "$RUNS"); do echo
 "$BUILD/src/sensor-replay" -b "$broker" -t load --interval 0 --generate 1000 --count "$RECORDS" --seed 1
 "$BUILD/src/sensor-replay" -b "$broker" -t distinct --interval 0 --generate "$RECORDS" --distinct \
         --count "$RECORDS" --seed 1
+start_kafka load:32 $(for run in $(seq "$RUNS"); do echo "latency-kafka-$run:32"; done)
+"$BUILD/src/sensor-replay" -b "$kafka_broker" -t load --interval 0 --generate 1000 --count "$RECORDS" --seed 1 \
+        -X linger.ms=50
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -200,6 +206,24 @@ for run in $(seq "$RUNS"); do
         done
         read -r _ bytes < <(engine_run "$RECORDS" "$RECORDS" 32 10000)
         add engine_bytes_per_key "$bytes"
+        # the real broker: the same functions with its address
+        devbroker=$broker
+        broker=$kafka_broker
+        read -r rate rss < <(kcat_run)
+        add kafka_kcat_rate "$rate"
+        add kafka_kcat_rss "$rss"
+        read -r rate rss < <(sensord_run kafka-big load 10000 "365 days")
+        add kafka_big_rate "$rate"
+        add kafka_big_rss "$rss"
+        read -r rate rss < <(sensord_run kafka-small load 5 "365 days")
+        add kafka_small_rate "$rate"
+        add kafka_small_rss "$rss"
+        read -r p50 p99 max own50 own99 ownmax < <(latency_run latency-kafka)
+        add kafka_p50 "$p50"
+        add kafka_p99 "$p99"
+        add kafka_max "$max"
+        add kafka_own_p99 "$own99"
+        broker=$devbroker
 done
 
 # 6. footprint: both idle on a topic with no data, side by side
@@ -241,6 +265,12 @@ f = {
     "latency_fetch_wait_5ms": {"p50_ms": $(med fast_p50), "p99_ms": $(med fast_p99), "max_ms": $(med fast_max),
                                "own_p50_us": $(med own_p50), "own_p99_us": $(med own_p99), "own_max_us": $(med own_max)},
     "python": {"records_per_s": $(med python_rate)},
+    "kafka": {"version": "$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)",
+              "kcat": {"records_per_s": $(med kafka_kcat_rate), "peak_rss_kib": $(med kafka_kcat_rss)},
+              "sensord_10000": {"records_per_s": $(med kafka_big_rate), "peak_rss_kib": $(med kafka_big_rss)},
+              "sensord_5": {"records_per_s": $(med kafka_small_rate), "peak_rss_kib": $(med kafka_small_rss)},
+              "latency": {"p50_ms": $(med kafka_p50), "p99_ms": $(med kafka_p99), "max_ms": $(med kafka_max),
+                          "own_p99_us": $(med kafka_own_p99)}},
     "idle": {"start_rss_kib": $start_rss, "sensord_cpu_ms": $idle_sensord_ms, "kcat_g_cpu_ms": $idle_kcat_ms},
     "engine": {"records_per_s": $(med engine_rate), "records_per_s_5_message_batches": $(med engine_small_rate)},
     "shapes": {"parse_flat_records_per_s": $(med parse_flat), "parse_nested_records_per_s": $(med parse_nested-epoch-ms),
@@ -283,5 +313,13 @@ print(f"{'9. figure 2 with /metrics scraped every 1 s (ratio)':<48} {sc:>10} {sc
 py = f["python"]["records_per_s"]
 print(f"{'Python script (confluent-kafka, a dict)':<48} {py:>10} {py / k:>6.2f}")
 print(f"{'sensord (figure 1) over the Python script':<48} {f['sensord_10000']['records_per_s'] / py:>10.1f}")
+ka = f["kafka"]
+kk = ka["kcat"]["records_per_s"]
+print(f"on Apache Kafka {ka['version']} (one node, same machine):")
+for name, r in [("1. raw kcat -C", ka["kcat"]), ("1. sensord, 10,000-message batches", ka["sensord_10000"]),
+                ("2. sensord, 5-message batches", ka["sensord_5"])]:
+    print(f"{name:<48} {r['records_per_s']:>10} {r['records_per_s'] / kk:>6.2f} {mib(r['peak_rss_kib']):>9}")
+kl = ka["latency"]
+print(f"{'5. latency ms at ' + str(lat['records_per_s']) + '/s: p50 / p99 / max':<48} {kl['p50_ms']:>10} / {kl['p99_ms']} / {kl['max_ms']}")
 print(f"figures in {sys.argv[1]}")
 EOF
