@@ -496,7 +496,8 @@ void consumer_commit(Consumer *c, int32_t partition, int64_t offset, const char 
  * from the old position through after the restore, counted twice once the
  * seek read them again. Until it is taken, the partition's messages are
  * skipped; before its fetching started librdkafka refuses it ("Erroneous
- * state"), and it is tried again shortly. */
+ * state"), and a fetch state change that overtakes it makes it "Outdated"
+ * (seen on a real broker under load): either way it is tried again shortly. */
 static void try_seek(Consumer *c, int32_t partition) {
         rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
         int64_t from = c->seek_to[partition];
@@ -506,7 +507,8 @@ static void try_seek(Consumer *c, int32_t partition) {
         if (error)
                 rd_kafka_error_destroy(error);
         rd_kafka_topic_partition_list_destroy(list);
-        if (err == RD_KAFKA_RESP_ERR__STATE || err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+        if (err == RD_KAFKA_RESP_ERR__STATE || err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+            err == RD_KAFKA_RESP_ERR__OUTDATED) {
                 sd_event_source_set_time_relative(c->seek_retry, 50 * 1000);
                 sd_event_source_set_enabled(c->seek_retry, SD_EVENT_ONESHOT);
                 return;
