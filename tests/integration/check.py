@@ -347,6 +347,17 @@ def cmd_final_equal(args):
           + (f" ({older} keys' last row was an older one)" if args.highest_count else ""))
 
 
+def cmd_contains(args):
+    # every expected row among the actual ones, in any order, extra rows
+    # allowed (an at-least-once topic; the rows also carry "sum", which the
+    # reference leaves out)
+    expected, got = load_rows(args.expected), load_rows(args.actual)
+    missing = [e for e in expected if not any({k: g.get(k) for k in e} == e for g in got)]
+    if missing:
+        die(f"{len(missing)} of {len(expected)} rows are missing, e.g. {missing[0]}")
+    print(f"all {len(expected)} rows are there ({len(got)} in all)")
+
+
 def cmd_unique(args):
     seen_batch, seen_count, last_batch, rows = set(), set(), -1, 0
     for path in args.rows:
@@ -410,11 +421,14 @@ def main():
     f.add_argument("--aggregates", help="expected aggregates (partitions --aggregates-out) instead of VALUES")
     f.add_argument("rows")
     f.add_argument("values", nargs="?")
+    ct = sub.add_parser("contains")
+    ct.add_argument("expected")
+    ct.add_argument("actual")
     u = sub.add_parser("unique")
     u.add_argument("rows", nargs="+")
     args = p.parse_args()
     {"compare": cmd_compare, "reference": cmd_reference, "partitions": cmd_partitions, "late-equal": cmd_late_equal,
-     "final-equal": cmd_final_equal, "unique": cmd_unique}[args.cmd](args)
+     "final-equal": cmd_final_equal, "contains": cmd_contains, "unique": cmd_unique}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,5 @@ grep -q "was not delivered to results: .*uthoriz.*stays unconfirmed" "$WORK/refu
 run_available_now "$WORK/sensord.conf" again
 [ "$(summary_field again messages)" -gt 0 ] || fail "the restart read nothing again: the failed batch was confirmed"
 kcat -C -b "$BROKER" -t results -e -q -f '%s\n' >"$WORK/results.jsonl"
-/usr/bin/python3 - "$SHARED_DATA/seed-update.expected.jsonl" "$WORK/results.jsonl" <<'PY' ||
-import json, sys
-expected = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-got = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
-# (the rows also carry "sum", which the reference leaves out)
-missing = [e for e in expected if not any({k: g.get(k) for k in e} == e for g in got)]
-if missing:
-    sys.exit(f"{len(missing)} of {len(expected)} rows are missing in the topic, e.g. {missing[0]}")
-print(f"all {len(expected)} rows are in the topic ({len(got)} produced)")
-PY
-        fail "rows are missing in the result topic"
+$CHECK contains "$SHARED_DATA/seed-update.expected.jsonl" "$WORK/results.jsonl"
 echo "kafka_sink_refused: ok"
