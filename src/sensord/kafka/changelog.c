@@ -126,6 +126,23 @@ static rd_kafka_conf_t *reader_conf(Changelog *cl, const Config *config) {
         return conf;
 }
 
+/* Hands one part to the producer, which frees value once it takes it; the
+ * queue is unbounded for these few, large messages, so a full one is
+ * waited out rather than failing a checkpoint. Returns librdkafka's error,
+ * __FATAL when there is no producer left. */
+static rd_kafka_resp_err_t produce_part(Changelog *cl, int32_t partition, void *value, size_t len, uint64_t token) {
+        while (cl->producer) {
+                if (rd_kafka_produce(cl->handle, partition, RD_KAFKA_MSG_F_FREE, value, len, NULL, 0,
+                                     (void *)(uintptr_t)token) == 0)
+                        return RD_KAFKA_RESP_ERR_NO_ERROR;
+                rd_kafka_resp_err_t err = rd_kafka_last_error();
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                        return err;
+                rd_kafka_poll(cl->producer, 100);
+        }
+        return RD_KAFKA_RESP_ERR__FATAL;
+}
+
 /* The producer failed for good: a new one sends again, in order, the parts
  * the old one still held. Those it cannot are reported undelivered. */
 static void reset(Changelog *cl) {
@@ -139,15 +156,9 @@ static void reset(Changelog *cl) {
                 r = -EINVAL;
         for (size_t i = 0; i < cl->n_resend; i++) {
                 Resend *m = &cl->resend[i];
-                while (r == 0 && rd_kafka_produce(cl->handle, m->partition, RD_KAFKA_MSG_F_FREE, m->value, m->len, NULL,
-                                                  0, (void *)(uintptr_t)m->token) != 0) {
-                        if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                                r = -EIO;
-                        else
-                                rd_kafka_poll(cl->producer, 100);
-                }
-                if (r == 0)
-                        continue; /* the producer frees the value */
+                if (r == 0 && produce_part(cl, m->partition, m->value, m->len, m->token) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                        continue;
+                r = -EIO;
                 free(m->value);
                 cl->events.delivered(cl->events.userdata, m->partition, m->token, -1,
                                      "the changelog producer failed for good and could not be replaced");
@@ -370,22 +381,14 @@ void changelog_produce(Changelog *cl, int32_t partition, const ChangelogFrame *f
         uint8_t *value = xmalloc(CHANGELOG_FRAME_BYTES + len);
         changelog_encode_frame(value, frame);
         memcpy(value + CHANGELOG_FRAME_BYTES, part, len);
-        /* the queue is unbounded for these few, large messages: a full
-         * queue is retried rather than failing a checkpoint */
-        while (!cl->producer ||
-               rd_kafka_produce(cl->handle, partition, RD_KAFKA_MSG_F_FREE, value, CHANGELOG_FRAME_BYTES + len, NULL,
-                                0, (void *)(uintptr_t)token) != 0) {
-                rd_kafka_resp_err_t err = cl->producer ? rd_kafka_last_error() : RD_KAFKA_RESP_ERR__FATAL;
-                if (err == RD_KAFKA_RESP_ERR__FATAL && cl->producer) {
-                        reset(cl);
-                        continue; /* on the new producer */
-                }
-                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                        free(value);
-                        cl->events.delivered(cl->events.userdata, partition, token, -1, rd_kafka_err2str(err));
-                        return;
-                }
-                rd_kafka_poll(cl->producer, 100);
+        rd_kafka_resp_err_t err;
+        while ((err = produce_part(cl, partition, value, CHANGELOG_FRAME_BYTES + len, token)) ==
+                       RD_KAFKA_RESP_ERR__FATAL &&
+               cl->producer)
+                reset(cl); /* and on the new producer */
+        if (err) {
+                free(value);
+                cl->events.delivered(cl->events.userdata, partition, token, -1, rd_kafka_err2str(err));
         }
 }
 
