@@ -93,6 +93,7 @@ static void on_drained(void *userdata) {
         status_check_limits(&d->status);
         if (d->options.available_now && pipeline_available_now_done(d->pipeline)) {
                 daemon_check_close(d, pipeline_close_batch(d->pipeline));
+                daemon_check_close(d, pipeline_close_due_watermark(d->pipeline));
                 daemon_stop(d, EX_OK, "all data available at start has been processed");
                 return;
         }

@@ -141,9 +141,22 @@ bool pipeline_accepts(const Pipeline *p) {
         return !p->output.congested || !p->output.congested(p->output.userdata);
 }
 
+static int close_batch(Pipeline *p);
+
 int pipeline_close_batch(Pipeline *p) {
         if (batcher_is_empty(&p->batcher) && !windows_watermark_would_advance(p->windows))
                 return 0;
+        return close_batch(p);
+}
+
+int pipeline_close_due_watermark(Pipeline *p) {
+        if (!batcher_is_empty(&p->batcher) || p->settings.mode == OUTPUT_COMPLETE ||
+            !windows_watermark_due(p->windows))
+                return 0;
+        return close_batch(p);
+}
+
+static int close_batch(Pipeline *p) {
         uint64_t batch = batcher_close(&p->batcher);
 
         ARRAY_RESERVE(p->in_flight, p->cap_in_flight, p->n_in_flight + 1);

@@ -155,9 +155,15 @@ int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us);
 /* The consumer reached next_offset, the end of a partition for now. */
 void pipeline_partition_eof(Pipeline *p, int32_t partition, int64_t next_offset);
 
-/* Closes the open batch (and runs an empty one when the watermark would move,
- * as Spark's no-data batches do). Returns 0 or the output's negative errno. */
+/* Closes the open batch (and runs an empty one when idle input moved the
+ * event time). Returns 0 or the output's negative errno. */
 int pipeline_close_batch(Pipeline *p);
+
+/* At the end of available-now, after the last batch: Spark's no-data
+ * batch. When that batch's end made a watermark due (and the mode evicts),
+ * an empty batch moves the watermark, so that append mode emits every
+ * window the data finalized. Returns as pipeline_close_batch. */
+int pipeline_close_due_watermark(Pipeline *p);
 
 /* The output confirmed batch `batch`: release its offsets and those of the
  * confirmed batches before it, and take a checkpoint that waited for them.

@@ -29,6 +29,11 @@ final-equal ROWS VALUES      the last row of every (window, sensor) in ROWS
                              the row of each key with the highest count (an
                              update-mode aggregate only grows) instead of the
                              last, and how many keys' last row was older
+batches SPARK SENSORD        Spark's update-mode rows (tests/bench/peers/spark_job.py)
+                             and sensord's, batch by batch: the same
+                             (window, sensor) keys in each batch, the same
+                             count, and avg, max and min equal as doubles,
+                             not merely close; rows in any order
 unique ROWS...               no row emitted twice across runs: no (batch,
                              window, sensor) and, as counts only grow, no
                              (window, sensor, count) appears twice, and batch
@@ -190,13 +195,27 @@ def cmd_reference(args):
         if cur and (len(cur) >= args.max_messages or cur_bytes + len(v) > args.max_bytes or i in cuts):
             batches.append(cur)
             cur, cur_bytes = [], 0
+            if i in cuts:
+                batches.append(None)  # the run ended: its no-data batch
         cur.append(v)
         cur_bytes += len(v)
     if cur:
         batches.append(cur)
-    state, wm, max_t, late = {}, None, None, 0
-    for n, batch in enumerate(batches, args.first_batch):
-        dirty = set()
+    # the end of each available-now run: Spark's no-data batch, when the last
+    # batch's end made a watermark due that moves it (not in complete mode,
+    # which frees nothing)
+    batches.append(None)
+    # wm judges the open batch; due is the candidate of the last batch end,
+    # which the next batch end makes the watermark (one batch behind, as in
+    # Spark)
+    state, wm, due, max_t, late = {}, None, None, None, 0
+    n = args.first_batch - 1
+    for batch in batches:
+        if batch is None and (args.mode == "complete" or due is None or (wm is not None and due <= wm)):
+            continue
+        n += 1
+        batch = batch or []
+        dirty, batch_sums = set(), {}
         for raw in batch:
             rec = parse_record(raw)
             if rec is None or is_future(rec[2], args):
@@ -209,10 +228,18 @@ def cmd_reference(args):
                     late += 1
                     missed.append(start)
                     continue
-                add_value(state, (start, sid), val)
+                a = state.setdefault((start, sid), [0, 0.0, val, val])
+                a[0] += 1
+                a[2] = min(a[2], val)
+                a[3] = max(a[3], val)
+                batch_sums[(start, sid)] = batch_sums.get((start, sid), 0.0) + val
                 dirty.add((start, sid))
             if missed:
                 late_records.append(late_record(0, index[id(raw)], wm, missed, raw))
+        # Spark's order of addition: a batch's values summed on their own,
+        # then added to the sum before the batch
+        for key, batch_sum in batch_sums.items():
+            state[key][1] = state[key][1] + batch_sum
         def emit(keys):
             for start, sid in sorted(keys, key=lambda k: (k[0], k[1].encode())):
                 c, total, lo, hi = state[(start, sid)]
@@ -223,8 +250,11 @@ def cmd_reference(args):
             emit(dirty)
         elif args.mode == "complete":
             emit(state)
+        if due is not None:
+            wm = due if wm is None else max(wm, due)
         if max_t is not None:
-            wm = max_t - args.watermark if wm is None else max(wm, max_t - args.watermark)
+            due = max_t - args.watermark
+        if wm is not None:
             final = [k for k in state if k[0] + args.window <= wm]
             if args.mode == "append":
                 emit(final)
@@ -233,7 +263,7 @@ def cmd_reference(args):
                     del state[key]
     if args.late_out:
         write_lines(args.late_out, late_records)
-    print(f"late_pairs={late} late_records={len(late_records)} batches={len(batches)}", file=sys.stderr)
+    print(f"late_pairs={late} late_records={len(late_records)} batches={n + 1 - args.first_batch}", file=sys.stderr)
 
 
 def cmd_partitions(args):
@@ -312,8 +342,9 @@ def cmd_late_equal(args):
 
 def cmd_final_equal(args):
     got, last = {}, {}
-    for r in load_rows(args.rows):
-        key = (r["window"]["start"], r["sensor_id"])
+    for i, r in enumerate(load_rows(args.rows), 1):
+        # (any UTC form of the start, as the peers in tests/bench/peers write it)
+        key = (fmt_time(time_ms(r["window"]["start"], f"{args.rows} row {i}")), r["sensor_id"])
         last[key] = r
         if not args.highest_count or key not in got or r["count"] >= got[key]["count"]:
             got[key] = r
@@ -358,6 +389,49 @@ def cmd_contains(args):
     print(f"all {len(expected)} rows are there ({len(got)} in all)")
 
 
+def time_ms(text, where):
+    m = TS.fullmatch(text)
+    if not m or m.group(8) not in ("Z", "z"):
+        die(f"{where}: not a UTC time: {text!r}")
+    t = dt.datetime(*(int(m.group(i)) for i in range(1, 7)), tzinfo=dt.timezone.utc)
+    return int(t.timestamp()) * 1000 + int((m.group(7) or "")[:3].ljust(3, "0"))
+
+
+def rows_by_batch(path):
+    batches = {}
+    for i, row in enumerate(load_rows(path), 1):
+        where = f"{path} row {i}"
+        key = (time_ms(row["window"]["start"], where), time_ms(row["window"]["end"], where), row["sensor_id"])
+        rows = batches.setdefault(row["batch"], {})
+        if key in rows:
+            die(f"{where}: ({fmt_time(key[0])}, {key[2]}) twice in batch {row['batch']}")
+        rows[key] = (row["count"], row["avg_value"], row["max_value"], row["min_value"])
+    return batches
+
+
+def cmd_batches(args):
+    spark, sensord = rows_by_batch(args.spark), rows_by_batch(args.sensord)
+    problems = []
+    for batch in sorted(set(spark) | set(sensord)):
+        s, d = spark.get(batch, {}), sensord.get(batch, {})
+        for key in sorted(set(s) | set(d)):
+            name = f"batch {batch} ({fmt_time(key[0])}, {key[2]})"
+            if key not in d:
+                problems.append(f"{name}: only Spark has it: {s[key]}")
+            elif key not in s:
+                problems.append(f"{name}: only sensord has it: {d[key]}")
+            elif s[key] != d[key]:  # exact: doubles that parse to the same value
+                fields = ("count", "avg_value", "max_value", "min_value")
+                problems.append(f"{name}: " + ", ".join(f"{f} Spark {a!r} sensord {b!r}"
+                                                        for f, a, b in zip(fields, s[key], d[key]) if a != b))
+    for p in problems[:20]:
+        print(p, file=sys.stderr)
+    rows = sum(len(b) for b in sensord.values())
+    if problems:
+        die(f"{len(problems)} difference(s) between Spark and sensord over {rows} sensord rows")
+    print(f"{len(spark)} batches, {rows} rows: Spark and sensord agree exactly")
+
+
 def cmd_unique(args):
     seen_batch, seen_count, last_batch, rows = set(), set(), -1, 0
     for path in args.rows:
@@ -394,7 +468,8 @@ def main():
     r.add_argument("--watermark", type=duration, default="5 min")
     r.add_argument("--mode", choices=("update", "append", "complete"), default="update")
     r.add_argument("--first-batch", type=int, default=0, help="number of the first batch (after a restart or reload)")
-    r.add_argument("--cut", default="", help="record indices where a restart ended the open batch, comma-separated")
+    r.add_argument("--cut", default="", help="record indices where an available-now run ended (its last batch, "
+                   "then its no-data batch), comma-separated")
     r.add_argument("--max-future", type=duration, default="0 ms")
     r.add_argument("--now", type=int, default=int(time.time() * 1000), help="the wall clock, ms since the epoch")
     r.add_argument("--late-out")
@@ -424,11 +499,14 @@ def main():
     ct = sub.add_parser("contains")
     ct.add_argument("expected")
     ct.add_argument("actual")
+    b = sub.add_parser("batches")
+    b.add_argument("spark")
+    b.add_argument("sensord")
     u = sub.add_parser("unique")
     u.add_argument("rows", nargs="+")
     args = p.parse_args()
     {"compare": cmd_compare, "reference": cmd_reference, "partitions": cmd_partitions, "late-equal": cmd_late_equal,
-     "final-equal": cmd_final_equal, "contains": cmd_contains, "unique": cmd_unique}[args.cmd](args)
+     "final-equal": cmd_final_equal, "contains": cmd_contains, "batches": cmd_batches, "unique": cmd_unique}[args.cmd](args)
 
 
 if __name__ == "__main__":

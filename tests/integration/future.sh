@@ -1,10 +1,11 @@
 #!/bin/bash
 # window.max_future: one record dated 2100-01-01 among the sample data.
 #  - Without max_future (the default, Spark's behaviour) it is a valid record:
-#    after its batch the watermark is 2099-12-31T23:55, and every later
-#    record of every sensor is late. Inserted after the 5th record, the 3
-#    records of batch 2 are late in both their windows (6 pairs) and batch 2
-#    emits nothing: the rows are the model's, which has no guard either.
+#    a batch after its batch (the watermark trails by one, as Spark's) the
+#    watermark is 2099-12-31T23:55, and every later record of every sensor
+#    is late. Inserted after the 2nd record, into batch 0, the 3 records of
+#    batch 2 are late in both their windows (6 pairs) and batch 2 emits
+#    nothing: the rows are the model's, which has no guard either.
 #  - With max_future = "1 h" it is invalid with reason "future": in the
 #    dead-letter topic with that reason, counted as invalid_future, and it
 #    moves neither the watermark nor any window. Inserted after the 10th
@@ -16,7 +17,7 @@ start_broker fut-a:1 fut-b:1 fut-live:1 dead:1
 future='{"sensor_id": "sensor_009", "value": 99.9, "timestamp": "2100-01-01T00:00:00"}'
 /usr/bin/python3 -c 'import json, sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]' \
         "$SHARED_DATA/seed.json" >"$WORK/seed.txt"
-{ head -n 5 "$WORK/seed.txt"; echo "$future"; tail -n +6 "$WORK/seed.txt"; } >"$WORK/a.txt"
+{ head -n 2 "$WORK/seed.txt"; echo "$future"; tail -n +3 "$WORK/seed.txt"; } >"$WORK/a.txt"
 { head -n 10 "$WORK/seed.txt"; echo "$future"; tail -n +11 "$WORK/seed.txt"; } >"$WORK/b.txt"
 kcat -P -b "$BROKER" -t fut-a -p 0 -l "$WORK/a.txt"
 kcat -P -b "$BROKER" -t fut-b -p 0 -l "$WORK/b.txt"

@@ -10,7 +10,8 @@
 
 start_broker sensor-data:1
 # 4 segments of 45 readings of 5 sensors, a minute apart, with every 4th one
-# up to 12 minutes old: some late, some not.
+# up to 30 minutes old: some late, some not (the watermark trails the newest
+# reading by 5 minutes and a batch of 7).
 "$PYTHON" - "$WORK" <<'PY'
 import json, random, sys
 rnd = random.Random(8)
@@ -19,7 +20,7 @@ for seg in range(4):
     with open(f"{sys.argv[1]}/segment{seg}.jsonl", "w") as f:
         for i in range(45):
             n = seg * 45 + i
-            t = base + n * 60 - (rnd.randint(0, 12) * 60 if n % 4 == 3 else 0)
+            t = base + n * 60 - (rnd.randint(0, 30) * 60 if n % 4 == 3 else 0)
             ts = __import__("datetime").datetime.utcfromtimestamp(t).strftime("%Y-%m-%dT%H:%M:%S")
             f.write(json.dumps({"sensor_id": f"sensor_{rnd.randint(1, 5):03d}",
                                 "value": round(rnd.uniform(10, 40), 1), "timestamp": ts}) + "\n")

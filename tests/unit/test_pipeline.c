@@ -362,8 +362,11 @@ static void test_late_and_future(void **state) {
         const int32_t three[] = { 3 };
         assign(p, three, 1);
         assert_int_equal(add(p, 3, 0, 1, 0), 0);  /* 10:40 */
-        assert_int_equal(add(p, 3, 1, 1, 19), 0); /* 10:59; the batch closes: WM = 10:54 */
-        assert_int_equal(add(p, 3, 2, 1, 0), 0);  /* 10:40: both windows ended by 10:54 */
+        assert_int_equal(add(p, 3, 1, 1, 19), 0); /* 10:59; the batch closes: 10:54 is due */
+        assert_int_equal(add(p, 3, 2, 1, 0), 0);  /* 10:40: not late yet, WM unset (Spark's one-batch trail) */
+        assert_int_equal(r.late_records, 0);
+        assert_int_equal(add(p, 3, 3, 1, 19), 0); /* the batch closes: WM = 10:54 */
+        assert_int_equal(add(p, 3, 4, 1, 0), 0);  /* 10:40: both windows ended by 10:54 */
         assert_int_equal(r.late_records, 1);
         assert_int_equal(r.last_late.n, 2);
         assert_int_equal(r.last_late.watermark_ms, 1729594440000);
@@ -374,7 +377,7 @@ static void test_late_and_future(void **state) {
         assert_int_equal(ps->late[0].records, 0);
 
         const char *future = "{\"sensor_id\": \"x\", \"value\": 1, \"timestamp\": \"2100-01-01T00:00:00\"}";
-        PipelineMessage m = { .partition = 3, .offset = 3, .payload = future, .len = strlen(future), .timestamp_ms = -1 };
+        PipelineMessage m = { .partition = 3, .offset = 5, .payload = future, .len = strlen(future), .timestamp_ms = -1 };
         PipelineSettings settings = { .batch = { .max_messages = 2, .max_bytes = 1 << 20 }, .max_keys = 1000,
                                       .max_message_bytes = 65536, .max_future_ms = 3600000 };
         assert_int_equal(pipeline_add(p, &m, 3000), 0); /* off: valid, and it moves event time */

@@ -205,13 +205,19 @@ static void test_watermark_late_and_eviction(void **state) {
         add(st, "s", 1, at(1));
         assert_int_equal(stats->late_pairs, 0);
         finish(st, OUTPUT_UPDATE);
-        /* WM(1) = 10:44 - 5 min = 10:39: [-05,05) and [00,10) are final and gone */
+        /* the watermark trails by one batch (Spark's rule): WM(1) is still unset */
+        assert_false(stats->has_watermark);
+        assert_int_equal(stats->live_windows, 4);
+        assert_false(windows_watermark_would_advance(st->all)); /* due at the next batch end */
+
+        /* batch 1, empty: WM(2) = 10:44 - 5 min = 10:39: [-05,05) and [00,10) are final and gone */
+        finish(st, OUTPUT_UPDATE);
         assert_true(stats->has_watermark);
         assert_int_equal(stats->watermark_ms, at(39));
         assert_int_equal(stats->live_windows, 2);
         assert_int_equal(stats->evicted_windows, 2);
 
-        /* batch 1: 10:33 is in [10:25,10:35) (end <= WM: late) and [10:30,10:40) (kept) */
+        /* batch 2: 10:33 is in [10:25,10:35) (end <= WM: late) and [10:30,10:40) (kept) */
         add(st, "s", 5, at(33));
         assert_int_equal(stats->late_pairs, 1);
         /* 10:38 sits in [10:30,10:40) and [10:35,10:45): neither late */
@@ -223,14 +229,20 @@ static void test_watermark_late_and_eviction(void **state) {
         assert_row(&rows.rows[1], 35, 45, "s", 2, 4, 7, 1);
         assert_int_equal(stats->watermark_ms, at(39)); /* max event time still 10:44 */
 
-        /* batch 2: an old record does not move the watermark back */
+        /* batch 3: an old record does not move the watermark back */
         add(st, "s", 1, at(36));
         finish(st, OUTPUT_UPDATE);
         assert_int_equal(stats->watermark_ms, at(39));
 
-        /* batch 3: 10:50 moves WM to 10:45: [10:30,10:40) and [10:35,10:45) become final */
+        /* batch 4: 10:50 makes 10:45 the candidate; batch 5's end makes it
+         * the watermark: [10:30,10:40) and [10:35,10:45) become final */
         add(st, "s", 1, at(50));
         finish(st, OUTPUT_UPDATE);
+        assert_int_equal(stats->watermark_ms, at(39));
+        add(st, "s", 2, at(44)); /* judged by 10:39: [10:35,10:45) and [10:40,10:50) take it */
+        Rows five = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(five.n, 2);
+        assert_row(&five.rows[0], 35, 45, "s", 4, 2.75, 7, 1); /* 1, 7, 1 and 2 */
         assert_int_equal(stats->watermark_ms, at(45));
         assert_int_equal(stats->live_windows, 3); /* [10:40,10:50), [10:45,10:55), [10:50,11:00) */
         add(st, "s", 1, at(39)); /* [10:30,10:40) and [10:35,10:45) both end at or before 10:45 */
@@ -238,21 +250,45 @@ static void test_watermark_late_and_eviction(void **state) {
         free_state(st);
 }
 
+/* Spark's order of addition: a batch's values are summed on their own and
+ * then added to the sum before the batch. 0.1 + (0.2 + 0.3) is 0.6, where
+ * (0.1 + 0.2) + 0.3, one value after the other, is 0.6000000000000001. */
+static void test_batch_sums_in_sparks_order(void **state) {
+        State *st = new_partitions(10 * MIN, 10 * MIN, 0, 5 * MIN, 1000, 2);
+        add_to(st, 0, "s", 0.1, at(41));
+        Rows rows = finish(st, OUTPUT_UPDATE);
+        assert_true(rows.rows[0].sum == 0.1);
+        add_to(st, 0, "s", 0.2, at(42));
+        add_to(st, 1, "t", 5, at(42)); /* another partition's batch is its own */
+        add_to(st, 0, "s", 0.3, at(43));
+        rows = finish(st, OUTPUT_UPDATE);
+        assert_int_equal(rows.n, 2);
+        assert_true(rows.rows[0].sum == 0.6);
+        assert_true(rows.rows[0].avg == 0.6 / 3);
+        assert_true((0.1 + 0.2) + 0.3 != 0.6); /* the order matters for these values */
+        add_to(st, 0, "s", 0.7, at(44)); /* the next batch adds to the whole sum */
+        rows = finish(st, OUTPUT_UPDATE);
+        assert_true(rows.rows[0].sum == 0.6 + 0.7);
+        free_state(st);
+}
+
 static void test_append_mode(void **state) {
         State *st = new_state(10 * MIN, 5 * MIN, 0, 5 * MIN, 1000);
         add(st, "s", 2, at(41));
-        Rows rows = finish(st, OUTPUT_APPEND); /* WM 10:36: nothing final yet */
+        Rows rows = finish(st, OUTPUT_APPEND); /* WM unset, candidate 10:36 */
         assert_int_equal(rows.n, 0);
         add(st, "s", 4, at(44));
         add(st, "t", 1, at(51));
+        rows = finish(st, OUTPUT_APPEND); /* WM 10:36: nothing final yet; candidate 10:46 */
+        assert_int_equal(rows.n, 0);
+        add(st, "t", 1, at(52));
         rows = finish(st, OUTPUT_APPEND); /* WM 10:46: [10:35,10:45) final, emitted once */
         assert_int_equal(rows.n, 1);
         assert_row(&rows.rows[0], 35, 45, "s", 2, 3, 4, 2);
-        add(st, "t", 1, at(52));
-        rows = finish(st, OUTPUT_APPEND);
+        add(st, "t", 1, at(70));
+        rows = finish(st, OUTPUT_APPEND); /* WM 10:47; candidate 11:05 */
         assert_int_equal(rows.n, 0);
-        add(st, "t", 1, at(70)); /* WM 11:05: [10:40,10:50), [10:45,10:55), [10:50,11:00) final */
-        rows = finish(st, OUTPUT_APPEND);
+        rows = finish(st, OUTPUT_APPEND); /* WM 11:05: [10:40,10:50), [10:45,10:55), [10:50,11:00) final */
         assert_int_equal(rows.n, 3); /* [11:05,11:15) and [11:10,11:20) stay open */
         assert_row(&rows.rows[0], 40, 50, "s", 2, 3, 4, 2);
         assert_row(&rows.rows[1], 45, 55, "t", 2, 1, 1, 1);
@@ -264,8 +300,10 @@ static void test_append_then_late_is_dropped(void **state) {
         State *st = new_state(10 * MIN, 10 * MIN, 0, 0, 1000);
         add(st, "s", 1, at(45));
         finish(st, OUTPUT_APPEND);
-        add(st, "s", 1, at(61)); /* WM 11:01: [10:40,10:50) is final, emitted and freed */
-        Rows rows = finish(st, OUTPUT_APPEND);
+        add(st, "s", 1, at(61));
+        Rows rows = finish(st, OUTPUT_APPEND); /* WM 10:45; candidate 11:01 */
+        assert_int_equal(rows.n, 0);
+        rows = finish(st, OUTPUT_APPEND); /* WM 11:01: [10:40,10:50) is final, emitted and freed */
         assert_int_equal(rows.n, 1);
         add(st, "s", 9, at(49)); /* late: must not produce the window a second time */
         rows = finish(st, OUTPUT_APPEND);
@@ -329,7 +367,12 @@ static void test_idle_event_time(void **state) {
         assert_false(windows_watermark_would_advance(st->all));
         windows_observe_event_time(st->all, at(50));
         assert_true(windows_watermark_would_advance(st->all));
-        rows = finish(st, OUTPUT_APPEND);
+        rows = finish(st, OUTPUT_APPEND); /* WM 10:41 (the candidate of batch 0's end) */
+        assert_int_equal(rows.n, 0);
+        assert_false(windows_watermark_would_advance(st->all));
+        windows_observe_event_time(st->all, at(50.5)); /* idle time goes on */
+        assert_true(windows_watermark_would_advance(st->all));
+        rows = finish(st, OUTPUT_APPEND); /* WM 10:50: [10:40,10:50) final */
         assert_int_equal(rows.n, 1);
         windows_observe_event_time(st->all, at(10)); /* never back */
         assert_false(windows_watermark_would_advance(st->all));
@@ -370,7 +413,9 @@ static void test_partitions_share_the_watermark(void **state) {
         add_to(st, 1, "u", 4, at(49));
         Rows rows = finish(st, OUTPUT_APPEND);
         assert_int_equal(rows.n, 0);
-        add_to(st, 1, "s", 7, at(51)); /* partition 1: WM moves to 10:51 after this batch */
+        add_to(st, 1, "s", 7, at(51)); /* partition 1: WM moves to 10:51 a batch later */
+        rows = finish(st, OUTPUT_APPEND);
+        assert_int_equal(rows.n, 0);
         rows = finish(st, OUTPUT_APPEND);
         assert_int_equal(rows.n, 2); /* [10:40, 10:50) is final everywhere */
         assert_row(&rows.rows[0], 40, 50, "s", 2, 2, 3, 1);
@@ -463,6 +508,7 @@ int main(void) {
                 cmocka_unit_test(test_before_epoch),
                 cmocka_unit_test(test_update_rows_sorted_and_only_changed),
                 cmocka_unit_test(test_watermark_late_and_eviction),
+                cmocka_unit_test(test_batch_sums_in_sparks_order),
                 cmocka_unit_test(test_append_mode),
                 cmocka_unit_test(test_append_then_late_is_dropped),
                 cmocka_unit_test(test_complete_mode),

@@ -22,15 +22,17 @@
 #include "lib/base/alloc.h"
 #include "lib/base/util.h"
 
-/* 48 bytes: the state is mostly these. */
+/* The state is mostly these. */
 typedef struct Entry {
         uint32_t hash;
         uint16_t len; /* sensor ids are at most 256 bytes, and a checkpoint's at most 65535 */
         bool dirty;   /* changed in the open batch */
         bool changed; /* changed since the last checkpoint */
+        bool in_batch; /* batch_sum holds values of the open batch */
         const char *sensor;
         uint64_t count;
         double sum, min, max;
+        double batch_sum; /* Spark's order: the batch's values, added to sum at its end */
 } Entry;
 
 typedef struct Block {
@@ -76,6 +78,8 @@ struct OracleWindows {
         size_t n_final, cap_final;
         uint64_t max_keys;
         bool track_updates; /* update mode's rows: the entries each batch changed */
+        bool has_due;       /* process scope: the watermark the next batch end sets */
+        int64_t due_ms;
         WindowStats stats;
         KeyRef *refs; /* the rows of the batch being finished */
         size_t n_refs, cap_refs;
@@ -417,7 +421,8 @@ size_t oracle_window_state_add(OracleWindowState *s, const char *sensor, size_t 
                 if (e->count == 0 || value > e->max)
                         e->max = value;
                 e->count++;
-                e->sum += value;
+                e->batch_sum += value;
+                e->in_batch = true;
                 if (all->track_updates)
                         window_mark_dirty(s, w, e);
                 window_mark_changed(s, w, e);
@@ -509,21 +514,33 @@ static void clear_dirty(Window *w) {
         w->n_dirty = 0;
 }
 
-static bool next_watermark(const OracleWindows *w, int64_t *wm) {
+/* The candidate from the maximum event time, which becomes the watermark
+ * one batch end later. */
+static bool next_candidate(const OracleWindows *w, int64_t *candidate) {
         if (w->scope == WATERMARK_PARTITION)
                 return false; /* each partition's moves with its records */
         if (!w->stats.has_event_time)
                 return false;
-        int64_t candidate = w->stats.max_event_time_ms - w->spec.watermark_delay_ms;
-        if (w->stats.has_watermark && candidate <= w->stats.watermark_ms)
-                return false;
-        *wm = candidate;
-        return true;
+        *candidate = w->stats.max_event_time_ms - w->spec.watermark_delay_ms;
+        return !w->has_due || *candidate > w->due_ms;
 }
 
 bool oracle_windows_watermark_would_advance(const OracleWindows *w) {
-        int64_t wm;
-        return w->scope == WATERMARK_PARTITION ? w->partition_clock_moved : next_watermark(w, &wm);
+        int64_t candidate;
+        return w->scope == WATERMARK_PARTITION ? w->partition_clock_moved : next_candidate(w, &candidate);
+}
+
+/* Every entry's batch sum goes into its sum. */
+static void fold_batch_sums(OracleWindowState *s) {
+        for (size_t i = 0; i < s->n_windows; i++)
+                for (uint32_t k = 0; k < s->windows[i]->n_entries; k++) {
+                        Entry *e = &s->windows[i]->entries[k];
+                        if (e->in_batch) {
+                                e->sum = e->sum + e->batch_sum;
+                                e->batch_sum = 0.0;
+                                e->in_batch = false;
+                        }
+                }
 }
 
 /* Partition scope: the partition's watermark has passed the window. */
@@ -617,8 +634,10 @@ static void evict_final(OracleWindows *w, OracleWindowState *s) {
 int oracle_windows_finish_batch(OracleWindows *w, OracleWindowState *const *states, size_t n, OutputMode mode, WindowRowFn fn,
                          void *userdata) {
         int result = 0;
-        int64_t wm;
+        int64_t candidate;
 
+        for (size_t k = 0; k < n; k++)
+                fold_batch_sums(states[k]);
         for (size_t k = 0; k < n; k++) {
                 OracleWindowState *s = states[k];
                 for (size_t i = 0; mode == OUTPUT_COMPLETE && i < s->n_windows; i++)
@@ -660,9 +679,13 @@ int oracle_windows_finish_batch(OracleWindows *w, OracleWindowState *const *stat
                         }
                 return result;
         }
-        if (next_watermark(w, &wm)) {
-                w->stats.watermark_ms = wm;
+        if (w->has_due && (!w->stats.has_watermark || w->due_ms > w->stats.watermark_ms)) {
+                w->stats.watermark_ms = w->due_ms;
                 w->stats.has_watermark = true;
+        }
+        if (next_candidate(w, &candidate)) {
+                w->due_ms = candidate;
+                w->has_due = true;
         }
         if (mode == OUTPUT_COMPLETE || !w->stats.has_watermark)
                 return result;
@@ -681,7 +704,8 @@ const WindowStats *oracle_windows_stats(const OracleWindows *w) {
 
 static WindowEntry entry_view(int64_t start, const Entry *e) {
         return (WindowEntry){ .start_ms = start, .sensor_id = e->sensor, .sensor_id_len = e->len,
-                              .count = e->count, .sum = e->sum, .min = e->min, .max = e->max };
+                              .count = e->count, .sum = e->in_batch ? e->sum + e->batch_sum : e->sum,
+                              .min = e->min, .max = e->max };
 }
 
 void oracle_window_state_take_changes(OracleWindowState *s, WindowEntryFn changed, WindowEvictedFn evicted, void *userdata) {
@@ -737,8 +761,11 @@ void oracle_window_state_size(const OracleWindowState *s, uint64_t *entries, uin
 }
 
 void oracle_windows_restore_clock(OracleWindows *w, const WindowClock *clock) {
-        if (clock->has_event_time)
+        if (clock->has_event_time) {
                 oracle_windows_observe_event_time(w, clock->max_event_time_ms);
+                w->due_ms = w->stats.max_event_time_ms - w->spec.watermark_delay_ms;
+                w->has_due = true;
+        }
         if (clock->has_watermark && (!w->stats.has_watermark || clock->watermark_ms > w->stats.watermark_ms)) {
                 w->stats.watermark_ms = clock->watermark_ms;
                 w->stats.has_watermark = true;

@@ -178,6 +178,13 @@ size_t window_state_add(WindowState *s, const char *sensor, size_t len, double v
                 if (count == 0 || value > a->max)
                         a->max = value;
                 a->count_flags++;
+                if (!(a->count_flags & AGG_OPEN)) {
+                        ARRAY_RESERVE(s->batch_sums, s->cap_batch_sums, s->n_batch_sums + 1);
+                        s->batch_sums[s->n_batch_sums++] =
+                                (BatchSum){ .start = start, .sensor = (uint32_t)(sn - s->sensors), .before = a->sum };
+                        a->count_flags |= AGG_OPEN;
+                        a->sum = 0.0;
+                }
                 a->sum += value;
                 mark_updated(s, sn, a);
         }
@@ -190,9 +197,17 @@ const WindowStats *windows_stats(const Windows *w) {
         return &w->stats;
 }
 
+/* A checkpoint is taken at a batch end, where the candidate for the next
+ * watermark is the maximum event time - D. */
 void windows_restore_clock(Windows *w, const WindowClock *clock) {
-        if (clock->has_event_time)
+        if (clock->has_event_time) {
                 windows_observe_event_time(w, clock->max_event_time_ms);
+                int64_t pending = w->stats.max_event_time_ms - w->spec.watermark_delay_ms;
+                if (!w->has_pending || pending > w->pending_ms) {
+                        w->pending_ms = pending;
+                        w->has_pending = true;
+                }
+        }
         if (clock->has_watermark && (!w->stats.has_watermark || clock->watermark_ms > w->stats.watermark_ms)) {
                 w->stats.watermark_ms = clock->watermark_ms;
                 w->stats.has_watermark = true;

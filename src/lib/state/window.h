@@ -95,15 +95,24 @@ WatermarkScope windows_scope(const Windows *w);
  * (idle input advancing the watermark); never lowers it. */
 void windows_observe_event_time(Windows *w, int64_t t_ms);
 
-/* True when finishing the batch now would move the watermark (so that an
- * otherwise empty batch has something to do). */
+/* True when the event time moved since the last batch end (idle input), so
+ * that an otherwise empty batch has something to do: it moves the candidate
+ * for the watermark, which the batch end after it makes the watermark. */
 bool windows_watermark_would_advance(const Windows *w);
 
-/* Ends the open batch over the given partitions' states: emits the rows the
- * mode asks for through fn, each (window, sensor) once with the aggregates
- * of every partition merged, computes the next watermark and frees every
- * final window (except in complete mode). Returns 0 or the first negative
- * value fn returned. */
+/* Process scope: the last batch end made a watermark due that is ahead of
+ * the current one, so that an empty batch would move it and free (in
+ * append mode: emit) the windows it passed. */
+bool windows_watermark_due(const Windows *w);
+
+/* Ends the open batch over the given partitions' states: adds each
+ * aggregate's batch sum to its sum (Spark's order), emits the rows the mode
+ * asks for through fn, each (window, sensor) once with the aggregates of
+ * every partition merged, moves the watermark and frees every final window
+ * (except in complete mode). In process scope the watermark trails by one
+ * batch, as Spark's does: the end of batch N makes the watermark
+ * max(WM, maxEventTime(batches 0..N-1) - D). Returns 0 or the first
+ * negative value fn returned. */
 int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, OutputMode mode, WindowRowFn fn,
                          void *userdata);
 

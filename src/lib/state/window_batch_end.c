@@ -96,21 +96,52 @@ static void take_dirty(Windows *w, WindowState *s) {
         s->n_dirty = 0;
 }
 
+/* Adds each aggregate's sum before the batch to the batch's own sum. */
+static void close_batch_sums(WindowState *s) {
+        for (size_t i = 0; i < s->n_batch_sums; i++) {
+                const BatchSum *b = &s->batch_sums[i];
+                Agg *a = find_agg(&s->sensors[b->sensor], b->start);
+                a->sum = b->before + a->sum;
+                a->count_flags &= ~AGG_OPEN;
+        }
+        s->n_batch_sums = 0;
+}
+
+/* Process scope, Spark's rule: the watermark of batch N + 1 is the
+ * candidate of batch N - 1's end (its maximum event time - D), so that a
+ * pair is judged late by the watermark of the batch before. */
 static bool next_watermark(const Windows *w, int64_t *wm) {
         if (w->scope == WATERMARK_PARTITION)
                 return false; /* each partition's moves with its records */
-        if (!w->stats.has_event_time)
+        if (!w->has_pending)
                 return false;
-        int64_t candidate = w->stats.max_event_time_ms - w->spec.watermark_delay_ms;
-        if (w->stats.has_watermark && candidate <= w->stats.watermark_ms)
+        if (w->stats.has_watermark && w->pending_ms <= w->stats.watermark_ms)
                 return false;
-        *wm = candidate;
+        *wm = w->pending_ms;
         return true;
 }
 
-bool windows_watermark_would_advance(const Windows *w) {
+static bool next_pending(const Windows *w, int64_t *pending) {
+        if (!w->stats.has_event_time)
+                return false;
+        *pending = w->stats.max_event_time_ms - w->spec.watermark_delay_ms;
+        return !w->has_pending || *pending > w->pending_ms;
+}
+
+bool windows_watermark_due(const Windows *w) {
         int64_t wm;
-        return w->scope == WATERMARK_PARTITION ? w->partition_clock_moved : next_watermark(w, &wm);
+        return next_watermark(w, &wm);
+}
+
+/* Only a clock moved since the last batch end (idle input) gives an empty
+ * batch something to do: the watermark that a batch end moves to was due
+ * since that end, and waits for the next batch rather than closing one of
+ * its own at every stop, rebalance or end of the data. */
+bool windows_watermark_would_advance(const Windows *w) {
+        int64_t pending;
+        if (w->scope == WATERMARK_PARTITION)
+                return w->partition_clock_moved;
+        return next_pending(w, &pending);
 }
 
 /* Partition scope: the partition's watermark has passed the window. */
@@ -184,10 +215,11 @@ static void evict_final(Windows *w, WindowState *s) {
 int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, OutputMode mode, WindowRowFn fn,
                          void *userdata) {
         int result = 0;
-        int64_t wm;
+        int64_t wm, pending;
 
         for (size_t k = 0; k < n; k++) {
                 WindowState *s = states[k];
+                close_batch_sums(s);
                 for (size_t i = 0; mode == OUTPUT_COMPLETE && i < s->n_sensors; i++)
                         for (uint32_t a = 0; s->sensors[i].block && a < s->sensors[i].n_aggs; a++)
                                 add_ref(w, &s->sensors[i], &sensor_aggs(&s->sensors[i])[a]);
@@ -223,6 +255,10 @@ int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, Outpu
         if (next_watermark(w, &wm)) {
                 w->stats.watermark_ms = wm;
                 w->stats.has_watermark = true;
+        }
+        if (next_pending(w, &pending)) {
+                w->pending_ms = pending;
+                w->has_pending = true;
         }
         if (mode == OUTPUT_COMPLETE || !w->stats.has_watermark)
                 return result;

@@ -3,9 +3,22 @@
  * checkpoint's entries and evictions put back. */
 #include "lib/state/window_internal.h"
 
-static WindowEntry entry_view(const Sensor *sn, const Agg *a) {
+/* The whole sum, also of an aggregate the open batch touched: sensord
+ * takes its checkpoints between batches, where there is none, but a view
+ * must never show a batch's part of a sum alone. */
+static double whole_sum(const WindowState *s, const Sensor *sn, const Agg *a) {
+        if (!(a->count_flags & AGG_OPEN))
+                return a->sum;
+        uint32_t index = (uint32_t)(sn - s->sensors);
+        for (size_t i = 0; i < s->n_batch_sums; i++)
+                if (s->batch_sums[i].sensor == index && s->batch_sums[i].start == a->start)
+                        return s->batch_sums[i].before + a->sum;
+        return a->sum;
+}
+
+static WindowEntry entry_view(const WindowState *s, const Sensor *sn, const Agg *a) {
         return (WindowEntry){ .start_ms = a->start, .sensor_id = sensor_id(sn), .sensor_id_len = sn->len,
-                              .count = agg_count(a), .sum = a->sum, .min = a->min, .max = a->max };
+                              .count = agg_count(a), .sum = whole_sum(s, sn, a), .min = a->min, .max = a->max };
 }
 
 void window_state_take_changes(WindowState *s, WindowEntryFn changed, WindowEvictedFn evicted, void *userdata) {
@@ -18,7 +31,7 @@ void window_state_take_changes(WindowState *s, WindowEntryFn changed, WindowEvic
                 for (uint32_t k = 0; k < sn->n_aggs; k++)
                         if (aggs[k].count_flags & AGG_CHANGED) {
                                 aggs[k].count_flags &= ~AGG_CHANGED;
-                                WindowEntry view = entry_view(sn, &aggs[k]);
+                                WindowEntry view = entry_view(s, sn, &aggs[k]);
                                 changed(&view, userdata);
                         }
                 sn->changed_at = NOT_LISTED;
@@ -29,7 +42,7 @@ void window_state_take_changes(WindowState *s, WindowEntryFn changed, WindowEvic
 void window_state_each_entry(const WindowState *s, WindowEntryFn fn, void *userdata) {
         for (size_t i = 0; i < s->n_sensors; i++)
                 for (uint32_t k = 0; s->sensors[i].block && k < s->sensors[i].n_aggs; k++) {
-                        WindowEntry view = entry_view(&s->sensors[i], &sensor_aggs(&s->sensors[i])[k]);
+                        WindowEntry view = entry_view(s, &s->sensors[i], &sensor_aggs(&s->sensors[i])[k]);
                         fn(&view, userdata);
                 }
 }

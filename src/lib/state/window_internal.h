@@ -29,8 +29,10 @@
 #include "lib/state/window.h"
 
 /* One sensor's aggregate over one window, in one partition: 40 bytes, the
- * bulk of the state. The count's top two bits are its flags, which cost no
- * padding; 2^62 records is beyond any window's count. */
+ * bulk of the state. The count's top three bits are its flags, which cost
+ * no padding; 2^61 records is beyond any window's count. While a batch is
+ * open, sum holds only that batch's values of an AGG_OPEN aggregate (see
+ * BatchSum). */
 typedef struct Agg {
         int64_t start;
         uint64_t count_flags;
@@ -39,7 +41,8 @@ typedef struct Agg {
 
 #define AGG_DIRTY (1ull << 63)   /* changed in the open batch */
 #define AGG_CHANGED (1ull << 62) /* changed since the last checkpoint */
-#define AGG_COUNT_MAX (AGG_CHANGED - 1)
+#define AGG_OPEN (1ull << 61)    /* sum holds the open batch's values only */
+#define AGG_COUNT_MAX (AGG_OPEN - 1)
 
 #define NOT_LISTED UINT32_MAX
 
@@ -58,6 +61,18 @@ typedef struct Window {
         size_t n_sensors, cap_sensors;
 } Window;
 
+/* Spark's order of addition, which the parity test holds sensord to: a
+ * batch's values are summed on their own, from 0.0 in offset order, and
+ * that sum is added to the aggregate's sum before the batch (Spark's
+ * partial aggregate merged with its state store's). The sum before the
+ * batch waits here, for each aggregate the batch touched, until the batch
+ * ends. */
+typedef struct BatchSum {
+        int64_t start;
+        uint32_t sensor;
+        double before;
+} BatchSum;
+
 /* One (window, sensor) aggregate of one partition, to be emitted. */
 typedef struct KeyRef {
         const Sensor *sensor;
@@ -73,6 +88,11 @@ struct Windows {
         size_t n_final, cap_final;
         uint64_t max_keys;
         bool track_updates; /* update mode's rows: the aggregates each batch changed */
+        /* process scope: the watermark trails the maximum event time by one
+         * batch (Spark's rule): the candidate of the last batch end, which
+         * the next one makes the watermark */
+        bool has_pending;
+        int64_t pending_ms;
         WindowStats stats;
         KeyRef *refs; /* the rows of the batch being finished */
         size_t n_refs, cap_refs;
@@ -100,6 +120,8 @@ struct WindowState {
         uint32_t slot_mask;
         uint32_t *dirty; /* sensors with aggregates changed in the open batch */
         size_t n_dirty, cap_dirty;
+        BatchSum *batch_sums; /* the aggregates the open batch touched */
+        size_t n_batch_sums, cap_batch_sums;
         uint32_t *changed; /* sensors with aggregates changed since the last checkpoint */
         size_t n_changed, cap_changed;
         int64_t *evicted; /* starts of windows evicted since the last checkpoint */

@@ -224,6 +224,7 @@ WindowState *window_state_free(WindowState *s) {
         free(s->free_sensors);
         free(s->slots);
         free(s->dirty);
+        free(s->batch_sums);
         free(s->changed);
         free(s->evicted);
         free(s);
@@ -275,4 +276,5 @@ void window_state_discard(WindowState *s) {
                 table_drop_window(s->all, s, s->n_windows - 1);
         s->has_event_time = false;
         s->n_evicted = 0;
+        s->n_batch_sums = 0;
 }
