@@ -15,14 +15,15 @@ packages=(
 case "${1:-}" in
 --build) ;;
 "") # the tests: unit, integration, sanitizers, fuzzers, memcheck, packages, systemd-nspawn,
-    # and a real Apache Kafka (a JRE, and Maven to fetch it: scripts/kafka.sh)
+    # a real Apache Kafka (a JRE, and Maven to fetch it: scripts/kafka.sh) and
+    # Spark (pyspark in a venv: scripts/spark.sh)
         packages+=(
                 clang libclang-rt-14-dev valgrind libcmocka-dev
                 python3-kafka python3-confluent-kafka kcat
                 debootstrap systemd-container util-linux procps man-db
                 debhelper dpkg-dev fakeroot lintian rpm rpmlint elfutils cpio
                 prometheus prometheus-node-exporter
-                openjdk-17-jre-headless maven openssl
+                openjdk-17-jre-headless maven openssl python3-venv
         ) ;;
 *) echo "usage: scripts/install-deps.sh [--build]" >&2; exit 64 ;;
 esac
