@@ -21,11 +21,14 @@
 #               does per batch;
 #   quix        Quix Streams 3.28.1 (quix_job.py), hopping_window().current():
 #               a row per record and window;
+#   flink       PyFlink 2.2.0 (flink_job.py), Flink SQL's HOP window over a
+#               bounded Kafka source, parallelism 2: a row per window, once,
+#               when it is final (append mode);
 #   python      the plain Python loop of tests/bench/python_windows.py
 #               (confluent-kafka from Debian), rows to stdout.
 # For each: records/s from the first record read to the last row written
 # (the last row's LogAppendTime in its output topic; the python loop's own
-# clock), CPU seconds per million records over the whole process tree, the
+# clock; Flink's first record is its job's submission, start-up included), CPU seconds per million records over the whole process tree, the
 # peak of the tree's summed RSS (measure.py), and whether its final
 # aggregate of every (window, sensor), the row with the highest count,
 # equals check.py's model of all the data (none is late here: event time
@@ -34,19 +37,23 @@
 #   RECORDS=100000 PEERS="sensord spark" tests/bench/peers/run.sh
 # Downloads, once, into .cache (ignored by git): Kafka and Spark through
 # their scripts, Kafka Streams' jars with Maven (streams/pom.xml), Quix
-# Streams into a venv. Prints a table and writes JSON (JSON=FILE).
+# Streams and PyFlink into venvs, Flink's Kafka connector with Maven.
+# Prints a table and writes JSON (JSON=FILE).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 BUILD=${BUILD:-build}
 RECORDS=${RECORDS:-1000000}
 BATCH=${BATCH:-10000}
-PEERS=${PEERS:-sensord spark streams quix python}
+PEERS=${PEERS:-sensord spark streams quix flink python}
 JSON=${JSON:-$BUILD/peers.json}
 HERE=tests/bench/peers
 STREAMS_VERSION=$(sed -n 's:.*<streams.version>\(.*\)</streams.version>.*:\1:p' $HERE/streams/pom.xml)
 STREAMS=$PWD/.cache/peers/streams-$STREAMS_VERSION
 QUIX_VERSION=3.28.1
 QUIX=$PWD/.cache/peers/quix-$QUIX_VERSION
+FLINK_VERSION=2.2.0
+FLINK_CONNECTOR=org.apache.flink:flink-sql-connector-kafka:5.0.0-2.2
+FLINK=$PWD/.cache/peers/flink-$FLINK_VERSION
 
 scripts/install-deps.sh >&2
 # javac for the Kafka Streams peer, which the tests do not need
@@ -73,13 +80,22 @@ fetch_quix() {
         "$QUIX/bin/pip" install -q --disable-pip-version-check "quixstreams==$QUIX_VERSION" >&2
         touch "$QUIX/.complete"
 }
+fetch_flink() {
+        [ -f "$FLINK/.complete" ] && return 0
+        rm -rf "$FLINK"
+        /usr/bin/python3 -m venv "$FLINK/venv"
+        "$FLINK/venv/bin/pip" install -q --disable-pip-version-check "apache-flink==$FLINK_VERSION" >&2
+        mvn -q -B dependency:copy -Dartifact="$FLINK_CONNECTOR" -DoutputDirectory="$FLINK/jars" >&2
+        touch "$FLINK/.complete"
+}
 for peer in $PEERS; do
         case $peer in
         spark) scripts/spark.sh fetch ;;
         streams) fetch_streams ;;
         quix) fetch_quix ;;
+        flink) fetch_flink ;;
         sensord | python) ;;
-        *) echo "unknown peer $peer (sensord spark streams quix python)" >&2; exit 64 ;;
+        *) echo "unknown peer $peer (sensord spark streams quix flink python)" >&2; exit 64 ;;
         esac
 done
 # (javac again when the source is newer than the cached classes)
@@ -176,6 +192,13 @@ run_quix() {
                 >/dev/null 2>"$work/quix.err"
         report quix "$(sed -n 's/.*first_record_ms=\([0-9]*\).*/\1/p' "$work/quix.err")" \
                 "$(last_row_ms out-quix)" "$work/out-quix.jsonl"
+}
+
+run_flink() {
+        measure flink "$FLINK/venv/bin/python" $HERE/flink_job.py "$broker" sensor-data out-flink \
+                "$(ls "$FLINK"/jars/flink-sql-connector-kafka-*.jar)" 2 >/dev/null 2>"$work/flink.err"
+        report flink "$(sed -n 's/.*first_record_ms=\([0-9]*\).*/\1/p' "$work/flink.err")" \
+                "$(last_row_ms out-flink)" "$work/out-flink.jsonl"
 }
 
 run_python() {
