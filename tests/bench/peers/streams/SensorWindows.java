@@ -149,8 +149,17 @@ public final class SensorWindows {
             .to(output, Produced.with(Serdes.String(), Serdes.String()));
 
         KafkaStreams streams = new KafkaStreams(b.build(), p);
+        // a client that fails for good never reads RECORDS: stop waiting
+        streams.setStateListener((now, before) -> {
+            if (now == KafkaStreams.State.ERROR) done.countDown();
+        });
         streams.start();
         done.await();
+        if (streams.state() == KafkaStreams.State.ERROR || streams.state() == KafkaStreams.State.PENDING_ERROR) {
+            streams.close(Duration.ofSeconds(10));
+            System.err.println("Kafka Streams failed after " + seen.get() + " records");
+            System.exit(1);
+        }
         streams.close(Duration.ofSeconds(60)); // flushes the cache and commits
         streams.cleanUp();
         System.err.println("first_record_ms=" + first.get() + " records=" + seen.get());
