@@ -202,11 +202,7 @@ const WindowStats *windows_stats(const Windows *w) {
 void windows_restore_clock(Windows *w, const WindowClock *clock) {
         if (clock->has_event_time) {
                 windows_observe_event_time(w, clock->max_event_time_ms);
-                int64_t pending = w->stats.max_event_time_ms - w->spec.watermark_delay_ms;
-                if (!w->has_pending || pending > w->pending_ms) {
-                        w->pending_ms = pending;
-                        w->has_pending = true;
-                }
+                windows_raise_pending(w);
         }
         if (clock->has_watermark && (!w->stats.has_watermark || clock->watermark_ms > w->stats.watermark_ms)) {
                 w->stats.watermark_ms = clock->watermark_ms;

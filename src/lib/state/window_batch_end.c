@@ -128,6 +128,14 @@ static bool next_pending(const Windows *w, int64_t *pending) {
         return !w->has_pending || *pending > w->pending_ms;
 }
 
+void windows_raise_pending(Windows *w) {
+        int64_t pending;
+        if (next_pending(w, &pending)) {
+                w->pending_ms = pending;
+                w->has_pending = true;
+        }
+}
+
 bool windows_watermark_due(const Windows *w) {
         int64_t wm;
         return next_watermark(w, &wm);
@@ -215,7 +223,7 @@ static void evict_final(Windows *w, WindowState *s) {
 int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, OutputMode mode, WindowRowFn fn,
                          void *userdata) {
         int result = 0;
-        int64_t wm, pending;
+        int64_t wm;
 
         for (size_t k = 0; k < n; k++) {
                 WindowState *s = states[k];
@@ -256,10 +264,7 @@ int windows_finish_batch(Windows *w, WindowState *const *states, size_t n, Outpu
                 w->stats.watermark_ms = wm;
                 w->stats.has_watermark = true;
         }
-        if (next_pending(w, &pending)) {
-                w->pending_ms = pending;
-                w->has_pending = true;
-        }
+        windows_raise_pending(w);
         if (mode == OUTPUT_COMPLETE || !w->stats.has_watermark)
                 return result;
         for (size_t k = 0; mode == OUTPUT_APPEND && k < n; k++)

@@ -208,6 +208,10 @@ static inline Agg *find_agg(const Sensor *sn, int64_t start) {
         return lo < sn->n_aggs && aggs[lo].start == start ? &sensor_aggs(sn)[lo] : NULL;
 }
 
+/* Process scope: raises the candidate for the next watermark to the
+ * maximum event time - D, as a batch end does (window_batch_end.c). */
+void windows_raise_pending(Windows *w);
+
 /* --- the table's changes (window_table.c) --- */
 
 /* A sensor with no aggregates yet, in the empty slot. */
