@@ -75,4 +75,5 @@ def main():
     print(f"records={records} seconds={time.monotonic() - (first or time.monotonic()):.3f}", file=sys.stderr)
 
 
-main()
+if __name__ == "__main__":
+    main()

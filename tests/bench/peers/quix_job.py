@@ -11,23 +11,16 @@ It stops once it has read RECORDS records and prints first_record_ms (when
 it read the first record) and records on stderr. Quix judges late data by
 the time of each key (sensor), not by one watermark per batch as Spark and
 sensord do; its state and its changelog topics are its own."""
+import os
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
 
 from quixstreams import Application
 
-
-def epoch_ms(text):
-    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
-    return int(t.timestamp() * 1000)
-
-
-def iso(ms):
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+# the Python loop's time conversions (quixstreams brings its confluent-kafka)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from python_windows import epoch_ms, iso  # noqa: E402
 
 
 def main():

@@ -73,18 +73,21 @@ fetch_streams() {
         mv "$STREAMS.tmp" "$STREAMS"
         touch "$STREAMS/.complete"
 }
+# venv DIR PACKAGE : a venv in DIR with PACKAGE from PyPI
+venv() {
+        rm -rf "$1"
+        /usr/bin/python3 -m venv "$1"
+        "$1/bin/pip" install -q --disable-pip-version-check "$2" >&2
+}
 fetch_quix() {
         [ -f "$QUIX/.complete" ] && return 0
-        rm -rf "$QUIX"
-        /usr/bin/python3 -m venv "$QUIX"
-        "$QUIX/bin/pip" install -q --disable-pip-version-check "quixstreams==$QUIX_VERSION" >&2
+        venv "$QUIX" "quixstreams==$QUIX_VERSION"
         touch "$QUIX/.complete"
 }
 fetch_flink() {
         [ -f "$FLINK/.complete" ] && return 0
         rm -rf "$FLINK"
-        /usr/bin/python3 -m venv "$FLINK/venv"
-        "$FLINK/venv/bin/pip" install -q --disable-pip-version-check "apache-flink==$FLINK_VERSION" >&2
+        venv "$FLINK/venv" "apache-flink==$FLINK_VERSION"
         mvn -q -B dependency:copy -Dartifact="$FLINK_CONNECTOR" -DoutputDirectory="$FLINK/jars" >&2
         touch "$FLINK/.complete"
 }
