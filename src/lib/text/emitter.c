@@ -39,8 +39,10 @@ struct Emitter {
 };
 
 /* JSON rows leave in write(2)s of whole lines, at the batch's end and
- * whenever this much has gathered, so that a crash cuts stdout between two
- * rows, never inside one (stdio flushes wherever its buffer fills). */
+ * whenever this much has gathered, so that a stop or an error leaves
+ * stdout between two rows (stdio flushes wherever its buffer fills). A
+ * SIGKILL can still cut a write to a file at a page boundary; the batch's
+ * rows are then emitted again whole after the restart. */
 #define LINES_CHUNK (64 * 1024)
 
 SinkKind sink_resolve(SinkKind sink) {
