@@ -21,9 +21,10 @@
 #                                          one node: SIGTERM and wait, SIGKILL,
 #                                          SIGSTOP, SIGCONT, or start it again
 #   scripts/kafka.sh wait DIR [BROKERS]    until BROKERS (default all) serve metadata
-#   scripts/kafka.sh topics DIR NAME[:PARTITIONS]...
+#   scripts/kafka.sh topics DIR NAME[:PARTITIONS[:SETTING=VALUE,...]]...
 #                                          create topics (one partition unless
-#                                          given), replicated on every node
+#                                          given), replicated on every node,
+#                                          with these topic settings
 #   scripts/kafka.sh allow DIR USER OPERATION:TYPE:NAME...
 #                                          ACLs: let User:USER do OPERATION
 #                                          (Read, Write, Describe, ...) on the
@@ -314,10 +315,14 @@ import sys
 from confluent_kafka.admin import AdminClient, NewTopic
 
 bootstrap, nodes = sys.argv[1], int(sys.argv[2])
-specs = [(t.split(":")[0], int(t.split(":")[1]) if ":" in t else 1) for t in sys.argv[3:]]
+topics = []
+for spec in sys.argv[3:]:
+    parts = spec.split(":", 2)
+    partitions = int(parts[1]) if len(parts) > 1 else 1
+    config = dict(s.split("=", 1) for s in parts[2].split(",")) if len(parts) > 2 else {}
+    topics.append(NewTopic(parts[0], partitions, min(nodes, 3), config=config))
 admin = AdminClient({"bootstrap.servers": bootstrap})
-for name, done in admin.create_topics([NewTopic(n, p, min(nodes, 3)) for n, p in specs],
-                                      operation_timeout=30).items():
+for name, done in admin.create_topics(topics, operation_timeout=30).items():
     done.result()  # raises, naming the topic, when it was not created
 PY
 }

@@ -181,9 +181,13 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 goto out;
         }
         if ((r = output_start(d.output)) < 0) {
-                r = r == -ENOENT   ? EX_IOERR /* no journal: results cannot be written */
-                    : r == -EACCES ? EX_CONFIG
-                                   : EX_UNAVAILABLE;
+                r = r == -ENOENT                    ? EX_IOERR /* no journal: results cannot be written */
+                    : r == -EACCES || r == -EINVAL ? EX_CONFIG /* refused, or a topic setting cannot work */
+                                                    : EX_UNAVAILABLE;
+                goto out;
+        }
+        if ((r = consumer_subscribe(d.consumer)) < 0) {
+                r = EX_UNAVAILABLE;
                 goto out;
         }
         char results[300];

@@ -59,6 +59,7 @@ typedef struct Config {
         int64_t checkpoint_interval_ms;
         char *changelog_topic; /* "" or NULL: off */
         int64_t changelog_snapshot_interval_ms;
+        uint64_t changelog_replication_factor; /* of a topic sensord creates; 0: the broker's default */
         uint64_t max_keys;
 
         uint64_t max_message_bytes;

@@ -54,6 +54,7 @@ const Setting config_settings[] = {
         { "state.checkpoint_interval", KIND_DURATION, AT(checkpoint_interval_ms), NULL, LIVE },
         { "state.changelog_topic", KIND_STRING, AT(changelog_topic), NULL, RESTART },
         { "state.changelog_snapshot_interval", KIND_DURATION, AT(changelog_snapshot_interval_ms), NULL, RESTART },
+        { "state.changelog_replication_factor", KIND_COUNT, AT(changelog_replication_factor), NULL, RESTART },
         { "state.max_keys", KIND_COUNT, AT(max_keys), NULL, LIVE },
         { "limits.max_message_bytes", KIND_SIZE, AT(max_message_bytes), NULL, LIVE },
         { "dead_letter.topic", KIND_STRING, AT(dead_letter_topic), NULL, RESTART },

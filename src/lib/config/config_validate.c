@@ -191,6 +191,9 @@ void config_validate(Loader *l, const config_t *cf) {
         if (c->changelog_snapshot_interval_ms <= 0)
                 config_add_error(l, LINE("state", "changelog_snapshot_interval"), "state.changelog_snapshot_interval",
                           "must be greater than 0");
+        if (c->changelog_replication_factor > 32767)
+                config_add_error(l, LINE("state", "changelog_replication_factor"), "state.changelog_replication_factor",
+                          "must be at most 32767 (0: the broker's default)");
         if (c->checkpoint_interval_ms <= 0)
                 config_add_error(l, LINE("state", "checkpoint_interval"), "state.checkpoint_interval", "must be greater than 0");
         if (c->startup_timeout_ms <= 0)

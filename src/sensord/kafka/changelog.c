@@ -17,11 +17,15 @@
 #include "sensord/kafka/producer_reset.h"
 #include "sensord/kafka/queue_watch.h"
 #include "sensord/kafka/refusal.h"
+#include "sensord/kafka/topic_admin.h"
 #include "sensord/kafka/topic_wait.h"
 
 /* Room in a message for what the broker adds around the value (record
  * headers, batch overhead), under message.max.bytes. */
 #define MESSAGE_OVERHEAD 1024
+/* The smallest max.message.bytes a changelog topic can have: a part must
+ * hold a few entries besides its frame. */
+#define MESSAGE_MIN (4 * MESSAGE_OVERHEAD)
 /* How long one committed-offsets request may take before it is an error. */
 #define ASK_TIMEOUT_MS 10000
 
@@ -41,6 +45,9 @@ struct Changelog {
         size_t n_resend, cap_resend;
         char *topic, *input_topic, *group_id, *brokers;
         int64_t startup_timeout_ms;
+        int64_t snapshot_interval_ms;
+        int replication_factor; /* of a topic sensord creates; -1: the broker's default */
+        bool admin; /* the brokers take admin requests (topic_admin_available()) */
         rd_kafka_t *producer, *reader;
         rd_kafka_topic_t *handle; /* the producer's, from changelog_start() on */
         rd_kafka_topic_t *reader_handle; /* keeps the topic in the reader's metadata */
@@ -243,7 +250,13 @@ int changelog_new(Changelog **out, const Config *config, sd_event *event, const 
         char errstr[512];
         int r = -EINVAL;
 
-        *cl = (Changelog){ .events = *events, .event = event, .startup_timeout_ms = config->startup_timeout_ms };
+        *cl = (Changelog){ .events = *events,
+                           .event = event,
+                           .startup_timeout_ms = config->startup_timeout_ms,
+                           .snapshot_interval_ms = config->changelog_snapshot_interval_ms,
+                           .replication_factor = config->changelog_replication_factor
+                                                         ? (int)config->changelog_replication_factor
+                                                         : -1 };
         cl->topic = xstrdup(config->changelog_topic);
         cl->input_topic = xstrdup(config->topic);
         cl->group_id = xstrdup(config->group_id);
@@ -317,17 +330,97 @@ Changelog *changelog_free(Changelog *cl) {
         return NULL;
 }
 
+static int admin_timeout_ms(const Changelog *cl) {
+        return topic_admin_timeout_ms(cl->startup_timeout_ms);
+}
+
+/* Creates the missing topic as Kafka Streams creates its internal topics:
+ * the input's partition count, records deleted by age only, kept as long
+ * as the input keeps its own. Returns 0 when the topic is there now,
+ * -EOPNOTSUPP when the broker takes no CreateTopics (then a metadata
+ * request by name may make it auto-create the topic), or -EACCES/-EINVAL
+ * (logged: an operator must act). */
+static int create_if_missing(Changelog *cl, int input_partitions, int found) {
+        if (found != 0)
+                return 0; /* there, or no answer: topic_wait() says which */
+        if (!cl->admin)
+                return -EOPNOTSUPP;
+        char why[512], retention[32], snapshot_note[64] = "";
+        TopicSettings input;
+        topic_settings_init(&input);
+        (void)topic_admin_describe(cl->producer, cl->input_topic, &input, admin_timeout_ms(cl), why, sizeof(why));
+        int64_t retention_ms = topic_rules_changelog_retention(input.retention_ms, cl->snapshot_interval_ms);
+        snprintf(retention, sizeof(retention), "%" PRId64, retention_ms);
+        if (input.retention_ms > 0 && retention_ms != input.retention_ms)
+                snprintf(snapshot_note, sizeof(snapshot_note), ", twice state.changelog_snapshot_interval");
+        const char *configs[] = { "cleanup.policy", "delete", "retention.ms", retention, "retention.bytes", "-1",
+                                  NULL };
+        int r = topic_admin_create(cl->producer, cl->topic, input_partitions, cl->replication_factor, configs,
+                                   admin_timeout_ms(cl), why, sizeof(why));
+        if (r == 0) {
+                log_notice("created topic %s (state.changelog_topic): %d partition(s) as %s, replication factor %s, "
+                           "cleanup.policy=delete, retention.ms=%s (%s%s)",
+                           cl->topic, input_partitions, cl->input_topic,
+                           cl->replication_factor > 0 ? "from state.changelog_replication_factor"
+                                                      : "the broker's default",
+                           retention, input.retention_ms > 0 ? "as long as the input keeps records" : "a week",
+                           snapshot_note);
+                return 0;
+        }
+        if (r == -EEXIST || r == -EOPNOTSUPP)
+                return r == -EEXIST ? 0 : r; /* another host was first, or the broker cannot */
+        if (r == -EACCES) {
+                log_error("topic %s (state.changelog_topic) does not exist, and the ACLs do not let sensord create "
+                          "it (%s). Grant sensord's user Create on the topic, or create it: kafka-topics.sh --create "
+                          "--topic %s --partitions %d --config cleanup.policy=delete --config retention.ms=%s",
+                          cl->topic, why, cl->topic, input_partitions, retention);
+                return -EACCES;
+        }
+        if (r == -EINVAL) {
+                log_error("topic %s (state.changelog_topic) does not exist, and the brokers refused to create it "
+                          "with %d partition(s), replication factor %d: %s",
+                          cl->topic, input_partitions, cl->replication_factor, why);
+                return -EINVAL;
+        }
+        log_warning("creating topic %s (state.changelog_topic) failed: %s", cl->topic, why);
+        return 0; /* topic_wait() waits for it, or says it is missing */
+}
+
+/* Judges the topic's settings (topic_rules.c); a part is made to fit its
+ * max.message.bytes. -EINVAL when one cannot work (logged). */
+static int check_settings(Changelog *cl) {
+        TopicSettings s;
+        TopicProblem problems[TOPIC_PROBLEMS_MAX];
+        topic_admin_settings(cl->producer, cl->admin, cl->topic, "state.changelog_topic", &s, admin_timeout_ms(cl));
+        size_t n = topic_rules_changelog(&s, cl->topic, cl->snapshot_interval_ms, MESSAGE_MIN, problems);
+        if (topic_admin_judge(problems, n) < 0)
+                return -EINVAL;
+        if (s.described && s.max_message_bytes > 0 && (uint64_t)s.max_message_bytes < cl->part_max + MESSAGE_OVERHEAD) {
+                cl->part_max = (size_t)s.max_message_bytes - MESSAGE_OVERHEAD;
+                log_info("checkpoint parts for %s are at most %zu bytes (its max.message.bytes is %" PRId64 ")",
+                         cl->topic, cl->part_max, s.max_message_bytes);
+        }
+        return 0;
+}
+
 int changelog_start(Changelog *cl, int input_partitions) {
-        int partitions = topic_wait(cl->producer, cl->topic, cl->brokers, cl->startup_timeout_ms, true);
+        int found = topic_find(cl->producer, cl->topic);
+        cl->admin = topic_admin_available(cl->producer, 2000);
+        int r = create_if_missing(cl, input_partitions, found);
+        if (r < 0 && r != -EOPNOTSUPP)
+                return r;
+        int partitions = topic_wait(cl->producer, cl->topic, cl->brokers, cl->startup_timeout_ms, r == -EOPNOTSUPP);
         if (partitions < 0)
                 return partitions;
         if (partitions < input_partitions) {
                 log_error("state.changelog_topic %s has %d partition(s), fewer than the %d of %s: each input "
-                          "partition's state goes to the changelog partition of the same number. Create the "
-                          "changelog topic with at least %d partitions",
-                          cl->topic, partitions, input_partitions, cl->input_topic, input_partitions);
+                          "partition's state goes to the changelog partition of the same number. Add partitions "
+                          "to it (kafka-topics.sh --alter --topic %s --partitions %d)",
+                          cl->topic, partitions, input_partitions, cl->input_topic, cl->topic, input_partitions);
                 return -EINVAL;
         }
+        if ((r = check_settings(cl)) < 0)
+                return r;
         if (!(cl->handle = rd_kafka_topic_new(cl->producer, cl->topic, NULL)) ||
             !(cl->reader_handle = rd_kafka_topic_new(cl->reader, cl->topic, NULL))) {
                 log_error("cannot open topic %s: %s", cl->topic, rd_kafka_err2str(rd_kafka_last_error()));

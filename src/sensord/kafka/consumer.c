@@ -452,6 +452,10 @@ int consumer_start(Consumer *c) {
         if (r < 0)
                 return r;
         c->partition_count = r;
+        return 0;
+}
+
+int consumer_subscribe(Consumer *c) {
         rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(topics, c->topic, RD_KAFKA_PARTITION_UA);
         rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, topics);

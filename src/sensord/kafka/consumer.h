@@ -36,8 +36,14 @@ int consumer_new(Consumer **out, const Config *config, bool available_now, sd_ev
 Consumer *consumer_free(Consumer *c);
 
 /* Waits (bounded by kafka.startup_timeout) until the brokers answer and know
- * the topic, then subscribes. -EHOSTUNREACH when they did not in time. */
+ * the topic. -EHOSTUNREACH when they did not in time, -EACCES when they
+ * refused sensord (both logged). */
 int consumer_start(Consumer *c);
+
+/* Joins the consumer group. Last at start, once every other topic is
+ * checked: a host that cannot start never makes the group rebalance.
+ * -EHOSTUNREACH when librdkafka refuses (logged). */
+int consumer_subscribe(Consumer *c);
 
 /* Hands the offsets to librdkafka, which commits them on its auto-commit
  * interval, when the partitions are revoked and at close. */

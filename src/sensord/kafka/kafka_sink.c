@@ -21,6 +21,7 @@
 #include "sensord/kafka/producer_reset.h"
 #include "sensord/kafka/queue_watch.h"
 #include "sensord/kafka/refusal.h"
+#include "sensord/kafka/topic_admin.h"
 #include "sensord/kafka/topic_wait.h"
 
 /* The messages of one batch that are not delivered yet. */
@@ -54,6 +55,7 @@ struct KafkaSink {
         char *brokers;
         int64_t startup_timeout_ms;
         bool may_create; /* allow.auto.create.topics: ask for a missing topic by name */
+        bool admin;      /* the brokers take admin requests (topic_admin_available()) */
         QueueWatch watch; /* wakes the loop when a delivery report is queued */
         sd_event_source *later;
         char *key; /* "<window start>|<sensor_id>" */
@@ -348,10 +350,15 @@ KafkaSink *kafka_sink_free(KafkaSink *k) {
         return NULL;
 }
 
-static int open_topic(KafkaSink *k, const char *name, rd_kafka_topic_t **handle) {
+static int open_topic(KafkaSink *k, const char *name, const char *setting, rd_kafka_topic_t **handle) {
         int r = topic_wait(k->rk, name, k->brokers, k->startup_timeout_ms, k->may_create);
         if (r < 0)
                 return r;
+        TopicSettings s;
+        TopicProblem problems[TOPIC_PROBLEMS_MAX];
+        topic_admin_settings(k->rk, k->admin, name, setting, &s, topic_admin_timeout_ms(k->startup_timeout_ms));
+        if (topic_admin_judge(problems, topic_rules_output(&s, name, setting, problems)) < 0)
+                return -EINVAL;
         if (!(*handle = rd_kafka_topic_new(k->rk, name, NULL))) {
                 log_error("cannot open topic %s: %s", name, rd_kafka_err2str(rd_kafka_last_error()));
                 return -EINVAL;
@@ -361,12 +368,13 @@ static int open_topic(KafkaSink *k, const char *name, rd_kafka_topic_t **handle)
 
 int kafka_sink_start(KafkaSink *k) {
         int r = 0;
+        k->admin = topic_admin_available(k->rk, 2000);
         if (k->results_name)
-                r = open_topic(k, k->results_name, &k->results);
+                r = open_topic(k, k->results_name, "output.kafka_topic", &k->results);
         if (r == 0 && k->dead_letters_name)
-                r = open_topic(k, k->dead_letters_name, &k->dead_letters);
+                r = open_topic(k, k->dead_letters_name, "dead_letter.topic", &k->dead_letters);
         if (r == 0 && k->late_name)
-                r = open_topic(k, k->late_name, &k->late);
+                r = open_topic(k, k->late_name, "late_data.topic", &k->late);
         return r;
 }
 

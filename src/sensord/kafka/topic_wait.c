@@ -78,6 +78,13 @@ static bool refused(const char *topic, const char *brokers, bool denied) {
         return false;
 }
 
+int topic_find(rd_kafka_t *rk, const char *topic) {
+        const char *problem;
+        bool denied = false;
+        int partitions = topic_partitions(rk, topic, &problem, &denied);
+        return partitions < 0 ? -EHOSTUNREACH : partitions;
+}
+
 int topic_wait(rd_kafka_t *rk, const char *topic, const char *brokers, int64_t timeout_ms, bool ask_by_name) {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000;
         const char *problem = "no answer";

@@ -13,3 +13,7 @@
  * auto-creates topics (auto.create.topics.enable) then creates it, and the
  * log says so. Returns the topic's partition count, or -EHOSTUNREACH (logged). */
 int topic_wait(rd_kafka_t *rk, const char *topic, const char *brokers, int64_t timeout_ms, bool ask_by_name);
+
+/* Asks once, without asking for the topic by name: its partition count, 0
+ * when the cluster has no such topic, or -EHOSTUNREACH with no answer. */
+int topic_find(rd_kafka_t *rk, const char *topic);

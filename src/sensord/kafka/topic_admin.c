@@ -1,0 +1,194 @@
+/* topic_admin: CreateTopics and DescribeConfigs, waited for at start. */
+#include "sensord/kafka/topic_admin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "lib/base/log.h"
+#include "lib/base/util.h"
+
+static int errno_of(rd_kafka_resp_err_t err) {
+        switch (err) {
+        case RD_KAFKA_RESP_ERR_NO_ERROR:
+                return 0;
+        case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
+                return -EEXIST;
+        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+                return -EACCES;
+        case RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE:
+        case RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION:
+                return -EOPNOTSUPP;
+        case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+        case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+        case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+        case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+        case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
+                return -EINVAL;
+        case RD_KAFKA_RESP_ERR__TIMED_OUT:
+        case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+                return -ETIMEDOUT;
+        default:
+                return -EIO;
+        }
+}
+
+static rd_kafka_AdminOptions_t *options_for(rd_kafka_t *rk, rd_kafka_admin_op_t op, int timeout_ms) {
+        char errstr[256];
+        rd_kafka_AdminOptions_t *options = rd_kafka_AdminOptions_new(rk, op);
+        rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms, errstr, sizeof(errstr));
+        if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS) /* until the topic is created, not only asked for */
+                rd_kafka_AdminOptions_set_operation_timeout(options, timeout_ms, errstr, sizeof(errstr));
+        return options;
+}
+
+/* The request's answer, or NULL after timeout_ms and a second more. */
+static rd_kafka_event_t *wait_answer(rd_kafka_queue_t *queue, int timeout_ms) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + ((uint64_t)timeout_ms + 1000) * 1000;
+        while (now_usec(CLOCK_MONOTONIC) < deadline) {
+                rd_kafka_event_t *ev = rd_kafka_queue_poll(queue, 500);
+                if (ev)
+                        return ev;
+                sd_notify(0, "WATCHDOG=1");
+        }
+        return NULL;
+}
+
+bool topic_admin_available(rd_kafka_t *rk, int timeout_ms) {
+        const struct rd_kafka_metadata *md = NULL;
+        if (rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                return false;
+        int32_t controller = rd_kafka_controllerid(rk, 0);
+        bool listed = false;
+        for (int i = 0; i < md->broker_cnt; i++)
+                listed |= md->brokers[i].id == controller;
+        rd_kafka_metadata_destroy(md);
+        return listed;
+}
+
+int topic_admin_create(rd_kafka_t *rk, const char *topic, int partitions, int replication_factor,
+                       const char *const *configs, int timeout_ms, char *why, size_t size) {
+        char errstr[256];
+        rd_kafka_NewTopic_t *t = rd_kafka_NewTopic_new(topic, partitions, replication_factor, errstr, sizeof(errstr));
+        if (!t) {
+                snprintf(why, size, "%s", errstr);
+                return -EINVAL;
+        }
+        for (size_t i = 0; configs && configs[i]; i += 2)
+                rd_kafka_NewTopic_set_config(t, configs[i], configs[i + 1]);
+        rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t *options = options_for(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout_ms);
+        rd_kafka_CreateTopics(rk, &t, 1, options, queue);
+        rd_kafka_event_t *ev = wait_answer(queue, timeout_ms);
+        int r = -ETIMEDOUT;
+        snprintf(why, size, "no answer in %d ms", timeout_ms);
+        if (ev && rd_kafka_event_error(ev)) {
+                r = errno_of(rd_kafka_event_error(ev));
+                snprintf(why, size, "%s", rd_kafka_event_error_string(ev));
+        } else if (ev) {
+                size_t n = 0;
+                const rd_kafka_topic_result_t **results =
+                        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+                rd_kafka_resp_err_t err = n == 1 ? rd_kafka_topic_result_error(results[0]) : RD_KAFKA_RESP_ERR__FAIL;
+                const char *message = n == 1 ? rd_kafka_topic_result_error_string(results[0]) : NULL;
+                r = errno_of(err);
+                snprintf(why, size, "%s", message && *message ? message : rd_kafka_err2str(err));
+        }
+        if (ev)
+                rd_kafka_event_destroy(ev);
+        rd_kafka_AdminOptions_destroy(options);
+        rd_kafka_queue_destroy(queue);
+        rd_kafka_NewTopic_destroy(t);
+        return r;
+}
+
+/* Partition 0's replica count, from the metadata of the topic asked for by
+ * name (it exists, so no broker creates it); 0 if unknown. */
+static int replication_factor(rd_kafka_t *rk, const char *topic, int timeout_ms) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        int replicas = 0;
+        if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
+                        replicas = md->topics[0].partitions[0].replica_cnt;
+                rd_kafka_metadata_destroy(md);
+        }
+        if (rkt)
+                rd_kafka_topic_destroy(rkt);
+        return replicas;
+}
+
+int topic_admin_describe(rd_kafka_t *rk, const char *topic, TopicSettings *s, int timeout_ms, char *why,
+                         size_t size) {
+        s->replication_factor = replication_factor(rk, topic, timeout_ms);
+        rd_kafka_ConfigResource_t *resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+        rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t *options = options_for(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout_ms);
+        rd_kafka_DescribeConfigs(rk, &resource, 1, options, queue);
+        rd_kafka_event_t *ev = wait_answer(queue, timeout_ms);
+        int r = -ETIMEDOUT;
+        snprintf(why, size, "no answer in %d ms", timeout_ms);
+        if (ev && rd_kafka_event_error(ev)) {
+                r = errno_of(rd_kafka_event_error(ev));
+                snprintf(why, size, "%s", rd_kafka_event_error_string(ev));
+        } else if (ev) {
+                size_t n = 0;
+                const rd_kafka_ConfigResource_t **resources =
+                        rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+                rd_kafka_resp_err_t err = n == 1 ? rd_kafka_ConfigResource_error(resources[0]) : RD_KAFKA_RESP_ERR__FAIL;
+                r = errno_of(err);
+                snprintf(why, size, "%s", n == 1 && rd_kafka_ConfigResource_error_string(resources[0])
+                                                  ? rd_kafka_ConfigResource_error_string(resources[0])
+                                                  : rd_kafka_err2str(err));
+                size_t n_entries = 0;
+                const rd_kafka_ConfigEntry_t **entries =
+                        r == 0 ? rd_kafka_ConfigResource_configs(resources[0], &n_entries) : NULL;
+                for (size_t i = 0; i < n_entries && r == 0; i++) {
+                        const char *name = rd_kafka_ConfigEntry_name(entries[i]);
+                        const char *value = rd_kafka_ConfigEntry_value(entries[i]);
+                        if (topic_settings_set(s, name, value) < 0) {
+                                snprintf(why, size, "the broker gave %s=%s, which sensord cannot read", name, value);
+                                r = -EIO;
+                        }
+                }
+                s->described = r == 0;
+        }
+        if (ev)
+                rd_kafka_event_destroy(ev);
+        rd_kafka_AdminOptions_destroy(options);
+        rd_kafka_queue_destroy(queue);
+        rd_kafka_ConfigResource_destroy(resource);
+        return r;
+}
+
+void topic_admin_settings(rd_kafka_t *rk, bool admin, const char *topic, const char *setting, TopicSettings *s,
+                          int timeout_ms) {
+        char why[512];
+        topic_settings_init(s);
+        if (!admin) {
+                log_debug("topic %s: the brokers name no controller, so its settings are not checked", topic);
+                return;
+        }
+        int r = topic_admin_describe(rk, topic, s, timeout_ms, why, sizeof(why));
+        if (r == -EACCES)
+                log_warning("cannot check the settings of topic %s (%s): the ACLs refuse DescribeConfigs (%s). "
+                            "Grant sensord's user DescribeConfigs on it, so that a setting that cannot work is "
+                            "named at start",
+                            topic, setting, why);
+        else if (r < 0)
+                log_warning("cannot check the settings of topic %s (%s): %s", topic, setting, why);
+}
+
+int topic_admin_judge(const TopicProblem *problems, size_t n) {
+        bool fatal = false;
+        for (size_t i = 0; i < n; i++) {
+                if (problems[i].fatal)
+                        log_error("%s", problems[i].text);
+                else
+                        log_warning("%s", problems[i].text);
+                fatal |= problems[i].fatal;
+        }
+        return fatal ? -EINVAL : 0;
+}
