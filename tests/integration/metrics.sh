@@ -204,7 +204,8 @@ pairs = {"messages": "sensord_messages_total", "bytes": "sensord_message_bytes_t
          "late_pairs": "sensord_late_pairs_total", "late_records": "sensord_late_records_total",
          "rows": "sensord_rows_total", "dead_lettered": "sensord_dead_letters_total",
          "late_produced": "sensord_late_produced_total", "producer_errors": "sensord_producer_errors_total",
-         "dropped_pairs": "sensord_dropped_pairs_total"}
+         "dropped_pairs": "sensord_dropped_pairs_total", "copies_truncated": "sensord_record_copies_truncated_total",
+         "copies_skipped": "sensord_record_copies_skipped_total"}
 for field, family in pairs.items():
     if int(summary[field]) != int(metrics.get(family, 0)):
         sys.exit(f"{family} = {metrics.get(family, 0)}, summary {field}={summary[field]}")

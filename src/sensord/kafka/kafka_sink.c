@@ -24,6 +24,10 @@
 #include "sensord/kafka/topic_admin.h"
 #include "sensord/kafka/topic_wait.h"
 
+/* Room in a message for what the broker and librdkafka add around a
+ * record's key, value and headers (record and batch framing). */
+#define RECORD_OVERHEAD 512
+
 /* The messages of one batch that are not delivered yet. */
 typedef struct BatchCount {
         uint64_t batch;
@@ -56,6 +60,8 @@ struct KafkaSink {
         int64_t startup_timeout_ms;
         bool may_create; /* allow.auto.create.topics: ask for a missing topic by name */
         bool admin;      /* the brokers take admin requests (topic_admin_available()) */
+        uint64_t message_max; /* the producer's message.max.bytes */
+        int64_t dead_letters_max, late_max; /* their topics' max.message.bytes; -1: unknown */
         QueueWatch watch; /* wakes the loop when a delivery report is queued */
         sd_event_source *later;
         char *key; /* "<window start>|<sensor_id>" */
@@ -124,6 +130,37 @@ static void free_resend(KafkaSink *k) {
         k->n_resend = 0;
 }
 
+/* A copy of an input record (a dead letter, a late record) that no retry
+ * can deliver, because of its own size. Another delivery of the same
+ * record would fail the same way on every host: it is skipped, not fatal. */
+static bool copy_refused_for_good(rd_kafka_resp_err_t err) {
+        return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+               err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_RECORD;
+}
+
+static const char *header_text(const rd_kafka_headers_t *headers, const char *name, char *buf, size_t size) {
+        const void *value = NULL;
+        size_t len = 0;
+        if (!headers || rd_kafka_header_get_last(headers, name, &value, &len) != RD_KAFKA_RESP_ERR_NO_ERROR || !value)
+                return "?";
+        snprintf(buf, size, "%.*s", (int)len, (const char *)value);
+        return buf;
+}
+
+/* Counts and logs a copy that is skipped, with where its record was read
+ * (its origin headers), so that an operator can find it. */
+static void skip_copy(KafkaSink *k, const char *topic, size_t len, rd_kafka_resp_err_t err,
+                      const rd_kafka_headers_t *headers) {
+        char from[256], partition[24], offset[24];
+        k->stats.copies_skipped++;
+        log_warning("the copy of %s/%s offset %s (%zu bytes) for topic %s was refused for its size (%s); skipped, "
+                    "the record is not copied (sensord_record_copies_skipped_total)",
+                    header_text(headers, "sensord-topic", from, sizeof(from)),
+                    header_text(headers, "sensord-partition", partition, sizeof(partition)),
+                    header_text(headers, "sensord-offset", offset, sizeof(offset)), len, topic,
+                    rd_kafka_err2str(err));
+}
+
 /* Runs inside rd_kafka_poll(): counts only. The events are told by
  * dispatch(), outside whatever produced, so that the pipeline is never
  * re-entered from its own row callback. */
@@ -141,7 +178,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         if (b)
                 b->outstanding--;
         k->outstanding--;
-        if (m->err)
+        if (m->err && !result && copy_refused_for_good(m->err)) {
+                rd_kafka_headers_t *headers = NULL;
+                skip_copy(k, topic, m->len, m->err,
+                          rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR ? headers : NULL);
+        } else if (m->err)
                 fail_batch(k, batch, "%s of batch %" PRIu64 " was not delivered to %s: %s",
                            result ? "a result row" : late ? "a late record" : "a dead letter", batch, topic,
                            rd_kafka_err2str(m->err));
@@ -257,6 +298,7 @@ static rd_kafka_conf_t *make_conf(KafkaSink *k, const Config *config) {
         char value[32];
         size_t size = sizeof(value);
         k->congested_at = kafka_conf_u64(conf, "queue.buffering.max.messages", 99999) / 2 + 1; /* 50000 if unknown */
+        k->message_max = kafka_conf_u64(conf, "message.max.bytes", 1000000);
         /* the producer's default is true, though rd_kafka_conf_get() reads
          * "false" when the property is not set */
         k->may_create = true;
@@ -285,7 +327,10 @@ int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const
         if (!results && !dead_letters && !late)
                 return 0;
         KafkaSink *k = xcalloc(1, sizeof(*k));
-        *k = (KafkaSink){ .events = *events, .startup_timeout_ms = config->startup_timeout_ms };
+        *k = (KafkaSink){ .events = *events,
+                          .startup_timeout_ms = config->startup_timeout_ms,
+                          .dead_letters_max = -1,
+                          .late_max = -1 };
         k->brokers = xstrdup(config->brokers);
         rd_kafka_conf_t *conf = make_conf(k, config);
         if (!conf) {
@@ -350,7 +395,8 @@ KafkaSink *kafka_sink_free(KafkaSink *k) {
         return NULL;
 }
 
-static int open_topic(KafkaSink *k, const char *name, const char *setting, rd_kafka_topic_t **handle) {
+static int open_topic(KafkaSink *k, const char *name, const char *setting, rd_kafka_topic_t **handle,
+                      int64_t *max_message_bytes) {
         int r = topic_wait(k->rk, name, k->brokers, k->startup_timeout_ms, k->may_create);
         if (r < 0)
                 return r;
@@ -359,6 +405,8 @@ static int open_topic(KafkaSink *k, const char *name, const char *setting, rd_ka
         topic_admin_settings(k->rk, k->admin, name, setting, &s, topic_admin_timeout_ms(k->startup_timeout_ms));
         if (topic_admin_judge(problems, topic_rules_output(&s, name, setting, problems)) < 0)
                 return -EINVAL;
+        if (max_message_bytes)
+                *max_message_bytes = s.max_message_bytes;
         if (!(*handle = rd_kafka_topic_new(k->rk, name, NULL))) {
                 log_error("cannot open topic %s: %s", name, rd_kafka_err2str(rd_kafka_last_error()));
                 return -EINVAL;
@@ -370,11 +418,11 @@ int kafka_sink_start(KafkaSink *k) {
         int r = 0;
         k->admin = topic_admin_available(k->rk, 2000);
         if (k->results_name)
-                r = open_topic(k, k->results_name, "output.kafka_topic", &k->results);
+                r = open_topic(k, k->results_name, "output.kafka_topic", &k->results, NULL);
         if (r == 0 && k->dead_letters_name)
-                r = open_topic(k, k->dead_letters_name, "dead_letter.topic", &k->dead_letters);
+                r = open_topic(k, k->dead_letters_name, "dead_letter.topic", &k->dead_letters, &k->dead_letters_max);
         if (r == 0 && k->late_name)
-                r = open_topic(k, k->late_name, "late_data.topic", &k->late);
+                r = open_topic(k, k->late_name, "late_data.topic", &k->late, &k->late_max);
         return r;
 }
 
@@ -404,6 +452,11 @@ static int produce(KafkaSink *k, rd_kafka_topic_t **topic, uint64_t batch, const
                                 continue; /* on the new producer */
                         rd_kafka_headers_destroy(headers);
                         return -EIO;
+                }
+                if (topic != &k->results && copy_refused_for_good(err)) {
+                        skip_copy(k, rd_kafka_topic_name(*topic), len, err, headers);
+                        rd_kafka_headers_destroy(headers);
+                        return 0;
                 }
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                         rd_kafka_headers_destroy(headers);
@@ -448,6 +501,29 @@ static void add_origin_headers(rd_kafka_headers_t *headers, const char *topic, c
         rd_kafka_header_add(headers, "sensord-timestamp", -1, timestamp, -1);
 }
 
+/* How much of a record's value its copy to a topic can carry: the message
+ * must fit the producer's message.max.bytes and the topic's. A longer
+ * value is cut to that, and the copy says so with its original size
+ * (header sensord-truncated). Returns the length to send. */
+static size_t fit_copy(KafkaSink *k, int64_t topic_max, const PipelineMessage *m, rd_kafka_headers_t *headers) {
+        uint64_t limit = k->message_max;
+        if (topic_max > 0 && (uint64_t)topic_max < limit)
+                limit = (uint64_t)topic_max;
+        char original[24];
+        size_t original_len = (size_t)snprintf(original, sizeof(original), "%zu", m->len);
+        uint64_t framing = RECORD_OVERHEAD + m->key_len + strlen("sensord-truncated") + original_len;
+        const char *name;
+        const void *value;
+        size_t size;
+        for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++)
+                framing += strlen(name) + size + 10; /* with their lengths' varints */
+        if (m->len + framing <= limit)
+                return m->len;
+        k->stats.copies_truncated++;
+        rd_kafka_header_add(headers, "sensord-truncated", -1, original, (ssize_t)original_len);
+        return limit > framing ? (size_t)(limit - framing) : 0;
+}
+
 int kafka_sink_dead_letter(KafkaSink *k, uint64_t batch, const DeadLetter *dl) {
         const PipelineMessage *m = dl->message;
         if (!k->dead_letters)
@@ -456,7 +532,8 @@ int kafka_sink_dead_letter(KafkaSink *k, uint64_t batch, const DeadLetter *dl) {
         rd_kafka_header_add(headers, "sensord-reason", -1, dl->reason_class, -1);
         rd_kafka_header_add(headers, "sensord-error", -1, dl->reason, -1);
         add_origin_headers(headers, dl->topic, m);
-        return produce(k, &k->dead_letters, batch, m->key, m->key_len, m->payload, m->len, headers);
+        size_t len = fit_copy(k, k->dead_letters_max, m, headers);
+        return produce(k, &k->dead_letters, batch, m->key, m->key_len, m->payload, len, headers);
 }
 
 int kafka_sink_late_record(KafkaSink *k, uint64_t batch, const LateRecord *lr) {
@@ -477,7 +554,8 @@ int kafka_sink_late_record(KafkaSink *k, uint64_t batch, const LateRecord *lr) {
         add_origin_headers(headers, lr->topic, m);
         rd_kafka_header_add(headers, "sensord-watermark", -1, watermark, (ssize_t)wm_len);
         rd_kafka_header_add(headers, "sensord-late-windows", -1, k->late_windows, (ssize_t)len);
-        return produce(k, &k->late, batch, m->key, m->key_len, m->payload, m->len, headers);
+        size_t value_len = fit_copy(k, k->late_max, m, headers);
+        return produce(k, &k->late, batch, m->key, m->key_len, m->payload, value_len, headers);
 }
 
 int kafka_sink_end_batch(KafkaSink *k, uint64_t batch) {

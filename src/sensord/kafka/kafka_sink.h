@@ -33,6 +33,8 @@ typedef struct KafkaSinkStats {
         uint64_t dead_letters;  /* invalid records delivered to dead_letter.topic */
         uint64_t late_records;  /* records delivered to late_data.topic */
         uint64_t errors;        /* messages that failed for good */
+        uint64_t copies_truncated; /* dead letters and late records cut to fit their topic */
+        uint64_t copies_skipped;   /* dead letters and late records refused for their size */
 } KafkaSinkStats;
 
 /* A dead letter: the invalid message and why it was refused. */

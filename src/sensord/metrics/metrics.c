@@ -172,6 +172,12 @@ void metrics_render(MetricsText *t, const MetricsSources *s) {
         counter(t, "sensord_dropped_pairs_total", "(record, window) pairs dropped because state.max_keys was reached.",
                 ws->dropped_pairs);
         counter(t, "sensord_producer_errors_total", "Messages the Kafka producer could not deliver.", os.kafka.errors);
+        counter(t, "sensord_record_copies_truncated_total",
+                "Dead letters and late records whose value was cut to fit their topic's message size.",
+                os.kafka.copies_truncated);
+        counter(t, "sensord_record_copies_skipped_total",
+                "Dead letters and late records the brokers refused for their size, and skipped.",
+                os.kafka.copies_skipped);
         counter(t, "sensord_checkpoints_total", "Partition checkpoints written.", cs->saves);
         event_counter(t, "sensord_rebalances_total", "Consumer group rebalance events, by kind.", "event",
                       rebalance_events, rebalances, ARRAY_SIZE(rebalances));

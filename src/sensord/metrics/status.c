@@ -163,13 +163,14 @@ void status_log_summary(const Status *st) {
         log_info("summary: messages=%" PRIu64 " bytes=%" PRIu64 " invalid=%" PRIu64 " late_pairs=%" PRIu64
                  " late_records=%" PRIu64 " dropped_pairs=%" PRIu64 " batches=%" PRIu64 " rows=%" PRIu64
                  " produced_rows=%" PRIu64 " dead_lettered=%" PRIu64 " late_produced=%" PRIu64
-                 " producer_errors=%" PRIu64 " journal_rows=%" PRIu64
+                 " producer_errors=%" PRIu64 " copies_truncated=%" PRIu64 " copies_skipped=%" PRIu64
+                 " journal_rows=%" PRIu64
                  " ms_since_first_message=%" PRIu64
                  " latency_ms_p50=%" PRIu64 " latency_ms_p99=%" PRIu64 " latency_ms_max=%" PRIu64
                  " own_us_p50=%" PRIu64 " own_us_p99=%" PRIu64 " own_us_max=%" PRIu64 "%s%s",
                  ps->messages, ps->bytes, ps->invalid, ws->late_pairs, ps->late_records, ws->dropped_pairs,
                  pipeline_batch_number(p), os.rows, os.kafka.rows, os.kafka.dead_letters, os.kafka.late_records,
-                 os.kafka.errors, os.journal_rows, busy_ms, latency_percentile(&ps->latency, 0.5),
+                 os.kafka.errors, os.kafka.copies_truncated, os.kafka.copies_skipped, os.journal_rows, busy_ms, latency_percentile(&ps->latency, 0.5),
                  latency_percentile(&ps->latency, 0.99), ps->latency.max,
                  latency_percentile(&ps->own_latency_us, 0.5), latency_percentile(&ps->own_latency_us, 0.99),
                  ps->own_latency_us.max, classes, late);
