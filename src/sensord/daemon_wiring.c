@@ -51,10 +51,10 @@ static void on_restored(void *userdata, int32_t partition, const CheckpointMark 
                 consumer_restored(d->consumer, partition, offset, committed);
 }
 
-static void on_commit(void *userdata, int32_t partition, int64_t offset, const char *metadata, bool sync) {
+static void on_commit(void *userdata, int32_t partition, int64_t offset, const char *metadata, int wait_ms) {
         Daemon *d = userdata;
         if (d->consumer)
-                consumer_commit(d->consumer, partition, offset, metadata, sync);
+                consumer_commit(d->consumer, partition, offset, metadata, wait_ms);
 }
 
 static void on_checkpoints_failed(void *userdata, int exit_code) {

@@ -147,8 +147,8 @@ static bool congested(void *userdata) {
         return o->kafka && kafka_sink_congested(o->kafka);
 }
 
-static void flush(void *userdata) {
-        output_wait(userdata, OUTPUT_WAIT_MS);
+static void flush(void *userdata, int timeout_ms) {
+        output_wait(userdata, timeout_ms);
 }
 
 PipelineOutput output_for_pipeline(Output *o) {

@@ -476,13 +476,21 @@ size_t pipeline_restoring(const Pipeline *p) {
 
 /* With checkpoints, a partition that leaves takes its state with it: the
  * next owner loads it from its checkpoint. */
-static void drop_partitions(Pipeline *p, const int32_t *partitions, size_t n, bool lost) {
+/* What is left of a revocation's wait at deadline_us. */
+static int remaining_ms(const Pipeline *p, uint64_t deadline_us) {
+        uint64_t now = p->hooks.monotonic_us ? p->hooks.monotonic_us(p->hooks.userdata) : 0;
+        return now >= deadline_us ? 0 : (int)((deadline_us - now) / 1000);
+}
+
+static void drop_partitions(Pipeline *p, const int32_t *partitions, size_t n, bool lost, uint64_t deadline_us) {
         partitions_revoke(&p->partitions, partitions, n, p->checkpoints.load != NULL);
         for (size_t i = 0; p->checkpoints.close && i < n; i++)
-                p->checkpoints.close(p->checkpoints.userdata, partitions[i], lost);
+                p->checkpoints.close(p->checkpoints.userdata, partitions[i], lost, remaining_ms(p, deadline_us));
 }
 
 int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost) {
+        uint64_t deadline_us = (p->hooks.monotonic_us ? p->hooks.monotonic_us(p->hooks.userdata) : 0) +
+                               (uint64_t)PIPELINE_REVOKE_WAIT_MS * 1000;
         int r;
         if (lost) {
                 /* Another member holds them already and emits their rows
@@ -490,15 +498,15 @@ int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost)
                  * state goes before the batch closes, so that this member
                  * emits no row of theirs that could land after the new
                  * owner's (a member that was frozen, waking up). */
-                drop_partitions(p, partitions, n, true);
+                drop_partitions(p, partitions, n, true, deadline_us);
                 return pipeline_close_batch(p);
         }
         r = pipeline_close_batch(p);
         if (r == 0 && p->n_in_flight > 0 && p->output.flush)
-                p->output.flush(p->output.userdata);
+                p->output.flush(p->output.userdata, remaining_ms(p, deadline_us));
         if (r == 0)
                 r = pipeline_checkpoint(p);
-        drop_partitions(p, partitions, n, false);
+        drop_partitions(p, partitions, n, false, deadline_us);
         return r;
 }
 

@@ -54,10 +54,10 @@ typedef struct PipelineOutput {
         int (*end_batch)(void *userdata, uint64_t batch);
         /* Optional, for an output that confirms later. congested: it holds
          * too much unconfirmed, take no more messages for now. flush: wait
-         * (bounded) for the confirmations, which it hands to
+         * at most timeout_ms for the confirmations, which it hands to
          * pipeline_batch_done() meanwhile. */
         bool (*congested)(void *userdata);
-        void (*flush)(void *userdata);
+        void (*flush)(void *userdata, int timeout_ms);
 } PipelineOutput;
 
 typedef struct PipelineHooks {
@@ -100,8 +100,9 @@ typedef struct PipelineCheckpoints {
         /* Makes the partition's changes durable with mark: 0 or a negative errno. */
         int (*save)(void *userdata, int32_t partition, WindowState *state, const CheckpointMark *mark);
         /* The partition is no longer held; lost: another member holds it
-         * already (nothing of it may be committed any more). */
-        void (*close)(void *userdata, int32_t partition, bool lost);
+         * already (nothing of it may be committed any more). It may wait at
+         * most timeout_ms for its last checkpoint to count. */
+        void (*close)(void *userdata, int32_t partition, bool lost, int timeout_ms);
 } PipelineCheckpoints;
 
 typedef struct PipelineSettings {
@@ -214,9 +215,16 @@ size_t pipeline_restoring(const Pipeline *p);
  * for committing. Returns 0 or the negative errno of a failed save. */
 int pipeline_checkpoint(Pipeline *p);
 
+/* How long a revocation waits in all, for the output's confirmations and
+ * then for the revoked partitions' checkpoints, however many partitions
+ * go: the rebalance callback runs on the loop's thread, so this stays well
+ * under the unit's WatchdogSec (30 s) and the group's rebalance timeout. */
+#define PIPELINE_REVOKE_WAIT_MS 5000
+
 /* Revocation. The open batch is closed first, so that what was read from
  * the partitions is emitted, confirmed (the output's flush), checkpointed
- * and its offsets stored before they are given up. A batch still
+ * and its offsets stored before they are given up, all within
+ * PIPELINE_REVOKE_WAIT_MS. A batch still
  * unconfirmed after the flush keeps them from being checkpointed: the next
  * owner reads them again from the last checkpoint. A lost assignment
  * already belongs to another member: its offsets are dropped, never stored

@@ -58,16 +58,18 @@ static void add(TopicProblem *out, size_t *n, bool fatal, const char *format, ..
         out[(*n)++].fatal = fatal;
 }
 
-/* acks=all needs min.insync.replicas in sync: more than there are replicas
- * and no write ever succeeds (the producer retries it for ever). */
+/* acks=all needs min.insync.replicas in sync. Kafka 4 takes at most the
+ * replica count (KIP-966); a broker before it refuses every such write, and
+ * the producer would retry it for ever. */
 static void check_insync(const TopicSettings *s, const char *topic, const char *setting, TopicProblem *out,
                          size_t *n) {
         if (s->min_insync_replicas > 0 && s->replication_factor > 0 && s->min_insync_replicas > s->replication_factor)
-                add(out, n, true,
-                    "topic %s (%s) has min.insync.replicas=%d but %d replica(s): the broker refuses every write "
-                    "that waits for all in-sync replicas, as sensord's do. Lower min.insync.replicas to at most "
-                    "%d, or add replicas",
-                    topic, setting, s->min_insync_replicas, s->replication_factor, s->replication_factor);
+                add(out, n, false,
+                    "topic %s (%s) has min.insync.replicas=%d but %d replica(s): Kafka 4 counts %d (KIP-966), but "
+                    "a broker before it refuses every write that waits for all in-sync replicas, as sensord's do. "
+                    "Lower min.insync.replicas to at most %d, or add replicas",
+                    topic, setting, s->min_insync_replicas, s->replication_factor, s->replication_factor,
+                    s->replication_factor);
 }
 
 size_t topic_rules_changelog(const TopicSettings *s, const char *topic, int64_t snapshot_interval_ms,

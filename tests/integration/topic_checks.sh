@@ -7,18 +7,19 @@
 #     the topic as Kafka Streams creates its internal topics (the input's
 #     4 partitions, cleanup.policy=delete, the input's retention.ms,
 #     retention.bytes=-1), and a fresh host restores from it;
-#  2. in the same group, hosts whose topics cannot work: a compacted
-#     changelog, a changelog whose retention.ms is below the snapshot
-#     interval, a result topic with min.insync.replicas above its replica
-#     count. Each exits 78 within seconds, naming the topic, the setting and
+#  2. in the same group, hosts whose changelog topic cannot work: compacted,
+#     a retention.ms below the snapshot interval, a max.message.bytes below
+#     4 KiB. Each exits 78 within seconds, naming the topic, the setting and
 #     the fix, and never joins the group: the healthy host is not revoked;
 #  3. risky settings (retention.bytes, a retention under twice the snapshot
-#     interval, one replica) are warnings, and sensord runs.
+#     interval, one replica, a result topic's min.insync.replicas above its
+#     replica count, which only Kafka 4 accepts) are warnings, and sensord
+#     runs.
 . "$(dirname "$0")/lib.sh"
 
 [ "$BROKER_KIND" = kafka ] || fail "topic_checks needs a real Kafka (BROKER_KIND=kafka)"
 start_kafka sensor-data:4:retention.ms=172800000 compacted:4:cleanup.policy=compact short:4:retention.ms=600000 \
-        insync-out:1:min.insync.replicas=2 bounded:4:retention.bytes=1073741824,retention.ms=5400000 other-in:1
+        tiny:4:max.message.bytes=2000 insync-out:1:min.insync.replicas=2 bounded:4:retention.bytes=1073741824,retention.ms=5400000 other-in:1
 
 # describe TOPIC : "partitions cleanup.policy retention.ms retention.bytes"
 describe() {
@@ -59,8 +60,8 @@ refused compact "topic compacted (state.changelog_topic) has cleanup.policy=comp
         changelog_topic=compacted
 refused retention "topic short (state.changelog_topic) has retention.ms=600000, less than .*(3600000 ms)" \
         changelog_topic=short
-refused insync "topic insync-out (output.kafka_topic) has min.insync.replicas=2 but 1 replica(s)" \
-        kafka_topic=insync-out
+refused tiny "topic tiny (state.changelog_topic) has max.message.bytes=2000, less than the 4096 bytes" \
+        changelog_topic=tiny
 sleep 2 # a rebalance the refused hosts caused would show by now
 ! grep -q "revoked" "$WORK/a.err" || fail "a refused host made the healthy one's partitions move"
 
@@ -81,11 +82,13 @@ restored=$(grep -c "state restored from changelog tc-changelog" "$WORK/b.err" ||
 
 # 3. risky settings are warnings
 "$SENSOR_REPLAY" -b "$BROKER" -t other-in --interval 0 "$SHARED_DATA/seed.json" 2>"$WORK/replay.err"
-write_config "$WORK/risky.conf" group_id=risky topic=other-in changelog_topic=bounded state_directory="$WORK/state-risky"
+write_config "$WORK/risky.conf" group_id=risky topic=other-in changelog_topic=bounded state_directory="$WORK/state-risky" \
+        kafka_topic=insync-out
 run_available_now "$WORK/risky.conf" risky
 $CHECK compare "$SHARED_DATA/seed-update.expected.jsonl" "$WORK/risky.jsonl"
 for warning in "has retention.ms=5400000, less than twice state.changelog_snapshot_interval" \
-        "has retention.bytes=1073741824: the broker deletes its oldest records by size" "has one replica"; do
+        "has retention.bytes=1073741824: the broker deletes its oldest records by size" "has one replica" \
+        "topic insync-out (output.kafka_topic) has min.insync.replicas=2 but 1 replica(s): Kafka 4 counts 1"; do
         grep -q "warning.*$warning\|$warning" "$WORK/risky.err" || fail "no warning says '$warning'"
 done
 echo "topic_checks: ok"

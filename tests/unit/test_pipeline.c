@@ -34,6 +34,8 @@ typedef struct Recorder {
         uint64_t confirm_on_flush;    /* flush confirms this batch (UINT64_MAX: none) */
         int64_t wall_clock_ms;        /* what the wall clock reads */
         uint64_t monotonic_us;        /* what the clock of pipeline_add()'s now_us reads */
+        uint64_t flush_takes_us;      /* how far the output's flush moves that clock */
+        int flush_timeout_ms, close_timeout_ms; /* what the last flush and close were given */
         bool load_later;              /* load answers PIPELINE_LOAD_LATER */
         int closed_lost;              /* closes of lost partitions */
         Pipeline *pipeline;
@@ -97,8 +99,10 @@ static int ck_save(void *userdata, int32_t partition, WindowState *state, const 
         return 0;
 }
 
-static void ck_close(void *userdata, int32_t partition, bool lost) {
-        ((Recorder *)userdata)->closed_lost += lost;
+static void ck_close(void *userdata, int32_t partition, bool lost, int timeout_ms) {
+        Recorder *r = userdata;
+        r->closed_lost += lost;
+        r->close_timeout_ms = timeout_ms;
 }
 
 static bool rec_congested(void *userdata) {
@@ -106,9 +110,11 @@ static bool rec_congested(void *userdata) {
 }
 
 /* As a producer's flush: the delivery reports arrive while it waits. */
-static void rec_flush(void *userdata) {
+static void rec_flush(void *userdata, int timeout_ms) {
         Recorder *r = userdata;
         r->flushes++;
+        r->flush_timeout_ms = timeout_ms;
+        r->monotonic_us += r->flush_takes_us; /* the wait's time passes */
         if (r->confirm_on_flush != UINT64_MAX)
                 assert_int_equal(pipeline_batch_done(r->pipeline, r->confirm_on_flush), 0);
 }
@@ -520,6 +526,30 @@ static void test_revoke_flushes_then_checkpoints(void **state) {
         pipeline_free(p);
 }
 
+/* The flush and the partitions' closes share one bound: a flush that
+ * takes 4.2 s of the 5 leaves 0.8 s to each close, and one that takes all
+ * of it leaves none, however many partitions go. */
+static void test_revoke_waits_within_one_bound(void **state) {
+        Recorder r = { .end_result = PIPELINE_PENDING, .confirm_on_flush = 0, .monotonic_us = 1000000,
+                       .flush_takes_us = 4200000 };
+        Pipeline *p = new_checkpointed_pipeline(&r, 10);
+        assign(p, P01, 2);
+        add(p, 0, 0, 1, 0);
+        assert_int_equal(pipeline_revoke(p, P01, 2, false), 0);
+        assert_int_equal(r.flush_timeout_ms, PIPELINE_REVOKE_WAIT_MS);
+        assert_int_equal(r.close_timeout_ms, 800);
+        pipeline_free(p);
+
+        Recorder s = { .end_result = PIPELINE_PENDING, .confirm_on_flush = UINT64_MAX, .monotonic_us = 1000000,
+                       .flush_takes_us = 6000000 };
+        p = new_checkpointed_pipeline(&s, 10);
+        assign(p, P01, 2);
+        add(p, 1, 0, 1, 0);
+        assert_int_equal(pipeline_revoke(p, P01, 2, false), 0);
+        assert_int_equal(s.close_timeout_ms, 0);
+        pipeline_free(p);
+}
+
 /* A dead letter the producer refuses fails its batch like an unwritten row. */
 static void test_refused_dead_letter_fails_batch(void **state) {
         Recorder r = { .invalid_result = -EIO };
@@ -602,6 +632,7 @@ int main(void) {
                 cmocka_unit_test(test_delivery_failure_checkpoints_nothing),
                 cmocka_unit_test(test_restored_later),
                 cmocka_unit_test(test_revoke_flushes_then_checkpoints),
+                cmocka_unit_test(test_revoke_waits_within_one_bound),
                 cmocka_unit_test(test_refused_dead_letter_fails_batch),
                 cmocka_unit_test(test_latency),
                 cmocka_unit_test(test_own_latency),

@@ -12,8 +12,6 @@
 #include "lib/base/util.h"
 #include "sensord/checkpoint/checkpoints_internal.h"
 
-/* Bounds the wait for a revoked partition's last changelog messages. */
-#define REVOKE_FLUSH_MS 10000
 
 static const double seconds_bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
 static const double bytes_bounds[] = { 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864, 268435456 };
@@ -88,17 +86,18 @@ static int save(void *userdata, int32_t partition, WindowState *state, const Che
         return r;
 }
 
-static void close_partition(void *userdata, int32_t partition, bool lost) {
+static void close_partition(void *userdata, int32_t partition, bool lost, int timeout_ms) {
         Checkpoints *c = userdata;
         Slot *s = slot(c, partition);
         if (c->changelog && !lost && s->phase == PHASE_HELD && s->n_produced > 0) {
                 /* its last checkpoint counts once delivered, and is committed
                  * before the partition goes */
                 s->closing = true;
-                if (changelog_flush(c->changelog, REVOKE_FLUSH_MS) < 0)
-                        log_warning("%s/%" PRId32 ": its last checkpoint was not delivered to changelog %s within %d ms; "
-                                    "the next owner restores the one before",
-                                    c->header.topic, partition, c->changelog_topic, REVOKE_FLUSH_MS);
+                c->close_deadline_us = now_usec(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000;
+                if (changelog_flush(c->changelog, timeout_ms) < 0)
+                        log_warning("%s/%" PRId32 ": its last checkpoint was not delivered to changelog %s within the "
+                                    "revocation's %d ms; the next owner restores the one before",
+                                    c->header.topic, partition, c->changelog_topic, PIPELINE_REVOKE_WAIT_MS);
         }
         slot_reset(c, partition, s);
 }

@@ -18,9 +18,10 @@ typedef struct CheckpointsEvents {
          * place: mark (NULL: none), and without one the group's committed
          * offset (-1: none), to tell the pipeline and seek the consumer. */
         void (*restored)(void *userdata, int32_t partition, const CheckpointMark *mark, int64_t committed);
-        /* Commit offset for the partition with metadata, synchronously
-         * when sync (a revoke: before the partition goes). */
-        void (*commit)(void *userdata, int32_t partition, int64_t offset, const char *metadata, bool sync);
+        /* Commit offset for the partition with metadata; a revoke's
+         * commit (before the partition goes) waits at most wait_ms for the
+         * coordinator's answer, the others (wait_ms < 0) do not wait. */
+        void (*commit)(void *userdata, int32_t partition, int64_t offset, const char *metadata, int wait_ms);
         /* sensord cannot go on: stop with this exit code (logged). */
         void (*failed)(void *userdata, int exit_code);
 } CheckpointsEvents;

@@ -61,7 +61,7 @@ typedef struct Slot {
         size_t n_produced, cap_produced;
         Intent *intents;
         size_t n_intents, cap_intents;
-        bool closing; /* commits are synchronous */
+        bool closing; /* commits wait for their answer, until close_deadline_us */
         bool broken;  /* a delivery failed: nothing more is committed */
 } Slot;
 
@@ -76,6 +76,7 @@ struct Checkpoints {
         sd_event_source *ask_retry;
         uint64_t last_id;
         uint64_t snapshot_interval_us;
+        uint64_t close_deadline_us; /* a revocation's, for the closing commits */
         CheckpointsStats stats;
 };
 

@@ -53,7 +53,12 @@ void checkpoints_on_written(void *userdata, CheckpointKind kind, const uint8_t *
 static void commit(Checkpoints *c, int32_t partition, Slot *s, int64_t offset) {
         char metadata[CHANGELOG_POINTER_MAX];
         changelog_pointer_format(&s->chain, metadata);
-        c->events.commit(c->events.userdata, partition, offset, metadata, s->closing);
+        int wait_ms = -1;
+        if (s->closing) {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                wait_ms = now < c->close_deadline_us ? (int)((c->close_deadline_us - now) / 1000) : 0;
+        }
+        c->events.commit(c->events.userdata, partition, offset, metadata, wait_ms);
 }
 
 /* The checkpoints at the head of produced[] that are wholly delivered

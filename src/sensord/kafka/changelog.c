@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 
 #include "lib/base/alloc.h"
 #include "lib/base/log.h"
@@ -493,6 +494,7 @@ int changelog_flush(Changelog *cl, int timeout_ms) {
                 else if (rd_kafka_flush(cl->producer, 100) == RD_KAFKA_RESP_ERR_NO_ERROR &&
                          !producer_failed(cl->producer))
                         return 0;
+                sd_notify(0, "WATCHDOG=1");
                 if (now_usec(CLOCK_MONOTONIC) >= deadline)
                         return -ETIMEDOUT;
         }

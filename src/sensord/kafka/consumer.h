@@ -50,9 +50,10 @@ int consumer_subscribe(Consumer *c);
 void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t n);
 
 /* With a changelog (no auto-commit): commits the partition's offset with
- * metadata, asynchronously or, with sync, before returning. The group
- * coordinator refuses it from a member that is no longer in the group. */
-void consumer_commit(Consumer *c, int32_t partition, int64_t offset, const char *metadata, bool sync);
+ * metadata, waiting at most wait_ms for the coordinator's answer (wait_ms
+ * < 0: asynchronously). The group coordinator refuses it from a member
+ * that is no longer in the group. */
+void consumer_commit(Consumer *c, int32_t partition, int64_t offset, const char *metadata, int wait_ms);
 
 /* A partition being restored at assignment (PIPELINE_SEEK_LATER) has its state:
  * reading resumes from offset, or when that is -1 from committed, or when
