@@ -61,6 +61,12 @@ static void on_checkpoints_failed(void *userdata, int exit_code) {
         daemon_stop(userdata, exit_code, NULL);
 }
 
+static void on_changelog_uncongested(void *userdata) {
+        Daemon *d = userdata;
+        if (d->consumer)
+                consumer_resume(d->consumer);
+}
+
 /* --- the Kafka sink's events --- */
 
 static void on_confirmed(void *userdata, uint64_t batch) {
@@ -135,7 +141,7 @@ PipelineHooks daemon_wiring_pipeline_hooks(Daemon *d) {
 }
 
 CheckpointsEvents daemon_wiring_checkpoints_events(Daemon *d) {
-        return (CheckpointsEvents){ d, on_restored, on_commit, on_checkpoints_failed };
+        return (CheckpointsEvents){ d, on_restored, on_commit, on_checkpoints_failed, on_changelog_uncongested };
 }
 
 KafkaSinkEvents daemon_wiring_sink_events(Daemon *d) {

@@ -203,3 +203,18 @@ void output_describe(const Output *o, char *buf, size_t size) {
 const MetricsHistogram *output_batch_seconds(const Output *o) {
         return &o->batch_seconds;
 }
+
+void output_check_stall(Output *o) {
+        if (o->kafka)
+                kafka_sink_check_stall(o->kafka);
+}
+
+uint64_t output_stall_seconds(const Output *o) {
+        return o->kafka ? kafka_sink_stall_seconds(o->kafka) : 0;
+}
+
+void output_stall_reason(Output *o, char *buf, size_t size) {
+        buf[0] = '\0';
+        if (o->kafka)
+                kafka_sink_stall_reason(o->kafka, buf, size);
+}

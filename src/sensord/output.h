@@ -61,5 +61,11 @@ int output_late_record(Output *o, uint64_t batch, const char *topic, const Pipel
 /* Whether a Kafka topic (results, dead letters or late records) is configured. */
 bool output_to_kafka(const Output *o);
 
+/* With a Kafka sink: logs a stall of its writes that began or ended; how
+ * long it has lasted in seconds (0: none) and the broker's last error. */
+void output_check_stall(Output *o);
+uint64_t output_stall_seconds(const Output *o);
+void output_stall_reason(Output *o, char *buf, size_t size);
+
 /* "stdout", "the journal and Kafka topic results", ... for the log. */
 void output_describe(const Output *o, char *buf, size_t size);

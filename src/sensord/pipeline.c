@@ -26,6 +26,7 @@ struct Pipeline {
         PipelineOutput output;
         PipelineHooks hooks;
         PipelineCheckpoints checkpoints; /* load NULL: none */
+        int revoke_wait_ms; /* 0: PIPELINE_REVOKE_WAIT_MS */
         bool checkpoint_wanted;
         bool checkpoint_forced; /* the wanted one saves even if no batch closed since */
         uint64_t checkpointed_batch; /* batch number at the last checkpoint */
@@ -137,6 +138,8 @@ bool pipeline_accepts(const Pipeline *p) {
         if (p->settings.available_now && !partitions_ends_known(&p->partitions))
                 return false; /* a message might lie past an end not known yet */
         if (p->checkpoint_wanted && p->n_in_flight > 0 && batcher_is_empty(&p->batcher) && !p->failed)
+                return false;
+        if (p->checkpoints.congested && p->checkpoints.congested(p->checkpoints.userdata))
                 return false;
         return !p->output.congested || !p->output.congested(p->output.userdata);
 }
@@ -488,9 +491,13 @@ static void drop_partitions(Pipeline *p, const int32_t *partitions, size_t n, bo
                 p->checkpoints.close(p->checkpoints.userdata, partitions[i], lost, remaining_ms(p, deadline_us));
 }
 
+void pipeline_set_revoke_wait(Pipeline *p, int wait_ms) {
+        p->revoke_wait_ms = wait_ms < PIPELINE_REVOKE_WAIT_MS ? wait_ms : PIPELINE_REVOKE_WAIT_MS;
+}
+
 int pipeline_revoke(Pipeline *p, const int32_t *partitions, size_t n, bool lost) {
         uint64_t deadline_us = (p->hooks.monotonic_us ? p->hooks.monotonic_us(p->hooks.userdata) : 0) +
-                               (uint64_t)PIPELINE_REVOKE_WAIT_MS * 1000;
+                               (uint64_t)(p->revoke_wait_ms ? p->revoke_wait_ms : PIPELINE_REVOKE_WAIT_MS) * 1000;
         int r;
         if (lost) {
                 /* Another member holds them already and emits their rows

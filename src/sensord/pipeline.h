@@ -103,6 +103,9 @@ typedef struct PipelineCheckpoints {
          * already (nothing of it may be committed any more). It may wait at
          * most timeout_ms for its last checkpoint to count. */
         void (*close)(void *userdata, int32_t partition, bool lost, int timeout_ms);
+        /* Optional: checkpoints cannot be made durable fast enough (their
+         * writes stall): take no more messages for now. */
+        bool (*congested)(void *userdata);
 } PipelineCheckpoints;
 
 typedef struct PipelineSettings {
@@ -218,9 +221,14 @@ int pipeline_checkpoint(Pipeline *p);
 /* How long a revocation waits in all, for the output's confirmations and
  * then for the revoked partitions' checkpoints, however many partitions
  * go: the rebalance callback runs on the loop's thread, so this stays well
- * under the unit's WatchdogSec (30 s) and the group's rebalance timeout. */
+ * under the unit's WatchdogSec (30 s) and the group's rebalance timeout.
+ * pipeline_set_revoke_wait() may shorten it. */
 #define PIPELINE_REVOKE_WAIT_MS 5000
 
+/* A shorter bound than PIPELINE_REVOKE_WAIT_MS, for a short session (the
+ * consumer's: a third of session.timeout.ms, so that a revocation never
+ * looks like a frozen loop). */
+void pipeline_set_revoke_wait(Pipeline *p, int wait_ms);
 /* Revocation. The open batch is closed first, so that what was read from
  * the partitions is emitted, confirmed (the output's flush), checkpointed
  * and its offsets stored before they are given up, all within

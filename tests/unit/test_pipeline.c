@@ -30,6 +30,7 @@ typedef struct Recorder {
         CheckpointMark saved[16];     /* every checkpoint saved, in order */
         size_t n_saved;
         bool congested;
+        bool changelog_congested; /* the checkpoints' writes stall */
         int flushes;
         uint64_t confirm_on_flush;    /* flush confirms this batch (UINT64_MAX: none) */
         int64_t wall_clock_ms;        /* what the wall clock reads */
@@ -109,6 +110,10 @@ static bool rec_congested(void *userdata) {
         return ((Recorder *)userdata)->congested;
 }
 
+static bool ck_congested(void *userdata) {
+        return ((Recorder *)userdata)->changelog_congested;
+}
+
 /* As a producer's flush: the delivery reports arrive while it waits. */
 static void rec_flush(void *userdata, int timeout_ms) {
         Recorder *r = userdata;
@@ -134,7 +139,7 @@ static Pipeline *make_pipeline(Recorder *r, uint64_t max_messages, bool availabl
         PipelineOutput output = { .userdata = r, .begin_batch = rec_begin, .row = rec_row, .end_batch = rec_end };
         PipelineHooks hooks = { .userdata = r, .store_offsets = rec_store, .invalid = rec_invalid, .late = rec_late,
                                 .wall_clock_ms = rec_clock, .monotonic_us = rec_monotonic };
-        PipelineCheckpoints checkpoints = { r, ck_load, ck_save, ck_close };
+        PipelineCheckpoints checkpoints = { r, ck_load, ck_save, ck_close, ck_congested };
         if (checkpointed) {
                 output.congested = rec_congested;
                 output.flush = rec_flush;
@@ -441,6 +446,10 @@ static void test_checkpoint_waits_for_confirmation(void **state) {
         assert_int_equal(r.saved[1].next_offset, 4);
         assert_false(pipeline_accepts(p)); /* the output is congested */
         r.congested = false;
+        assert_true(pipeline_accepts(p));
+        r.changelog_congested = true;
+        assert_false(pipeline_accepts(p)); /* the checkpoints cannot be made durable */
+        r.changelog_congested = false;
         assert_true(pipeline_accepts(p));
         pipeline_free(p);
 }

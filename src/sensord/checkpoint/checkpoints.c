@@ -96,14 +96,38 @@ static void close_partition(void *userdata, int32_t partition, bool lost, int ti
                 c->close_deadline_us = now_usec(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000;
                 if (changelog_flush(c->changelog, timeout_ms) < 0)
                         log_warning("%s/%" PRId32 ": its last checkpoint was not delivered to changelog %s within the "
-                                    "revocation's %d ms; the next owner restores the one before",
-                                    c->header.topic, partition, c->changelog_topic, PIPELINE_REVOKE_WAIT_MS);
+                                    "revocation's wait; the next owner restores the one before",
+                                    c->header.topic, partition, c->changelog_topic);
         }
         slot_reset(c, partition, s);
 }
 
+static bool congested(void *userdata) {
+        Checkpoints *c = userdata;
+        bool congested = c->changelog && changelog_congested(c->changelog);
+        c->held |= congested;
+        return congested;
+}
+
 PipelineCheckpoints checkpoints_for_pipeline(Checkpoints *c) {
-        return (PipelineCheckpoints){ .userdata = c, .load = load, .save = save, .close = close_partition };
+        return (PipelineCheckpoints){
+                .userdata = c, .load = load, .save = save, .close = close_partition, .congested = congested
+        };
+}
+
+void checkpoints_check_stall(Checkpoints *c) {
+        if (c->changelog)
+                changelog_check_stall(c->changelog);
+}
+
+uint64_t checkpoints_stall_seconds(const Checkpoints *c) {
+        return c->changelog ? changelog_stall_seconds(c->changelog) : 0;
+}
+
+void checkpoints_stall_reason(Checkpoints *c, char *buf, size_t size) {
+        buf[0] = '\0';
+        if (c->changelog)
+                changelog_stall_reason(c->changelog, buf, size);
 }
 
 /* --- life --- */

@@ -24,6 +24,9 @@ typedef struct CheckpointsEvents {
         void (*commit)(void *userdata, int32_t partition, int64_t offset, const char *metadata, int wait_ms);
         /* sensord cannot go on: stop with this exit code (logged). */
         void (*failed)(void *userdata, int exit_code);
+        /* The changelog takes writes again after checkpoints_congested()
+         * held the pipeline: read on. */
+        void (*uncongested)(void *userdata);
 } CheckpointsEvents;
 
 typedef struct Checkpoints Checkpoints;
@@ -48,6 +51,13 @@ Checkpoints *checkpoints_free(Checkpoints *c);
 int checkpoints_start(Checkpoints *c, int input_partitions);
 
 bool checkpoints_have_changelog(const Checkpoints *c);
+
+/* With a changelog: logs a stall of its writes that began or ended; how
+ * long it has lasted in seconds (0: none, or no changelog) and the
+ * broker's last error ("" if none). */
+void checkpoints_check_stall(Checkpoints *c);
+uint64_t checkpoints_stall_seconds(const Checkpoints *c);
+void checkpoints_stall_reason(Checkpoints *c, char *buf, size_t size);
 
 /* A held partition's latest changelog snapshot is older than
  * state.changelog_snapshot_interval: the next checkpoint writes a new one,

@@ -77,6 +77,7 @@ struct Checkpoints {
         uint64_t last_id;
         uint64_t snapshot_interval_us;
         uint64_t close_deadline_us; /* a revocation's, for the closing commits */
+        bool held; /* congested() held the pipeline: tell uncongested() */
         CheckpointsStats stats;
 };
 

@@ -108,6 +108,10 @@ static void advance_chain(Checkpoints *c, int32_t partition, Slot *s) {
 
 void checkpoints_on_delivered(void *userdata, int32_t partition, uint64_t token, int64_t offset, const char *error) {
         Checkpoints *c = userdata;
+        if (c->held && !changelog_congested(c->changelog)) {
+                c->held = false;
+                c->events.uncongested(c->events.userdata);
+        }
         if (partition < 0 || (size_t)partition >= c->n_slots)
                 return;
         Slot *s = &c->slots[partition];

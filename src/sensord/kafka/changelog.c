@@ -20,10 +20,14 @@
 #include "sensord/kafka/refusal.h"
 #include "sensord/kafka/topic_admin.h"
 #include "sensord/kafka/topic_wait.h"
+#include "sensord/kafka/write_stall.h"
 
 /* Room in a message for what the broker adds around the value (record
  * headers, batch overhead), under message.max.bytes. */
 #define MESSAGE_OVERHEAD 1024
+/* The most bytes of checkpoint parts waiting for their acknowledgement
+ * before sensord reads no more records (changelog_congested()). */
+#define BACKLOG_MAX (64 * 1024 * 1024)
 /* The smallest max.message.bytes a changelog topic can have: a part must
  * hold a few entries besides its frame. */
 #define MESSAGE_MIN (4 * MESSAGE_OVERHEAD)
@@ -58,11 +62,17 @@ struct Changelog {
         sd_event_source *more_read; /* the reader's queue held more than one turn's worth */
         size_t part_max;
         uint64_t read_messages, read_bytes;
+        WriteStall stall;       /* the producer's acknowledgements */
+        char stall_what[300];   /* "changelog topic NAME" */
+        uint64_t backlog_bytes; /* produced, not yet reported */
 };
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
+        Changelog *cl = rd_kafka_opaque(rk);
         log_msg(level > LOG_DEBUG ? LOG_DEBUG : level, "kafka changelog %s: %s", facility, message);
         kafka_refusal_note(facility, message);
+        if (cl)
+                write_stall_note_log(&cl->stall, facility, message);
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
@@ -73,6 +83,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 /* Runs inside rd_kafka_poll() on the loop's thread. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
         Changelog *cl = opaque;
+        cl->backlog_bytes -= m->len < cl->backlog_bytes ? m->len : cl->backlog_bytes;
+        write_stall_delivered(&cl->stall, !m->err, now_usec(CLOCK_MONOTONIC));
         if (m->err && producer_failed(rk)) {
                 ARRAY_RESERVE(cl->resend, cl->cap_resend, cl->n_resend + 1);
                 cl->resend[cl->n_resend++] = (Resend){ .partition = m->partition,
@@ -93,7 +105,14 @@ static rd_kafka_conf_t *producer_conf(Changelog *cl, const Config *config) {
                                    config->output_properties.items[i].value);
         /* A checkpoint counts only once delivered: retried for as long as
          * it takes (a stop does not wait for it), in order, exactly once. */
+        char debug[256], value[200] = "";
+        size_t size = sizeof(value);
+        if (rd_kafka_conf_get(conf, "debug", value, &size) != RD_KAFKA_CONF_OK)
+                value[0] = '\0';
+        write_stall_debug_property(value, debug, sizeof(debug));
+        /* debug "msg": librdkafka says why a write is retried only there */
         if (r < 0 || kafka_conf_set(conf, "changelog", "client.id", "sensord-changelog") < 0 ||
+            kafka_conf_set(conf, "changelog", "debug", debug) < 0 ||
             kafka_conf_set(conf, "changelog", "enable.idempotence", "true") < 0 ||
             kafka_conf_set(conf, "changelog", "acks", "all") < 0 ||
             kafka_conf_set(conf, "changelog", "message.timeout.ms", "0") < 0 ||
@@ -141,12 +160,16 @@ static rd_kafka_conf_t *reader_conf(Changelog *cl, const Config *config) {
 static rd_kafka_resp_err_t produce_part(Changelog *cl, int32_t partition, void *value, size_t len, uint64_t token) {
         while (cl->producer) {
                 if (rd_kafka_produce(cl->handle, partition, RD_KAFKA_MSG_F_FREE, value, len, NULL, 0,
-                                     (void *)(uintptr_t)token) == 0)
+                                     (void *)(uintptr_t)token) == 0) {
+                        cl->backlog_bytes += len;
+                        write_stall_produced(&cl->stall, now_usec(CLOCK_MONOTONIC));
                         return RD_KAFKA_RESP_ERR_NO_ERROR;
+                }
                 rd_kafka_resp_err_t err = rd_kafka_last_error();
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
                         return err;
                 rd_kafka_poll(cl->producer, 100);
+                sd_notify(0, "WATCHDOG=1");
         }
         return RD_KAFKA_RESP_ERR__FATAL;
 }
@@ -259,6 +282,8 @@ int changelog_new(Changelog **out, const Config *config, sd_event *event, const 
                                                          ? (int)config->changelog_replication_factor
                                                          : -1 };
         cl->topic = xstrdup(config->changelog_topic);
+        snprintf(cl->stall_what, sizeof(cl->stall_what), "changelog topic %s", cl->topic);
+        write_stall_init(&cl->stall, cl->stall_what);
         cl->input_topic = xstrdup(config->topic);
         cl->group_id = xstrdup(config->group_id);
         cl->brokers = xstrdup(config->brokers);
@@ -323,6 +348,7 @@ Changelog *changelog_free(Changelog *cl) {
         for (size_t i = 0; i < cl->n_resend; i++)
                 free(cl->resend[i].value);
         free(cl->resend);
+        write_stall_free(&cl->stall);
         free(cl->topic);
         free(cl->input_topic);
         free(cl->group_id);
@@ -504,4 +530,21 @@ int changelog_flush(Changelog *cl, int timeout_ms) {
 void changelog_read_counts(const Changelog *cl, uint64_t *messages, uint64_t *bytes) {
         *messages = cl->read_messages;
         *bytes = cl->read_bytes;
+}
+
+bool changelog_congested(const Changelog *cl) {
+        return cl->backlog_bytes > BACKLOG_MAX || write_stall_stalled(&cl->stall, now_usec(CLOCK_MONOTONIC));
+}
+
+void changelog_check_stall(Changelog *cl) {
+        write_stall_check(&cl->stall, now_usec(CLOCK_MONOTONIC));
+}
+
+uint64_t changelog_stall_seconds(const Changelog *cl) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        return write_stall_stalled(&cl->stall, now) ? write_stall_age_us(&cl->stall, now) / 1000000 : 0;
+}
+
+void changelog_stall_reason(Changelog *cl, char *buf, size_t size) {
+        write_stall_reason(&cl->stall, buf, size);
 }

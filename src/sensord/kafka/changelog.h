@@ -68,5 +68,17 @@ void changelog_produce(Changelog *cl, int32_t partition, const ChangelogFrame *f
  * telling delivered() meanwhile. Returns 0 or -ETIMEDOUT. */
 int changelog_flush(Changelog *cl, int timeout_ms);
 
+/* Its writes wait too long (no acknowledgement for WRITE_STALL_AFTER_US)
+ * or hold more than 64 MiB: sensord should read no more records. */
+bool changelog_congested(const Changelog *cl);
+
+/* Logs a stall of its writes that began or ended (write_stall.h). */
+void changelog_check_stall(Changelog *cl);
+
+/* How long its writes have been stalled, in seconds (0: they are not),
+ * and the broker's last error about them. */
+uint64_t changelog_stall_seconds(const Changelog *cl);
+void changelog_stall_reason(Changelog *cl, char *buf, size_t size);
+
 /* Messages and bytes read for restores, for the log and the benchmark. */
 void changelog_read_counts(const Changelog *cl, uint64_t *messages, uint64_t *bytes);

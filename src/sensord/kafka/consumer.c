@@ -28,6 +28,13 @@
 /* Messages handled per drain before yielding to timers and signals. */
 #define DRAIN_MAX 4096
 
+/* A pipeline that holds messages back this long (a write stall, see
+ * pipeline_accepts()) has its partitions paused: librdkafka then drops
+ * what it fetched and hands out only events, so the loop polls on, serving
+ * rebalances and max.poll.interval.ms however long the stall lasts. Resumed,
+ * they are fetched again from the first message not handed out. */
+#define PAUSE_AFTER_US 1000000
+
 struct Consumer {
         ConsumerEvents events;
         Pipeline *pipeline;
@@ -61,6 +68,9 @@ struct Consumer {
         size_t n_seek_to;
         sd_event_source *seek_retry;
         FreezeGuard guard; /* consumer_awake() */
+        uint64_t hold_since_us; /* the pipeline has held messages back since; 0: it takes them */
+        sd_event_source *hold_timer; /* pauses the partitions once a hold lasts */
+        bool paused;
         ConsumerRebalances rebalances;
         /* the input topic's partitions from the last statistics */
         KafkaPartitionStats *stats;
@@ -161,6 +171,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                         error = rd_kafka_incremental_assign(rk, parts);
                 else if (refused >= 0)
                         r = rd_kafka_assign(rk, parts);
+                if (c->paused && !error && !r) /* the hold goes on for them too */
+                        rd_kafka_pause_partitions(rk, parts);
                 if (c->available_now && refused >= 0 && !error && !r)
                         end_offsets_assigned(c->ends, parts);
         } else {
@@ -303,6 +315,62 @@ static void on_hold_end(void *userdata) {
         consumer_resume(c);
 }
 
+static void set_paused(Consumer *c, bool paused) {
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        if (rd_kafka_assignment(c->rk, &parts) == 0 && parts) {
+                rd_kafka_resp_err_t err = parts->cnt == 0 ? RD_KAFKA_RESP_ERR_NO_ERROR
+                                          : paused        ? rd_kafka_pause_partitions(c->rk, parts)
+                                                          : rd_kafka_resume_partitions(c->rk, parts);
+                if (err)
+                        log_warning("cannot %s reading %s: %s", paused ? "pause" : "resume", c->topic,
+                                    rd_kafka_err2str(err));
+                rd_kafka_topic_partition_list_destroy(parts);
+        }
+        c->paused = paused;
+        if (paused)
+                log_info("reading %s paused: sensord holds its records back until its writes are acknowledged",
+                         c->topic);
+        else
+                log_info("reading %s resumed", c->topic);
+}
+
+/* While paused: librdkafka's events (rebalances, errors). A message it had
+ * queued before the pause is sought back to, to be read after it. */
+static void serve_events(Consumer *c, uint64_t now) {
+        rd_kafka_message_t *m;
+        for (unsigned i = 0; i < DRAIN_MAX && !c->stopping && (m = rd_kafka_consumer_poll(c->rk, 0)); i++) {
+                if (m->err) {
+                        dispatch(c, m, now);
+                } else {
+                        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+                        rd_kafka_topic_partition_list_add(list, c->topic, m->partition)->offset = m->offset;
+                        rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, list, 0);
+                        if (error) {
+                                log_warning("%s/%" PRId32 ": cannot seek back to offset %" PRId64 ": %s", c->topic,
+                                            m->partition, m->offset, rd_kafka_error_string(error));
+                                rd_kafka_error_destroy(error);
+                        }
+                        rd_kafka_topic_partition_list_destroy(list);
+                }
+                rd_kafka_message_destroy(m);
+        }
+}
+
+/* The pipeline holds messages back: they wait in librdkafka, and once the
+ * hold has lasted PAUSE_AFTER_US the partitions are paused. */
+static void hold(Consumer *c, uint64_t now) {
+        if (!c->hold_since_us) {
+                c->hold_since_us = now;
+                sd_event_source_set_time(c->hold_timer, now + PAUSE_AFTER_US);
+                sd_event_source_set_enabled(c->hold_timer, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (!c->paused && now - c->hold_since_us >= PAUSE_AFTER_US)
+                set_paused(c, true);
+        if (c->paused)
+                serve_events(c, now);
+}
+
 static int drain(Consumer *c) {
         /* One clock reading per drain: a drain takes milliseconds at most,
          * far below the batch deadline's resolution. */
@@ -312,8 +380,14 @@ static int drain(Consumer *c) {
         for (unsigned i = 0; i < DRAIN_MAX && !c->stopping; i++) {
                 if (!pipeline_accepts(c->pipeline)) {
                         /* left queued in librdkafka until consumer_resume() */
+                        hold(c, now);
                         c->events.drained(c->events.userdata);
                         return 0;
+                }
+                if (c->hold_since_us) {
+                        c->hold_since_us = 0;
+                        if (c->paused)
+                                set_paused(c, false);
                 }
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
                 if (!m) {
@@ -339,14 +413,18 @@ static int on_more(sd_event_source *s, void *userdata) {
         return drain(userdata);
 }
 
+static int on_hold_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        return drain(userdata);
+}
+
 /* librdkafka leaves the group when the application has not polled for
  * max.poll.interval.ms, counted from its last rd_kafka_consumer_poll().
  * The loop polls when the queue's pipe wakes it, which it does not while
  * the topic is quiet; so a drain also runs a third of that interval after
  * the previous one. It runs on the loop's thread: a loop that is stuck
  * still misses it, and still loses its membership, as librdkafka intends.
- * A pipeline that holds messages back (pipeline_accepts()) is not polled:
- * that wait is bounded by deliveries and end offsets. */
+ * A pipeline that holds messages back (pipeline_accepts()) for long has
+ * its partitions paused, and is polled for events only (hold()). */
 static int on_keep_polling(sd_event_source *s, uint64_t usec, void *userdata) {
         Consumer *c = userdata;
         int r = drain(c);
@@ -408,9 +486,12 @@ int consumer_new(Consumer **out, const Config *config, bool available_now, sd_ev
         c->keep_polling_usec = keep_polling_interval_usec(c->rk);
         uint64_t session_ms = kafka_conf_u64(rd_kafka_conf(c->rk), "session.timeout.ms", 45000);
         uint64_t heartbeat_ms = kafka_conf_u64(rd_kafka_conf(c->rk), "heartbeat.interval.ms", 3000);
+        pipeline_set_revoke_wait(pipeline, (int)(session_ms / 3));
         if ((r = freeze_guard_init(&c->guard, event, session_ms, heartbeat_ms, on_hold_end, c)) < 0 ||
             (r = sd_event_add_time(event, &c->seek_retry, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_seek_retry, c)) < 0 ||
-            (r = sd_event_source_set_enabled(c->seek_retry, SD_EVENT_OFF)) < 0)
+            (r = sd_event_source_set_enabled(c->seek_retry, SD_EVENT_OFF)) < 0 ||
+            (r = sd_event_add_time(event, &c->hold_timer, CLOCK_MONOTONIC, UINT64_MAX, 10000, on_hold_timer, c)) < 0 ||
+            (r = sd_event_source_set_enabled(c->hold_timer, SD_EVENT_OFF)) < 0)
                 goto fail;
         if ((r = sd_event_add_time_relative(event, &c->keep_polling, CLOCK_MONOTONIC, c->keep_polling_usec,
                                             c->keep_polling_usec / 10, on_keep_polling, c)) < 0 ||
@@ -433,6 +514,7 @@ Consumer *consumer_free(Consumer *c) {
         sd_event_source_disable_unref(c->keep_polling);
         freeze_guard_free(&c->guard);
         sd_event_source_disable_unref(c->seek_retry);
+        sd_event_source_disable_unref(c->hold_timer);
         if (c->queue)
                 rd_kafka_queue_destroy(c->queue);
         if (c->rk)

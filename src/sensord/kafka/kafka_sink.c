@@ -23,6 +23,7 @@
 #include "sensord/kafka/refusal.h"
 #include "sensord/kafka/topic_admin.h"
 #include "sensord/kafka/topic_wait.h"
+#include "sensord/kafka/write_stall.h"
 
 /* Room in a message for what the broker and librdkafka add around a
  * record's key, value and headers (record and batch framing). */
@@ -75,6 +76,7 @@ struct KafkaSink {
         uint64_t failed_batch;
         char failure[256];
         KafkaSinkStats stats;
+        WriteStall stall; /* its acknowledgements */
 };
 
 static BatchCount *batch_count(KafkaSink *k, uint64_t batch) {
@@ -92,6 +94,7 @@ static void count_produced(KafkaSink *k, uint64_t batch) {
                 *b = (BatchCount){ .batch = batch };
         }
         b->outstanding++;
+        write_stall_produced(&k->stall, now_usec(CLOCK_MONOTONIC));
         if (++k->outstanding >= k->congested_at)
                 k->congested = true;
 }
@@ -170,6 +173,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
         bool result = k->results_name && strcmp(topic, k->results_name) == 0,
              late = k->late_name && strcmp(topic, k->late_name) == 0;
+        write_stall_delivered(&k->stall, !m->err, now_usec(CLOCK_MONOTONIC));
         if (m->err && producer_failed(rk)) {
                 keep_for_resend(k, result ? &k->results : late ? &k->late : &k->dead_letters, batch, m);
                 return;
@@ -220,10 +224,12 @@ static int reset(KafkaSink *k) {
                         sd_notify(0, "WATCHDOG=1");
                         continue;
                 }
-                if (err)
+                if (err) {
                         r = -EIO;
-                else
+                } else {
                         m->headers = NULL; /* the producer's now */
+                        write_stall_produced(&k->stall, now_usec(CLOCK_MONOTONIC));
+                }
                 sent++;
         }
         free_resend(k);
@@ -279,8 +285,11 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
+        KafkaSink *k = rd_kafka_opaque(rk);
         log_msg(level > LOG_DEBUG ? LOG_DEBUG : level, "kafka producer %s: %s", facility, message);
         kafka_refusal_note(facility, message);
+        if (k)
+                write_stall_note_log(&k->stall, facility, message);
 }
 
 static rd_kafka_conf_t *make_conf(KafkaSink *k, const Config *config) {
@@ -295,8 +304,23 @@ static rd_kafka_conf_t *make_conf(KafkaSink *k, const Config *config) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
-        char value[32];
+        char value[200], debug[256];
         size_t size = sizeof(value);
+        if (rd_kafka_conf_get(conf, "debug", value, &size) != RD_KAFKA_CONF_OK)
+                value[0] = '\0';
+        write_stall_debug_property(value, debug, sizeof(debug));
+        /* debug "msg": librdkafka says why a write is retried only there;
+         * and a write is retried for as long as the outage lasts, unless
+         * the operator set message.timeout.ms */
+        bool timeout_set = false;
+        for (size_t i = 0; i < config->output_properties.n; i++)
+                timeout_set |= strcmp(config->output_properties.items[i].name, "message.timeout.ms") == 0;
+        if (kafka_conf_set(conf, "kafka producer", "debug", debug) < 0 ||
+            (!timeout_set && kafka_conf_set(conf, "kafka producer", "message.timeout.ms", "0") < 0)) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        size = sizeof(value);
         k->congested_at = kafka_conf_u64(conf, "queue.buffering.max.messages", 99999) / 2 + 1; /* 50000 if unknown */
         k->message_max = kafka_conf_u64(conf, "message.max.bytes", 1000000);
         /* the producer's default is true, though rd_kafka_conf_get() reads
@@ -332,6 +356,7 @@ int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const
                           .dead_letters_max = -1,
                           .late_max = -1 };
         k->brokers = xstrdup(config->brokers);
+        write_stall_init(&k->stall, "the result producer");
         rd_kafka_conf_t *conf = make_conf(k, config);
         if (!conf) {
                 r = -EINVAL;
@@ -391,6 +416,7 @@ KafkaSink *kafka_sink_free(KafkaSink *k) {
         free(k->late_name);
         free(k->late_windows);
         free(k->brokers);
+        write_stall_free(&k->stall);
         free(k);
         return NULL;
 }
@@ -590,4 +616,17 @@ bool kafka_sink_congested(const KafkaSink *k) {
 
 const KafkaSinkStats *kafka_sink_stats(const KafkaSink *k) {
         return &k->stats;
+}
+
+void kafka_sink_check_stall(KafkaSink *k) {
+        write_stall_check(&k->stall, now_usec(CLOCK_MONOTONIC));
+}
+
+uint64_t kafka_sink_stall_seconds(const KafkaSink *k) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        return write_stall_stalled(&k->stall, now) ? write_stall_age_us(&k->stall, now) / 1000000 : 0;
+}
+
+void kafka_sink_stall_reason(KafkaSink *k, char *buf, size_t size) {
+        write_stall_reason(&k->stall, buf, size);
 }

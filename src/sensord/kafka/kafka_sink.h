@@ -92,3 +92,11 @@ bool kafka_sink_wait(KafkaSink *k, int timeout_ms);
 bool kafka_sink_congested(const KafkaSink *k);
 
 const KafkaSinkStats *kafka_sink_stats(const KafkaSink *k);
+
+/* Logs a stall of its writes that began or ended (write_stall.h). */
+void kafka_sink_check_stall(KafkaSink *k);
+
+/* How long its writes have been stalled, in seconds (0: they are not),
+ * and the broker's last error about them. */
+uint64_t kafka_sink_stall_seconds(const KafkaSink *k);
+void kafka_sink_stall_reason(KafkaSink *k, char *buf, size_t size);

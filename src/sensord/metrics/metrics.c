@@ -51,6 +51,18 @@ static void invalid_counters(MetricsText *t, const PipelineStats *ps) {
         }
 }
 
+/* 0 while writes are acknowledged: a stall counts once it lasts 5 s. */
+static void write_stall_gauge(MetricsText *t, const MetricsSources *s) {
+        static const char *const writers[] = { "changelog", "results" };
+        const uint64_t seconds[] = { checkpoints_stall_seconds(s->checkpoints), output_stall_seconds(s->output) };
+        metrics_family(t, "sensord_write_stall_seconds", "gauge",
+                       "How long no write to Kafka has been acknowledged while some wait (0: none stalls), by writer.");
+        for (size_t i = 0; i < ARRAY_SIZE(writers); i++) {
+                MetricsLabels l = { .name = { "writer" }, .value = { writers[i] } };
+                metrics_sample(t, "sensord_write_stall_seconds", &l, (double)seconds[i]);
+        }
+}
+
 static void event_counter(MetricsText *t, const char *name, const char *help, const char *label,
                           const char *const *events, const uint64_t *values, size_t n) {
         metrics_family(t, name, "counter", help);
@@ -185,6 +197,7 @@ void metrics_render(MetricsText *t, const MetricsSources *s) {
                       reloads, ARRAY_SIZE(reloads));
 
         gauge(t, "sensord_live_keys", "(window, sensor) entries in the window state.", (double)ws->live_keys);
+        write_stall_gauge(t, s);
         partition_gauges(t, s->pipeline);
         consumer_gauges(t, s->topic, s->consumer);
         gauge(t, "sensord_last_batch_timestamp_seconds",

@@ -12,7 +12,7 @@
 
 #define STATUS_INTERVAL_US (2 * 1000000ull)
 
-void status_init(Status *st, const Pipeline *p, const Output *o, const Checkpoints *c) {
+void status_init(Status *st, const Pipeline *p, Output *o, Checkpoints *c) {
         *st = (Status){
                 .notify = getenv("NOTIFY_SOCKET") != NULL,
                 .invalid_limit = { .interval_us = 10 * 1000000ull, .burst = 10 },
@@ -29,7 +29,10 @@ void status_free(Status *st) {
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        status_notify(userdata);
+        Status *st = userdata;
+        output_check_stall(st->output);
+        checkpoints_check_stall(st->checkpoints);
+        status_notify(st);
         sd_event_source_set_time(s, usec + STATUS_INTERVAL_US);
         return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
@@ -37,7 +40,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 int status_start(Status *st, sd_event *event, Consumer *c) {
         st->consumer = c;
         status_notify(st);
-        if (!st->notify)
+        if (!st->notify && !output_to_kafka(st->output) && !checkpoints_have_changelog(st->checkpoints))
                 return 0;
         return sd_event_add_time_relative(event, &st->timer, CLOCK_MONOTONIC, STATUS_INTERVAL_US, 100000, on_timer,
                                           st);
@@ -99,6 +102,25 @@ void status_check_limits(Status *st) {
         st->dropped_seen = ws->dropped_pairs;
 }
 
+/* ", changelog writes stalled 12 s (<broker>: <topic> [<p>]: <error>)", and
+ * the same for results; "" when writes flow. */
+static void format_stalls(Status *st, char *buf, size_t size) {
+        char reason[400];
+        size_t n = 0;
+        uint64_t seconds = checkpoints_stall_seconds(st->checkpoints);
+        buf[0] = '\0';
+        if (seconds) {
+                checkpoints_stall_reason(st->checkpoints, reason, sizeof(reason));
+                n += (size_t)snprintf(buf, size, ", changelog writes stalled %" PRIu64 " s (%s)", seconds,
+                                      reason[0] ? reason : "no reason given");
+        }
+        if ((seconds = output_stall_seconds(st->output)) && n < size) {
+                output_stall_reason(st->output, reason, sizeof(reason));
+                snprintf(buf + n, size - n, ", result writes stalled %" PRIu64 " s (%s)", seconds,
+                         reason[0] ? reason : "no reason given");
+        }
+}
+
 void status_notify(Status *st) {
         if (!st->notify)
                 return;
@@ -111,7 +133,7 @@ void status_notify(Status *st) {
                               ? (double)(ps->messages - st->last_messages) * 1e6 / (double)(now - st->last_us)
                               : 0.0;
         char wm[TIMESTAMP_MAX] = "unset", lag_text[48] = "", cap_text[64] = "", kafka_text[160] = "",
-             journal_text[48] = "", restore_text[96] = "", late_text[256] = "";
+             journal_text[48] = "", restore_text[96] = "", late_text[256] = "", stall_text[1024] = "";
         size_t restoring = 0;
         uint64_t read = 0, to_read = 0;
         checkpoints_restoring(st->checkpoints, &restoring, &read, &to_read);
@@ -127,6 +149,7 @@ void status_notify(Status *st) {
                          ", %" PRIu64 " rows, %" PRIu64 " dead letters and %" PRIu64 " late records produced, %" PRIu64
                          " producer errors",
                          os.kafka.rows, os.kafka.dead_letters, os.kafka.late_records, os.kafka.errors);
+        format_stalls(st, stall_text, sizeof(stall_text));
         format_late(ps, false, late_text, sizeof(late_text));
         if (ws->dropped_pairs)
                 snprintf(cap_text, sizeof(cap_text), ", %" PRIu64 " pairs dropped at state.max_keys",
@@ -139,10 +162,10 @@ void status_notify(Status *st) {
                 snprintf(lag_text, sizeof(lag_text), ", lag %" PRId64, lag);
         sd_notifyf(0,
                    "STATUS=%" PRIu64 " records (%.0f/s), %" PRIu64 " batches, %" PRIu64 " late records/%" PRIu64
-                   " pairs%s, %" PRIu64 " invalid, %" PRIu64 " keys%s, watermark %s%s%s%s%s%s",
+                   " pairs%s, %" PRIu64 " invalid, %" PRIu64 " keys%s, watermark %s%s%s%s%s%s%s",
                    ps->messages, rate, pipeline_batch_number(p), ps->late_records, ws->late_pairs, late_text, ps->invalid,
                    ws->live_keys, cap_text, pipeline_scope(p) == WATERMARK_PARTITION ? "(lowest partition's) " : "", wm,
-                   journal_text, lag_text, kafka_text, restore_text);
+                   journal_text, lag_text, kafka_text, restore_text, stall_text);
         st->last_messages = ps->messages;
         st->last_us = now;
 }

@@ -22,16 +22,18 @@ typedef struct Status {
         uint64_t last_messages, last_us; /* at the previous STATUS=, for the rate */
         sd_event_source *timer;
         const Pipeline *pipeline;
-        const Output *output;
+        Output *output;
         Consumer *consumer; /* for the lag; NULL until started */
-        const Checkpoints *checkpoints; /* for the restores in progress */
+        Checkpoints *checkpoints; /* for the restores in progress */
 } Status;
 
-void status_init(Status *st, const Pipeline *p, const Output *o, const Checkpoints *c);
+void status_init(Status *st, const Pipeline *p, Output *o, Checkpoints *c);
 void status_free(Status *st);
 
-/* Refreshes STATUS= every 2 s from now on. Without a notify socket there
- * is nobody to tell, and no timer wakes the loop. */
+/* Refreshes STATUS= every 2 s from now on, and checks as often whether the
+ * writes to Kafka (results, changelog) stall, logging when a stall begins
+ * and ends. Without a notify socket and without Kafka writes there is
+ * nothing to do, and no timer wakes the loop. */
 int status_start(Status *st, sd_event *event, Consumer *c);
 
 /* Logs an invalid record with its coordinates, at most 10 every 10 s; says
