@@ -25,6 +25,9 @@
 #                                          create topics (one partition unless
 #                                          given), replicated on every node,
 #                                          with these topic settings
+#   scripts/kafka.sh delete-records DIR TOPIC:PARTITION...
+#                                          delete every record the partitions
+#                                          hold now, as retention would
 #   scripts/kafka.sh allow DIR USER OPERATION:TYPE:NAME...
 #                                          ACLs: let User:USER do OPERATION
 #                                          (Read, Write, Describe, ...) on the
@@ -327,6 +330,21 @@ for name, done in admin.create_topics(topics, operation_timeout=30).items():
 PY
 }
 
+# Kafka's own tool: kafka-python 2.0.2 and confluent-kafka 1.7 have no
+# DeleteRecords call
+delete_records() {
+        local json='{"version":1,"partitions":[' sep=""
+        for spec in "$@"; do
+                json+="$sep{\"topic\":\"${spec%:*}\",\"partition\":${spec##*:},\"offset\":-1}"
+                sep=,
+        done
+        json+="]}"
+        echo "$json" >"$DIR/tools/delete-records.json"
+        kafka_tool org.apache.kafka.tools.DeleteRecordsCommand --bootstrap-server "$(cat "$DIR/bootstrap")" \
+                --offset-json-file "$DIR/tools/delete-records.json" >"$DIR/tools/delete-records.out" 2>&1 ||
+                die "DeleteRecords failed: $(tail -n 3 "$DIR/tools/delete-records.out")"
+}
+
 # ACLs in one request of the admin API (kafka-python's: Debian's
 # confluent-kafka has no ACL calls), on the PLAINTEXT listener, a super
 # user's
@@ -354,7 +372,7 @@ command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
 fetch) fetch ;;
-start | stop | wait | topics | node | allow)
+start | stop | wait | topics | node | allow | delete-records)
         [ $# -gt 0 ] || usage
         DIR=$(mkdir -p "$1" && cd "$1" && pwd)
         shift
@@ -365,6 +383,7 @@ start | stop | wait | topics | node | allow)
         topics) topics "$@" ;;
         node) node "$@" ;;
         allow) allow "$@" ;;
+        delete-records) mkdir -p "$DIR/tools" && delete_records "$@" ;;
         esac
         ;;
 *) usage ;;

@@ -51,6 +51,7 @@ static void reload(Daemon *d) {
                 if (d->metrics_file)
                         metrics_file_set_interval(d->metrics_file, next->metrics_interval_ms);
                 output_reconfigure(d->output, next);
+                checkpoints_set_lost_state(d->checkpoints, next->lost_state);
                 triggers_set_config(d->triggers, next);
                 PipelineSettings settings = reload_pipeline_settings(&d->options, next);
                 config_free(d->config);

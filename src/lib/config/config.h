@@ -14,6 +14,11 @@
 
 typedef enum StartingOffsets { STARTING_EARLIEST, STARTING_LATEST } StartingOffsets;
 
+/* What becomes of a partition whose state the changelog no longer holds:
+ * held (not read) until an operator chooses, or rebuilt from the earliest
+ * record the input topic still holds. */
+typedef enum LostState { LOST_STATE_HOLD, LOST_STATE_REBUILD } LostState;
+
 typedef struct KafkaProperty {
         char *name;
         char *value;
@@ -60,6 +65,7 @@ typedef struct Config {
         char *changelog_topic; /* "" or NULL: off */
         int64_t changelog_snapshot_interval_ms;
         uint64_t changelog_replication_factor; /* of a topic sensord creates; 0: the broker's default */
+        int lost_state; /* LostState */
         uint64_t max_keys;
 
         uint64_t max_message_bytes;

@@ -17,6 +17,7 @@ static const char *const mode_choices[] = { "update", "append", "complete", NULL
 static const char *const sink_choices[] = { "auto", "stdout", "journal", "none", NULL };
 static const char *const format_choices[] = { "json", "table", NULL };
 static const char *const scope_choices[] = { "process", "partition", NULL };
+static const char *const lost_state_choices[] = { "hold", "rebuild", NULL };
 static const char *const level_choices[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL };
 
 #define AT(field) offsetof(Config, field)
@@ -55,6 +56,7 @@ const Setting config_settings[] = {
         { "state.changelog_topic", KIND_STRING, AT(changelog_topic), NULL, RESTART },
         { "state.changelog_snapshot_interval", KIND_DURATION, AT(changelog_snapshot_interval_ms), NULL, RESTART },
         { "state.changelog_replication_factor", KIND_COUNT, AT(changelog_replication_factor), NULL, RESTART },
+        { "state.lost_state", KIND_ENUM, AT(lost_state), lost_state_choices, LIVE },
         { "state.max_keys", KIND_COUNT, AT(max_keys), NULL, LIVE },
         { "limits.max_message_bytes", KIND_SIZE, AT(max_message_bytes), NULL, LIVE },
         { "dead_letter.topic", KIND_STRING, AT(dead_letter_topic), NULL, RESTART },

@@ -149,15 +149,20 @@ int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, co
                 c->events = *events;
                 c->changelog_topic = xstrdup(config->changelog_topic);
                 c->snapshot_interval_us = (uint64_t)config->changelog_snapshot_interval_ms * 1000;
+                c->lost_state = config->lost_state;
                 int r = changelog_new(&c->changelog, config, event, &changelog_events);
                 if (r == 0)
                         r = sd_event_add_time(event, &c->ask_retry, CLOCK_MONOTONIC, UINT64_MAX, 100000,
                                               checkpoints_on_ask_retry, c);
+                if (r == 0)
+                        r = sd_event_add_time(event, &c->read_retry, CLOCK_MONOTONIC, UINT64_MAX, 100000,
+                                              checkpoints_on_read_retry, c);
                 if (r < 0) {
                         checkpoints_free(c);
                         return -EINVAL;
                 }
                 sd_event_source_set_enabled(c->ask_retry, SD_EVENT_OFF);
+                sd_event_source_set_enabled(c->read_retry, SD_EVENT_OFF);
         }
         *out = c;
         return 0;
@@ -169,6 +174,7 @@ Checkpoints *checkpoints_free(Checkpoints *c) {
         for (size_t i = 0; i < c->n_slots; i++)
                 slot_reset(c, (int32_t)i, &c->slots[i]);
         sd_event_source_disable_unref(c->ask_retry);
+        sd_event_source_disable_unref(c->read_retry);
         changelog_free(c->changelog);
         free(c->slots);
         free(c->directory);
@@ -212,4 +218,18 @@ void checkpoints_restoring(const Checkpoints *c, size_t *partitions, uint64_t *r
                         *to_read += (uint64_t)(s->pointer.current.last_offset - changelog_replay_start(s->replay) + 1);
                 }
         }
+}
+
+size_t checkpoints_lost(const Checkpoints *c, int32_t *first) {
+        size_t n = 0;
+        for (size_t i = 0; i < c->n_slots; i++)
+                if (c->slots[i].phase == PHASE_LOST && n++ == 0 && first)
+                        *first = (int32_t)i;
+        return n;
+}
+
+void checkpoints_set_lost_state(Checkpoints *c, int lost_state) {
+        c->lost_state = lost_state;
+        if (c->changelog && lost_state == LOST_STATE_REBUILD)
+                checkpoints_rebuild_lost(c);
 }

@@ -52,6 +52,14 @@ int checkpoints_start(Checkpoints *c, int input_partitions);
 
 bool checkpoints_have_changelog(const Checkpoints *c);
 
+/* Partitions held because the changelog no longer has their state (see
+ * state.lost_state), and the lowest of them in *first. */
+size_t checkpoints_lost(const Checkpoints *c, int32_t *first);
+
+/* A reload's state.lost_state: "rebuild" rebuilds the lost partitions and
+ * those whose changelog partition ended early. */
+void checkpoints_set_lost_state(Checkpoints *c, int lost_state);
+
 /* With a changelog: logs a stall of its writes that began or ended; how
  * long it has lasted in seconds (0: none, or no changelog) and the
  * broker's last error ("" if none). */

@@ -16,8 +16,9 @@
 typedef enum Phase {
         PHASE_NONE,      /* not held */
         PHASE_ASKING,    /* waiting for the committed offset and pointer */
-        PHASE_RESTORING, /* reading the changelog */
+        PHASE_RESTORING, /* reading the changelog, or waiting to read it again */
         PHASE_HELD,      /* state in place */
+        PHASE_LOST,      /* the changelog no longer has its state: not read until state.lost_state says */
 } Phase;
 
 /* A checkpoint produced to the changelog, not yet wholly delivered. */
@@ -48,6 +49,10 @@ typedef struct Slot {
         ChangelogReplay *replay;
         bool with_previous;
         uint64_t restore_start_us;
+        ChangelogRead read_end;  /* how the read ended */
+        uint64_t read_again_us;  /* the changelog partition ended early: read again then; 0: not waiting */
+        unsigned early_ends;     /* of this restore, for the log */
+        const char *lost;        /* PHASE_LOST: why */
 
         /* writer: this holder's chain of checkpoints in the changelog */
         uint64_t writer, next_seq;
@@ -74,6 +79,8 @@ struct Checkpoints {
         Changelog *changelog; /* NULL: none */
         CheckpointsEvents events;
         sd_event_source *ask_retry;
+        sd_event_source *read_retry; /* reads again the partitions that ended early */
+        int lost_state;              /* LostState */
         uint64_t last_id;
         uint64_t snapshot_interval_us;
         uint64_t close_deadline_us; /* a revocation's, for the closing commits */
@@ -100,7 +107,13 @@ void checkpoints_ask(Checkpoints *c, int32_t partition, Slot *s);
 int checkpoints_on_ask_retry(sd_event_source *source, uint64_t usec, void *userdata);
 void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset, const char *metadata, size_t len,
                               const char *error);
-void checkpoints_on_read(void *userdata, int32_t partition, int64_t offset, const void *value, size_t len, bool end);
+void checkpoints_on_read(void *userdata, int32_t partition, int64_t offset, const void *value, size_t len,
+                         ChangelogRead what);
+/* The read_retry timer's. */
+int checkpoints_on_read_retry(sd_event_source *source, uint64_t usec, void *userdata);
+/* Rebuilds every lost partition, and those waiting for a changelog
+ * partition that ended early (state.lost_state "rebuild", at a reload). */
+void checkpoints_rebuild_lost(Checkpoints *c);
 
 /* --- the changelog writer (checkpoints_writer.c) --- */
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <librdkafka/rdkafka.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sysexits.h>
@@ -17,6 +18,8 @@
 
 /* Between two attempts to read a partition's committed pointer. */
 #define ASK_RETRY_USEC (1000 * 1000)
+/* Before a changelog partition that ended early is read again. */
+#define READ_RETRY_USEC (5 * 1000 * 1000)
 
 static uint64_t new_writer_id(void) {
         uint64_t id = 0;
@@ -69,7 +72,92 @@ static void start_reading(Checkpoints *c, int32_t partition, Slot *s, bool with_
         s->replay = changelog_replay_new(&s->pointer, with_previous);
         s->with_previous = with_previous;
         s->phase = PHASE_RESTORING;
+        s->read_end = CHANGELOG_READ_MESSAGE;
+        s->read_again_us = 0;
         changelog_read_from(c->changelog, partition, changelog_replay_start(s->replay));
+}
+
+/* Starts the partition afresh from the earliest record the input topic
+ * still holds: what retention deleted from it is missing from its windows. */
+static void rebuild(Checkpoints *c, int32_t partition, Slot *s) {
+        log_warning("%s/%" PRId32 ": rebuilding its state from the earliest record %s still holds (state.lost_state "
+                    "\"rebuild\"): the windows of records it no longer holds miss them, and their rows are "
+                    "emitted again from what is left",
+                    c->header.topic, partition, c->header.topic);
+        window_state_discard(s->state);
+        s->has_base = false;
+        s->lost = NULL;
+        s->committed = RD_KAFKA_OFFSET_BEGINNING;
+        restored(c, partition, s, NULL);
+}
+
+/* The changelog no longer holds the partition's state: the partition is
+ * held, unread, and the other partitions flow on; state.lost_state says
+ * whether it is rebuilt. */
+static void lose(Checkpoints *c, int32_t partition, Slot *s, const char *why, const char *problem) {
+        changelog_read_stop(c->changelog, partition);
+        s->replay = changelog_replay_free(s->replay);
+        window_state_discard(s->state);
+        s->phase = PHASE_LOST;
+        s->lost = why;
+        log_error("%s/%" PRId32 ": its state is %s (changelog %s/%" PRId32 ": %s). sensord holds the partition, "
+                  "reading none of it; the others go on. To rebuild it from the earliest record %s still holds, set "
+                  "state.lost_state = \"rebuild\" and reload (systemctl reload sensord)",
+                  c->header.topic, partition, why, c->changelog_topic, partition, problem, c->header.topic);
+        if (c->lost_state == LOST_STATE_REBUILD)
+                rebuild(c, partition, s);
+}
+
+void checkpoints_rebuild_lost(Checkpoints *c) {
+        for (size_t i = 0; i < c->n_slots; i++) {
+                Slot *s = &c->slots[i];
+                if (s->phase == PHASE_RESTORING && s->early_ends > 0) {
+                        /* the operator's word: it is not coming */
+                        changelog_read_stop(c->changelog, (int32_t)i);
+                        s->replay = changelog_replay_free(s->replay);
+                        s->read_again_us = 0;
+                } else if (s->phase != PHASE_LOST) {
+                        continue;
+                }
+                rebuild(c, (int32_t)i, s);
+        }
+}
+
+int checkpoints_on_read_retry(sd_event_source *source, uint64_t usec, void *userdata) {
+        Checkpoints *c = userdata;
+        uint64_t now = now_usec(CLOCK_MONOTONIC), next = UINT64_MAX;
+        for (size_t i = 0; i < c->n_slots; i++) {
+                Slot *s = &c->slots[i];
+                if (s->phase != PHASE_RESTORING || !s->read_again_us)
+                        continue;
+                if (s->read_again_us <= now)
+                        start_reading(c, (int32_t)i, s, false);
+                else if (s->read_again_us < next)
+                        next = s->read_again_us;
+        }
+        if (next != UINT64_MAX) {
+                sd_event_source_set_time(c->read_retry, next);
+                sd_event_source_set_enabled(c->read_retry, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+/* The changelog partition ended before the checkpoint the pointer names: a
+ * replica that is behind the one that took the writes, or metadata not yet
+ * up to date. Read again later; the partition waits meanwhile. */
+static void read_again_later(Checkpoints *c, int32_t partition, Slot *s, const char *problem) {
+        changelog_read_stop(c->changelog, partition);
+        s->replay = changelog_replay_free(s->replay);
+        window_state_discard(s->state);
+        s->early_ends++;
+        if (s->early_ends == 1 || s->early_ends % 12 == 0)
+                log_warning("changelog %s/%" PRId32 " ends before the checkpoint its pointer names (%s), %u time(s) so "
+                            "far: a replica behind, or a log cut short; reading it again every %d s. If it never "
+                            "comes, set state.lost_state = \"rebuild\" and reload",
+                            c->changelog_topic, partition, problem, s->early_ends, READ_RETRY_USEC / 1000000);
+        s->read_again_us = now_usec(CLOCK_MONOTONIC) + READ_RETRY_USEC;
+        sd_event_source_set_time(c->read_retry, s->read_again_us);
+        sd_event_source_set_enabled(c->read_retry, SD_EVENT_ONESHOT);
 }
 
 void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset, const char *metadata, size_t len,
@@ -89,10 +177,12 @@ void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset,
         s->committed = offset;
         int p = metadata ? changelog_pointer_parse(metadata, len, &s->pointer) : -ENOENT;
         if (p == -EBADMSG) {
-                log_error("%s/%" PRId32 ": the committed offset's metadata is a damaged changelog pointer (\"%.*s\"); "
-                          "the partition's state cannot be found",
-                          c->header.topic, partition, (int)len, metadata);
-                fail(c, EX_IOERR);
+                char problem[CHANGELOG_POINTER_MAX + 64];
+                snprintf(problem, sizeof(problem), "the committed pointer is damaged: \"%.*s\"",
+                         (int)(len < CHANGELOG_POINTER_MAX ? len : CHANGELOG_POINTER_MAX), metadata);
+                CheckpointMark mark;
+                if (open_files(c, partition, s, &mark) >= 0)
+                        lose(c, partition, s, "not to be found", problem);
                 return;
         }
         s->has_pointer = p == 0;
@@ -140,6 +230,10 @@ static void finish_restore(Checkpoints *c, int32_t partition, Slot *s) {
         window_state_discard(s->state);
         int r = changelog_replay_apply(s->replay, &header, s->state, &mark, problem, sizeof(problem), &bad);
         s->replay = changelog_replay_free(s->replay);
+        if (r == -EBADMSG && !s->with_previous && s->read_end == CHANGELOG_READ_END) {
+                read_again_later(c, partition, s, problem);
+                return;
+        }
         if (r == -EBADMSG && !s->with_previous && s->pointer.has_previous) {
                 log_warning("changelog %s/%" PRId32 ": %s; falling back to the previous generation", c->changelog_topic,
                             partition, problem);
@@ -147,16 +241,20 @@ static void finish_restore(Checkpoints *c, int32_t partition, Slot *s) {
                 start_reading(c, partition, s, true);
                 return;
         }
-        if (r < 0) {
+        if (r == -EINVAL) {
                 window_state_discard(s->state);
-                log_error("changelog %s/%" PRId32 " at offset %" PRId64 ": %s. Nothing was loaded. %s",
-                          c->changelog_topic, partition, bad, problem,
-                          r == -EINVAL ? "Restore it with the settings it was written under"
-                                       : "The partition's state is lost; to start it afresh from the committed offset, "
-                                         "commit that offset without metadata (kafka-consumer-groups --reset-offsets)");
-                fail(c, r == -EINVAL ? EX_CONFIG : EX_IOERR);
+                log_error("changelog %s/%" PRId32 " at offset %" PRId64 ": %s. Nothing was loaded. Restore it with the "
+                          "settings it was written under",
+                          c->changelog_topic, partition, bad, problem);
+                fail(c, EX_CONFIG);
                 return;
         }
+        if (r < 0) {
+                lose(c, partition, s, s->read_end == CHANGELOG_READ_GONE ? "lost to the changelog's retention" : "damaged",
+                     problem);
+                return;
+        }
+        s->early_ends = 0;
         if (problem[0])
                 log_warning("changelog %s/%" PRId32 ": %s", c->changelog_topic, partition, problem);
         log_info("%s/%" PRId32 ": state restored from changelog %s in %" PRIu64 " ms (%" PRIu64 " messages, %" PRIu64
@@ -173,13 +271,16 @@ static void finish_restore(Checkpoints *c, int32_t partition, Slot *s) {
         restored(c, partition, s, &mark);
 }
 
-void checkpoints_on_read(void *userdata, int32_t partition, int64_t offset, const void *value, size_t len, bool end) {
+void checkpoints_on_read(void *userdata, int32_t partition, int64_t offset, const void *value, size_t len,
+                         ChangelogRead what) {
         Checkpoints *c = userdata;
         Slot *s = (size_t)partition < c->n_slots ? &c->slots[partition] : NULL;
         if (!s || s->phase != PHASE_RESTORING || !s->replay)
                 return;
-        /* the end of what is there (before the pointer's offset: lost to
-         * retention) ends the read as well as the pointer's offset does */
-        if (end || changelog_replay_add(s->replay, offset, value, len))
+        /* the end of what is there (before the pointer's offset: the
+         * partition ends early, or retention took its start) ends the read
+         * as well as the pointer's offset does */
+        s->read_end = what;
+        if (what != CHANGELOG_READ_MESSAGE || changelog_replay_add(s->replay, offset, value, len))
                 finish_restore(c, partition, s);
 }

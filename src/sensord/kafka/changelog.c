@@ -22,6 +22,8 @@
 #include "sensord/kafka/topic_wait.h"
 #include "sensord/kafka/write_stall.h"
 
+#define NOT_READING INT64_MIN
+
 /* Room in a message for what the broker adds around the value (record
  * headers, batch overhead), under message.max.bytes. */
 #define MESSAGE_OVERHEAD 1024
@@ -65,6 +67,8 @@ struct Changelog {
         WriteStall stall;       /* the producer's acknowledgements */
         char stall_what[300];   /* "changelog topic NAME" */
         uint64_t backlog_bytes; /* produced, not yet reported */
+        int64_t *read_from; /* by partition: where its read began; NOT_READING: none */
+        size_t n_read_from;
 };
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
@@ -239,6 +243,47 @@ static void done_ask(KafkaJob *job, bool cancelled) {
         free(ask);
 }
 
+/* A read asked for an offset the partition does not have: below its start
+ * (retention took it) or at or past its end (a replica behind, or stale
+ * metadata). The partition's offsets, asked on the worker, tell which; an
+ * answer that does not come counts as the end, which is read again, never
+ * as a loss. */
+typedef struct Bounds {
+        KafkaJob job; /* first: the job is the request */
+        Changelog *cl;
+        int32_t partition;
+        int64_t offset, low, high;
+        rd_kafka_resp_err_t err;
+} Bounds;
+
+static void run_bounds(KafkaJob *job) {
+        Bounds *b = (Bounds *)job;
+        b->err = rd_kafka_query_watermark_offsets(b->cl->reader, b->cl->topic, b->partition, &b->low, &b->high,
+                                                  ASK_TIMEOUT_MS);
+}
+
+static void done_bounds(KafkaJob *job, bool cancelled) {
+        Bounds *b = (Bounds *)job;
+        Changelog *cl = b->cl;
+        if (!cancelled) {
+                bool gone = !b->err && b->offset >= 0 && b->offset < b->low;
+                log_warning("changelog %s/%" PRId32 " has offsets %" PRId64 " to %" PRId64 ", not %" PRId64 "%s%s",
+                            cl->topic, b->partition, b->err ? -1 : b->low, b->err ? -1 : b->high, b->offset,
+                            gone ? ": retention deleted it" : "",
+                            b->err ? " (its offsets could not be asked for)" : "");
+                cl->events.read(cl->events.userdata, b->partition, b->offset, NULL, 0,
+                                gone ? CHANGELOG_READ_GONE : CHANGELOG_READ_END);
+        }
+        free(b);
+}
+
+static void ask_bounds(Changelog *cl, int32_t partition, int64_t offset) {
+        Bounds *b = xcalloc(1, sizeof(*b));
+        *b = (Bounds){ .job = { .run = run_bounds, .done = done_bounds }, .cl = cl, .partition = partition,
+                       .offset = offset };
+        kafka_worker_submit(cl->worker, &b->job);
+}
+
 static int on_reader_ready(void *userdata) {
         Changelog *cl = userdata;
         rd_kafka_message_t *m = NULL;
@@ -248,14 +293,18 @@ static int on_reader_ready(void *userdata) {
                 if (m->err == 0) {
                         cl->read_messages++;
                         cl->read_bytes += m->len;
-                        cl->events.read(cl->events.userdata, m->partition, m->offset, m->payload, m->len, false);
+                        cl->events.read(cl->events.userdata, m->partition, m->offset, m->payload, m->len,
+                                        CHANGELOG_READ_MESSAGE);
                 } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                        cl->events.read(cl->events.userdata, m->partition, m->offset, NULL, 0, true);
+                        cl->events.read(cl->events.userdata, m->partition, m->offset, NULL, 0, CHANGELOG_READ_END);
                 } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
                            m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
                         log_warning("reading changelog %s/%" PRId32 ": %s", cl->topic, m->partition,
                                     rd_kafka_message_errstr(m));
-                        cl->events.read(cl->events.userdata, m->partition, m->offset, NULL, 0, true);
+                        bool known = m->partition >= 0 && (size_t)m->partition < cl->n_read_from &&
+                                     cl->read_from[m->partition] != NOT_READING;
+                        ask_bounds(cl, m->partition,
+                                   m->offset >= 0 ? m->offset : known ? cl->read_from[m->partition] : -1);
                 } else {
                         log_warning("reading changelog %s: %s", cl->topic, rd_kafka_message_errstr(m));
                 }
@@ -348,6 +397,7 @@ Changelog *changelog_free(Changelog *cl) {
         for (size_t i = 0; i < cl->n_resend; i++)
                 free(cl->resend[i].value);
         free(cl->resend);
+        free(cl->read_from);
         write_stall_free(&cl->stall);
         free(cl->topic);
         free(cl->input_topic);
@@ -485,10 +535,21 @@ static void reader_change(Changelog *cl, int32_t partition, int64_t offset, bool
 }
 
 void changelog_read_from(Changelog *cl, int32_t partition, int64_t offset) {
+        if (partition >= 0 && (size_t)partition >= cl->n_read_from) {
+                cl->read_from = xrealloc(cl->read_from, ((size_t)partition + 1) * sizeof(*cl->read_from));
+                for (size_t i = cl->n_read_from; i <= (size_t)partition; i++)
+                        cl->read_from[i] = NOT_READING;
+                cl->n_read_from = (size_t)partition + 1;
+        }
+        if (partition >= 0)
+                cl->read_from[partition] = offset;
         reader_change(cl, partition, offset, true);
 }
 
 void changelog_read_stop(Changelog *cl, int32_t partition) {
+        if (partition < 0 || (size_t)partition >= cl->n_read_from || cl->read_from[partition] == NOT_READING)
+                return; /* not reading it: nothing to unassign */
+        cl->read_from[partition] = NOT_READING;
         reader_change(cl, partition, RD_KAFKA_OFFSET_INVALID, false);
 }
 
@@ -533,7 +594,9 @@ void changelog_read_counts(const Changelog *cl, uint64_t *messages, uint64_t *by
 }
 
 bool changelog_congested(const Changelog *cl) {
-        return cl->backlog_bytes > BACKLOG_MAX || write_stall_stalled(&cl->stall, now_usec(CLOCK_MONOTONIC));
+        /* asked before every message: the clock only while parts wait */
+        return cl->backlog_bytes > BACKLOG_MAX ||
+               (cl->stall.outstanding > 0 && write_stall_stalled(&cl->stall, now_usec(CLOCK_MONOTONIC)));
 }
 
 void changelog_check_stall(Changelog *cl) {

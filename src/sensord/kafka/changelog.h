@@ -20,16 +20,23 @@
 #include "lib/config/config.h"
 #include "lib/state/changelog_format.h"
 
+/* How a read for a restore goes on. */
+typedef enum ChangelogRead {
+        CHANGELOG_READ_MESSAGE, /* a message */
+        CHANGELOG_READ_END,     /* the partition ends here, for now */
+        CHANGELOG_READ_GONE,    /* its start moved past the offset asked for (retention) */
+} ChangelogRead;
+
 typedef struct ChangelogEvents {
         void *userdata;
         /* A partition's committed offset (-1: none) and metadata; or error,
          * when the coordinator could not be asked (ask again later). */
         void (*committed)(void *userdata, int32_t partition, int64_t offset, const char *metadata, size_t len,
                           const char *error);
-        /* A changelog message read for a restore; or with end, nothing
-         * more is there to read (the partition's end, or its start moved
-         * past the offset asked for). */
-        void (*read)(void *userdata, int32_t partition, int64_t offset, const void *value, size_t len, bool end);
+        /* A changelog message read for a restore, or the end of what there
+         * is to read (value NULL). */
+        void (*read)(void *userdata, int32_t partition, int64_t offset, const void *value, size_t len,
+                     ChangelogRead what);
         /* A produced part was delivered at offset, or failed for good. */
         void (*delivered)(void *userdata, int32_t partition, uint64_t token, int64_t offset, const char *error);
 } ChangelogEvents;

@@ -17,6 +17,7 @@
 #include "sensord/kafka/end_offsets.h"
 #include "sensord/kafka/freeze_guard.h"
 #include "sensord/kafka/kafka_conf.h"
+#include "sensord/kafka/offset_commit.h"
 #include "sensord/kafka/queue_watch.h"
 #include "sensord/kafka/refusal.h"
 #include "sensord/kafka/refetch.h"
@@ -70,7 +71,7 @@ struct Consumer {
         FreezeGuard guard; /* consumer_awake() */
         uint64_t hold_since_us; /* the pipeline has held messages back since; 0: it takes them */
         sd_event_source *hold_timer; /* pauses the partitions once a hold lasts */
-        bool paused;
+        bool paused, ever_paused;
         ConsumerRebalances rebalances;
         /* the input topic's partitions from the last statistics */
         KafkaPartitionStats *stats;
@@ -171,8 +172,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                         error = rd_kafka_incremental_assign(rk, parts);
                 else if (refused >= 0)
                         r = rd_kafka_assign(rk, parts);
-                if (c->paused && !error && !r) /* the hold goes on for them too */
+                /* librdkafka keeps a partition's pause across assignments: a
+                 * partition paused before a revoke would never be fetched
+                 * again. So each assignment says which it is: paused while
+                 * the hold goes on, resumed otherwise. */
+                if (!error && !r && c->paused)
                         rd_kafka_pause_partitions(rk, parts);
+                else if (!error && !r && c->ever_paused) /* else no pause op races the fetch start, see try_seek() */
+                        rd_kafka_resume_partitions(rk, parts);
                 if (c->available_now && refused >= 0 && !error && !r)
                         end_offsets_assigned(c->ends, parts);
         } else {
@@ -327,6 +334,7 @@ static void set_paused(Consumer *c, bool paused) {
                 rd_kafka_topic_partition_list_destroy(parts);
         }
         c->paused = paused;
+        c->ever_paused |= paused;
         if (paused)
                 log_info("reading %s paused: sensord holds its records back until its writes are acknowledged",
                          c->topic);
@@ -560,31 +568,7 @@ void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t 
 }
 
 void consumer_commit(Consumer *c, int32_t partition, int64_t offset, const char *metadata, int wait_ms) {
-        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_add(list, c->topic, partition);
-        p->offset = offset;
-        p->metadata = xstrdup(metadata); /* freed with the list */
-        p->metadata_size = strlen(metadata);
-        rd_kafka_resp_err_t err;
-        if (wait_ms < 0) {
-                err = rd_kafka_commit(c->rk, list, 1);
-        } else {
-                /* rd_kafka_commit(sync) waits as long as the coordinator
-                 * takes: the answer comes to a queue of its own instead */
-                rd_kafka_queue_t *queue = rd_kafka_queue_new(c->rk);
-                err = rd_kafka_commit_queue(c->rk, list, queue, NULL, NULL);
-                rd_kafka_event_t *ev = err ? NULL : rd_kafka_queue_poll(queue, wait_ms);
-                if (!err)
-                        err = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
-                if (ev)
-                        rd_kafka_event_destroy(ev);
-                rd_kafka_queue_destroy(queue);
-        }
-        if (err)
-                log_warning("committing offset %" PRId64 " of %s/%" PRId32 " failed: %s; the next owner restores the "
-                            "checkpoint committed before",
-                            offset, c->topic, partition, rd_kafka_err2str(err));
-        rd_kafka_topic_partition_list_destroy(list);
+        offset_commit(c->rk, c->topic, partition, offset, metadata, wait_ms);
 }
 
 /* Seeks a restored partition to seek_to. A restoring partition is not
@@ -634,8 +618,8 @@ static int on_seek_retry(sd_event_source *s, uint64_t usec, void *userdata) {
 
 void consumer_restored(Consumer *c, int32_t partition, int64_t offset, int64_t committed) {
         set_seek_to(c, partition,
-                    offset >= 0      ? offset
-                    : committed >= 0 ? committed
+                    offset >= 0                                                   ? offset
+                    : committed >= 0 || committed == RD_KAFKA_OFFSET_BEGINNING ? committed
                     : c->earliest    ? RD_KAFKA_OFFSET_BEGINNING
                                      : RD_KAFKA_OFFSET_END);
         try_seek(c, partition);

@@ -56,8 +56,9 @@ void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t 
 void consumer_commit(Consumer *c, int32_t partition, int64_t offset, const char *metadata, int wait_ms);
 
 /* A partition being restored at assignment (PIPELINE_SEEK_LATER) has its state:
- * reading resumes from offset, or when that is -1 from committed, or when
- * that is -1 too from kafka.starting_offsets. */
+ * reading resumes from offset, or when that is -1 from committed (which may
+ * be RD_KAFKA_OFFSET_BEGINNING: a rebuild), or when that is -1 too from
+ * kafka.starting_offsets. */
 void consumer_restored(Consumer *c, int32_t partition, int64_t offset, int64_t committed);
 
 /* Whether this member may act on its assignment now (close batches, emit

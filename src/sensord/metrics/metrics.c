@@ -198,6 +198,9 @@ void metrics_render(MetricsText *t, const MetricsSources *s) {
 
         gauge(t, "sensord_live_keys", "(window, sensor) entries in the window state.", (double)ws->live_keys);
         write_stall_gauge(t, s);
+        gauge(t, "sensord_partitions_lost",
+              "Partitions held unread because the changelog no longer has their state (see state.lost_state).",
+              (double)checkpoints_lost(s->checkpoints, NULL));
         partition_gauges(t, s->pipeline);
         consumer_gauges(t, s->topic, s->consumer);
         gauge(t, "sensord_last_batch_timestamp_seconds",

@@ -108,10 +108,16 @@ static void format_stalls(Status *st, char *buf, size_t size) {
         char reason[400];
         size_t n = 0;
         uint64_t seconds = checkpoints_stall_seconds(st->checkpoints);
+        int32_t first = -1;
+        size_t lost = checkpoints_lost(st->checkpoints, &first);
         buf[0] = '\0';
-        if (seconds) {
+        if (lost)
+                n += (size_t)snprintf(buf, size, ", %zu partition(s) held, their state lost (from partition %" PRId32
+                                      "; see the log)",
+                                      lost, first);
+        if (seconds && n < size) {
                 checkpoints_stall_reason(st->checkpoints, reason, sizeof(reason));
-                n += (size_t)snprintf(buf, size, ", changelog writes stalled %" PRIu64 " s (%s)", seconds,
+                n += (size_t)snprintf(buf + n, size - n, ", changelog writes stalled %" PRIu64 " s (%s)", seconds,
                                       reason[0] ? reason : "no reason given");
         }
         if ((seconds = output_stall_seconds(st->output)) && n < size) {
