@@ -604,8 +604,7 @@ void changelog_check_stall(Changelog *cl) {
 }
 
 uint64_t changelog_stall_seconds(const Changelog *cl) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
-        return write_stall_stalled(&cl->stall, now) ? write_stall_age_us(&cl->stall, now) / 1000000 : 0;
+        return write_stall_seconds(&cl->stall, now_usec(CLOCK_MONOTONIC));
 }
 
 void changelog_stall_reason(Changelog *cl, char *buf, size_t size) {

@@ -623,8 +623,7 @@ void kafka_sink_check_stall(KafkaSink *k) {
 }
 
 uint64_t kafka_sink_stall_seconds(const KafkaSink *k) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
-        return write_stall_stalled(&k->stall, now) ? write_stall_age_us(&k->stall, now) / 1000000 : 0;
+        return write_stall_seconds(&k->stall, now_usec(CLOCK_MONOTONIC));
 }
 
 void kafka_sink_stall_reason(KafkaSink *k, char *buf, size_t size) {

@@ -44,6 +44,27 @@ static rd_kafka_AdminOptions_t *options_for(rd_kafka_t *rk, rd_kafka_admin_op_t 
         return options;
 }
 
+/* The outcome of a request that failed as a whole: no answer (ev NULL),
+ * or an error for the request itself. Returns 1, with *r and why set, when
+ * it did; 0 when the answer's result is to be read. */
+static int request_failed(rd_kafka_event_t *ev, int timeout_ms, int *r, char *why, size_t size) {
+        if (ev && !rd_kafka_event_error(ev))
+                return 0;
+        *r = ev ? errno_of(rd_kafka_event_error(ev)) : -ETIMEDOUT;
+        if (ev)
+                snprintf(why, size, "%s", rd_kafka_event_error_string(ev));
+        else
+                snprintf(why, size, "no answer in %d ms", timeout_ms);
+        return 1;
+}
+
+/* The errno of the topic's result, with the broker's message, or the
+ * error's name, in why. */
+static int result_error(rd_kafka_resp_err_t err, const char *message, char *why, size_t size) {
+        snprintf(why, size, "%s", message && *message ? message : rd_kafka_err2str(err));
+        return errno_of(err);
+}
+
 /* The request's answer, or NULL after timeout_ms and a second more. */
 static rd_kafka_event_t *wait_answer(rd_kafka_queue_t *queue, int timeout_ms) {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + ((uint64_t)timeout_ms + 1000) * 1000;
@@ -82,19 +103,14 @@ int topic_admin_create(rd_kafka_t *rk, const char *topic, int partitions, int re
         rd_kafka_AdminOptions_t *options = options_for(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout_ms);
         rd_kafka_CreateTopics(rk, &t, 1, options, queue);
         rd_kafka_event_t *ev = wait_answer(queue, timeout_ms);
-        int r = -ETIMEDOUT;
-        snprintf(why, size, "no answer in %d ms", timeout_ms);
-        if (ev && rd_kafka_event_error(ev)) {
-                r = errno_of(rd_kafka_event_error(ev));
-                snprintf(why, size, "%s", rd_kafka_event_error_string(ev));
-        } else if (ev) {
+        int r;
+        if (!request_failed(ev, timeout_ms, &r, why, size)) {
                 size_t n = 0;
                 const rd_kafka_topic_result_t **results =
                         rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-                rd_kafka_resp_err_t err = n == 1 ? rd_kafka_topic_result_error(results[0]) : RD_KAFKA_RESP_ERR__FAIL;
-                const char *message = n == 1 ? rd_kafka_topic_result_error_string(results[0]) : NULL;
-                r = errno_of(err);
-                snprintf(why, size, "%s", message && *message ? message : rd_kafka_err2str(err));
+                r = n == 1 ? result_error(rd_kafka_topic_result_error(results[0]),
+                                          rd_kafka_topic_result_error_string(results[0]), why, size)
+                           : result_error(RD_KAFKA_RESP_ERR__FAIL, NULL, why, size);
         }
         if (ev)
                 rd_kafka_event_destroy(ev);
@@ -128,20 +144,14 @@ int topic_admin_describe(rd_kafka_t *rk, const char *topic, TopicSettings *s, in
         rd_kafka_AdminOptions_t *options = options_for(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout_ms);
         rd_kafka_DescribeConfigs(rk, &resource, 1, options, queue);
         rd_kafka_event_t *ev = wait_answer(queue, timeout_ms);
-        int r = -ETIMEDOUT;
-        snprintf(why, size, "no answer in %d ms", timeout_ms);
-        if (ev && rd_kafka_event_error(ev)) {
-                r = errno_of(rd_kafka_event_error(ev));
-                snprintf(why, size, "%s", rd_kafka_event_error_string(ev));
-        } else if (ev) {
+        int r;
+        if (!request_failed(ev, timeout_ms, &r, why, size)) {
                 size_t n = 0;
                 const rd_kafka_ConfigResource_t **resources =
                         rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
-                rd_kafka_resp_err_t err = n == 1 ? rd_kafka_ConfigResource_error(resources[0]) : RD_KAFKA_RESP_ERR__FAIL;
-                r = errno_of(err);
-                snprintf(why, size, "%s", n == 1 && rd_kafka_ConfigResource_error_string(resources[0])
-                                                  ? rd_kafka_ConfigResource_error_string(resources[0])
-                                                  : rd_kafka_err2str(err));
+                r = n == 1 ? result_error(rd_kafka_ConfigResource_error(resources[0]),
+                                          rd_kafka_ConfigResource_error_string(resources[0]), why, size)
+                           : result_error(RD_KAFKA_RESP_ERR__FAIL, NULL, why, size);
                 size_t n_entries = 0;
                 const rd_kafka_ConfigEntry_t **entries =
                         r == 0 ? rd_kafka_ConfigResource_configs(resources[0], &n_entries) : NULL;

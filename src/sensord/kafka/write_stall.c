@@ -68,6 +68,10 @@ bool write_stall_stalled(const WriteStall *w, uint64_t now_us) {
         return write_stall_age_us(w, now_us) >= WRITE_STALL_AFTER_US;
 }
 
+uint64_t write_stall_seconds(const WriteStall *w, uint64_t now_us) {
+        return write_stall_stalled(w, now_us) ? write_stall_age_us(w, now_us) / 1000000 : 0;
+}
+
 void write_stall_reason(WriteStall *w, char *buf, size_t size) {
         pthread_mutex_lock(&w->lock);
         snprintf(buf, size, "%s", w->reason);

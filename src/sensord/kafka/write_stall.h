@@ -43,6 +43,8 @@ void write_stall_delivered(WriteStall *w, bool ok, uint64_t now_us);
 /* How long writes have waited with none acknowledged; 0 when none waits. */
 uint64_t write_stall_age_us(const WriteStall *w, uint64_t now_us);
 bool write_stall_stalled(const WriteStall *w, uint64_t now_us);
+/* How long a stall has lasted, in whole seconds; 0 while writes flow. */
+uint64_t write_stall_seconds(const WriteStall *w, uint64_t now_us);
 
 /* Logs a stall that began, once, and its end. Returns whether stalled. */
 bool write_stall_check(WriteStall *w, uint64_t now_us);
