@@ -9,7 +9,7 @@
 #include "lib/config/config.h"
 #include "sensord/checkpoint/checkpoints.h"
 #include "sensord/daemon_options.h"
-#include "sensord/kafka/consumer.h"
+#include "sensord/kafka/consumer/consumer.h"
 #include "sensord/metrics/metrics.h"
 #include "sensord/metrics/metrics_file.h"
 #include "sensord/metrics/metrics_http.h"

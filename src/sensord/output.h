@@ -12,7 +12,7 @@
 #include "lib/config/config.h"
 #include "lib/metrics/metrics_text.h"
 #include "lib/text/emitter.h"
-#include "sensord/kafka/kafka_sink.h"
+#include "sensord/kafka/producers/kafka_sink.h"
 #include "sensord/pipeline.h"
 
 /* At a stop, or before partitions are revoked, how long to wait for

@@ -11,7 +11,7 @@
 #include "lib/state/changelog_format.h"
 #include "sensord/checkpoint/checkpoint_files.h"
 #include "sensord/checkpoint/checkpoints.h"
-#include "sensord/kafka/changelog.h"
+#include "sensord/kafka/producers/changelog.h"
 
 typedef enum Phase {
         PHASE_NONE,      /* not held */

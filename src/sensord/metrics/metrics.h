@@ -9,7 +9,7 @@
 
 #include "lib/metrics/metrics_text.h"
 #include "sensord/checkpoint/checkpoints.h"
-#include "sensord/kafka/consumer.h"
+#include "sensord/kafka/consumer/consumer.h"
 #include "sensord/output.h"
 #include "sensord/pipeline.h"
 

@@ -1,5 +1,5 @@
 /* consumer: librdkafka's high-level consumer on sd-event. */
-#include "sensord/kafka/consumer.h"
+#include "sensord/kafka/consumer/consumer.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,15 +13,15 @@
 #include "lib/base/alloc.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
-#include "sensord/kafka/consumer_conf.h"
-#include "sensord/kafka/end_offsets.h"
-#include "sensord/kafka/freeze_guard.h"
+#include "sensord/kafka/consumer/consumer_conf.h"
+#include "sensord/kafka/consumer/end_offsets.h"
+#include "sensord/kafka/consumer/freeze_guard.h"
 #include "sensord/kafka/kafka_conf.h"
-#include "sensord/kafka/offset_commit.h"
+#include "sensord/kafka/consumer/offset_commit.h"
 #include "sensord/kafka/queue_watch.h"
-#include "sensord/kafka/refusal.h"
-#include "sensord/kafka/refetch.h"
-#include "sensord/kafka/topic_wait.h"
+#include "sensord/kafka/producers/refusal.h"
+#include "sensord/kafka/consumer/refetch.h"
+#include "sensord/kafka/admin/topic_wait.h"
 
 /* How long a restored partition's seek may take to reach the fetcher. */
 #define SEEK_TIMEOUT_MS 1500

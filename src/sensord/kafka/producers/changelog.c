@@ -1,6 +1,6 @@
 /* changelog: a producer and a reader (assign() only), each a librdkafka
  * queue on sd-event, and committed-offset requests on a worker thread. */
-#include "sensord/kafka/changelog.h"
+#include "sensord/kafka/producers/changelog.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,12 +15,12 @@
 #include "lib/base/util.h"
 #include "sensord/kafka/kafka_conf.h"
 #include "sensord/kafka/kafka_worker.h"
-#include "sensord/kafka/producer_reset.h"
+#include "sensord/kafka/producers/producer_reset.h"
 #include "sensord/kafka/queue_watch.h"
-#include "sensord/kafka/refusal.h"
-#include "sensord/kafka/topic_admin.h"
-#include "sensord/kafka/topic_wait.h"
-#include "sensord/kafka/write_stall.h"
+#include "sensord/kafka/producers/refusal.h"
+#include "sensord/kafka/admin/topic_admin.h"
+#include "sensord/kafka/admin/topic_wait.h"
+#include "sensord/kafka/producers/write_stall.h"
 
 #define NOT_READING INT64_MIN
 

@@ -1,5 +1,5 @@
 /* end_offsets: watermark queries as kafka_worker jobs. */
-#include "sensord/kafka/end_offsets.h"
+#include "sensord/kafka/consumer/end_offsets.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* kafka_sink: an idempotent librdkafka producer on sd-event, counting each
  * batch's messages until their delivery reports, and replaced by a new one
  * when it fails for good. */
-#include "sensord/kafka/kafka_sink.h"
+#include "sensord/kafka/producers/kafka_sink.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,12 +18,12 @@
 #include "lib/text/row_json.h"
 #include "lib/text/timestamp.h"
 #include "sensord/kafka/kafka_conf.h"
-#include "sensord/kafka/producer_reset.h"
+#include "sensord/kafka/producers/producer_reset.h"
 #include "sensord/kafka/queue_watch.h"
-#include "sensord/kafka/refusal.h"
-#include "sensord/kafka/topic_admin.h"
-#include "sensord/kafka/topic_wait.h"
-#include "sensord/kafka/write_stall.h"
+#include "sensord/kafka/producers/refusal.h"
+#include "sensord/kafka/admin/topic_admin.h"
+#include "sensord/kafka/admin/topic_wait.h"
+#include "sensord/kafka/producers/write_stall.h"
 
 /* Room in a message for what the broker and librdkafka add around a
  * record's key, value and headers (record and batch framing). */

@@ -1,5 +1,5 @@
 /* freeze_guard: the loop's own heartbeat, and the hold after a freeze. */
-#include "sensord/kafka/freeze_guard.h"
+#include "sensord/kafka/consumer/freeze_guard.h"
 
 #include <inttypes.h>
 

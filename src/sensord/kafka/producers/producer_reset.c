@@ -1,5 +1,5 @@
 /* producer_reset: a new producer for one that failed for good. */
-#include "sensord/kafka/producer_reset.h"
+#include "sensord/kafka/producers/producer_reset.h"
 
 #include <errno.h>
 #include <systemd/sd-daemon.h>

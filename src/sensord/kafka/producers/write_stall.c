@@ -1,5 +1,5 @@
 /* write_stall: acknowledgements awaited, and librdkafka's reason why not. */
-#include "sensord/kafka/write_stall.h"
+#include "sensord/kafka/producers/write_stall.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* offset_commit: rd_kafka_commit_queue() and a bounded wait for its answer. */
-#include "sensord/kafka/offset_commit.h"
+#include "sensord/kafka/consumer/offset_commit.h"
 
 #include <inttypes.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* topic_admin: CreateTopics and DescribeConfigs, waited for at start. */
-#include "sensord/kafka/topic_admin.h"
+#include "sensord/kafka/admin/topic_admin.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* consumer_conf: the consumer's librdkafka configuration, in the order that
  * lets the operator win where sensord allows it: sensord's defaults, then
  * kafka.properties, then the settings sensord manages itself. */
-#include "sensord/kafka/consumer_conf.h"
+#include "sensord/kafka/consumer/consumer_conf.h"
 
 #include "lib/base/util.h"
 #include "sensord/kafka/kafka_conf.h"

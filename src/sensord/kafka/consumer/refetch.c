@@ -1,5 +1,5 @@
 /* refetch: a seek to the position reached, after a full queue is drained. */
-#include "sensord/kafka/refetch.h"
+#include "sensord/kafka/consumer/refetch.h"
 
 #include <inttypes.h>
 

@@ -1,5 +1,5 @@
 /* topic_wait: the topic in the cluster's metadata, retried until a deadline. */
-#include "sensord/kafka/topic_wait.h"
+#include "sensord/kafka/admin/topic_wait.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,7 +9,7 @@
 
 #include "lib/base/log.h"
 #include "lib/base/util.h"
-#include "sensord/kafka/refusal.h"
+#include "sensord/kafka/producers/refusal.h"
 
 /* Looks the topic up in the cluster's full topic list: asking for it by
  * name would make brokers with auto-creation (the devbroker among them)
