@@ -25,6 +25,8 @@
 #                                          create topics (one partition unless
 #                                          given), replicated on every node,
 #                                          with these topic settings
+#   scripts/kafka.sh add-partitions DIR TOPIC:TOTAL...
+#                                          give each topic TOTAL partitions
 #   scripts/kafka.sh delete-records DIR TOPIC:PARTITION...
 #                                          delete every record the partitions
 #                                          hold now, as retention would
@@ -330,6 +332,18 @@ for name, done in admin.create_topics(topics, operation_timeout=30).items():
 PY
 }
 
+add_partitions() {
+        /usr/bin/python3 - "$(cat "$DIR/bootstrap")" "$@" <<'PY'
+import sys
+from confluent_kafka.admin import AdminClient, NewPartitions
+
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+wanted = [NewPartitions(name, int(total)) for name, total in (spec.rsplit(":", 1) for spec in sys.argv[2:])]
+for name, done in admin.create_partitions(wanted, operation_timeout=30).items():
+    done.result()  # raises, naming the topic, when it did not grow
+PY
+}
+
 # Kafka's own tool: kafka-python 2.0.2 and confluent-kafka 1.7 have no
 # DeleteRecords call
 delete_records() {
@@ -372,7 +386,7 @@ command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
 fetch) fetch ;;
-start | stop | wait | topics | node | allow | delete-records)
+start | stop | wait | topics | node | allow | delete-records | add-partitions)
         [ $# -gt 0 ] || usage
         DIR=$(mkdir -p "$1" && cd "$1" && pwd)
         shift
@@ -384,6 +398,7 @@ start | stop | wait | topics | node | allow | delete-records)
         node) node "$@" ;;
         allow) allow "$@" ;;
         delete-records) mkdir -p "$DIR/tools" && delete_records "$@" ;;
+        add-partitions) add_partitions "$@" ;;
         esac
         ;;
 *) usage ;;

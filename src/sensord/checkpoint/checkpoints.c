@@ -144,8 +144,11 @@ int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, co
         metrics_histogram_init(&c->stats.seconds, seconds_bounds, ARRAY_SIZE(seconds_bounds));
         metrics_histogram_init(&c->stats.bytes, bytes_bounds, ARRAY_SIZE(bytes_bounds));
         if (config->changelog_topic && config->changelog_topic[0]) {
-                const ChangelogEvents changelog_events = { c, checkpoints_on_committed, checkpoints_on_read,
-                                                           checkpoints_on_delivered };
+                const ChangelogEvents changelog_events = { .userdata = c,
+                                                           .committed = checkpoints_on_committed,
+                                                           .read = checkpoints_on_read,
+                                                           .missing = checkpoints_on_missing,
+                                                           .delivered = checkpoints_on_delivered };
                 c->events = *events;
                 c->changelog_topic = xstrdup(config->changelog_topic);
                 c->snapshot_interval_us = (uint64_t)config->changelog_snapshot_interval_ms * 1000;
@@ -224,6 +227,14 @@ size_t checkpoints_lost(const Checkpoints *c, int32_t *first) {
         size_t n = 0;
         for (size_t i = 0; i < c->n_slots; i++)
                 if (c->slots[i].phase == PHASE_LOST && n++ == 0 && first)
+                        *first = (int32_t)i;
+        return n;
+}
+
+size_t checkpoints_waiting(const Checkpoints *c, int32_t *first) {
+        size_t n = 0;
+        for (size_t i = 0; i < c->n_slots; i++)
+                if (c->slots[i].phase == PHASE_ASKING && c->slots[i].no_changelog_partition && n++ == 0 && first)
                         *first = (int32_t)i;
         return n;
 }

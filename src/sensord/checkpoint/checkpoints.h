@@ -47,7 +47,7 @@ int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, co
 Checkpoints *checkpoints_free(Checkpoints *c);
 
 /* With a changelog: checks its topic (see changelog_start()). 0, or
- * -EHOSTUNREACH or -EINVAL (logged). */
+ * -EHOSTUNREACH, -EINVAL or -EACCES (logged). */
 int checkpoints_start(Checkpoints *c, int input_partitions);
 
 bool checkpoints_have_changelog(const Checkpoints *c);
@@ -55,6 +55,10 @@ bool checkpoints_have_changelog(const Checkpoints *c);
 /* Partitions held because the changelog no longer has their state (see
  * state.lost_state), and the lowest of them in *first. */
 size_t checkpoints_lost(const Checkpoints *c, int32_t *first);
+
+/* Partitions held because the changelog has no partition for them yet
+ * (added to the input), and the lowest of them in *first. */
+size_t checkpoints_waiting(const Checkpoints *c, int32_t *first);
 
 /* A reload's state.lost_state: "rebuild" rebuilds the lost partitions and
  * those whose changelog partition ended early. */

@@ -41,6 +41,10 @@ typedef struct Slot {
         Phase phase;
         WindowState *state; /* the pipeline's, from load to close */
         bool asked;         /* a committed-offset request is out */
+        /* the changelog has no partition for it (yet): asked again every
+         * MISSING_RETRY_USEC, told at the first and every 60th */
+        bool no_changelog_partition;
+        unsigned missing_asks;
 
         /* restore */
         int64_t committed;
@@ -107,6 +111,7 @@ void checkpoints_ask(Checkpoints *c, int32_t partition, Slot *s);
 int checkpoints_on_ask_retry(sd_event_source *source, uint64_t usec, void *userdata);
 void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset, const char *metadata, size_t len,
                               const char *error);
+void checkpoints_on_missing(void *userdata, int32_t partition, const char *why);
 void checkpoints_on_read(void *userdata, int32_t partition, int64_t offset, const void *value, size_t len,
                          ChangelogRead what);
 /* The read_retry timer's. */

@@ -18,6 +18,8 @@
 
 /* Between two attempts to read a partition's committed pointer. */
 #define ASK_RETRY_USEC (1000 * 1000)
+/* Between two asks for a changelog partition that does not exist yet. */
+#define MISSING_RETRY_USEC (5 * 1000 * 1000)
 /* Before a changelog partition that ended early is read again. */
 #define READ_RETRY_USEC (5 * 1000 * 1000)
 
@@ -160,6 +162,23 @@ static void read_again_later(Checkpoints *c, int32_t partition, Slot *s, const c
         sd_event_source_set_enabled(c->read_retry, SD_EVENT_ONESHOT);
 }
 
+void checkpoints_on_missing(void *userdata, int32_t partition, const char *why) {
+        Checkpoints *c = userdata;
+        Slot *s = (size_t)partition < c->n_slots ? &c->slots[partition] : NULL;
+        if (!s || s->phase != PHASE_ASKING || !s->asked)
+                return; /* revoked meanwhile */
+        s->asked = false;
+        s->no_changelog_partition = true;
+        if (s->missing_asks++ % 60 == 0)
+                log_error("%s/%" PRId32 ": changelog %s has no partition %" PRId32 " for its state, so sensord holds "
+                          "it, reading none of it, and looks again every %d s; the others go on. %s",
+                          c->header.topic, partition, c->changelog_topic, partition, MISSING_RETRY_USEC / 1000000, why);
+        if (sd_event_source_get_enabled(c->ask_retry, NULL) == 0) {
+                sd_event_source_set_time_relative(c->ask_retry, MISSING_RETRY_USEC);
+                sd_event_source_set_enabled(c->ask_retry, SD_EVENT_ONESHOT);
+        }
+}
+
 void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset, const char *metadata, size_t len,
                               const char *error) {
         Checkpoints *c = userdata;
@@ -167,6 +186,11 @@ void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset,
         if (!s || s->phase != PHASE_ASKING || !s->asked)
                 return; /* revoked meanwhile */
         s->asked = false;
+        if (s->no_changelog_partition && !error) {
+                log_notice("%s/%" PRId32 ": changelog %s has partition %" PRId32 " now; restoring it",
+                           c->header.topic, partition, c->changelog_topic, partition);
+                s->no_changelog_partition = false;
+        }
         if (error) {
                 log_notice("%s/%" PRId32 ": cannot read the committed offset yet (%s); asking again", c->header.topic,
                            partition, error);

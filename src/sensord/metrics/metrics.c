@@ -201,6 +201,9 @@ void metrics_render(MetricsText *t, const MetricsSources *s) {
         gauge(t, "sensord_partitions_lost",
               "Partitions held unread because the changelog no longer has their state (see state.lost_state).",
               (double)checkpoints_lost(s->checkpoints, NULL));
+        gauge(t, "sensord_partitions_waiting_changelog",
+              "Partitions held unread because the changelog topic has no partition for them yet (added to the input).",
+              (double)checkpoints_waiting(s->checkpoints, NULL));
         partition_gauges(t, s->pipeline);
         consumer_gauges(t, s->topic, s->consumer);
         gauge(t, "sensord_last_batch_timestamp_seconds",

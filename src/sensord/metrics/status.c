@@ -115,6 +115,11 @@ static void format_stalls(Status *st, char *buf, size_t size) {
                 n += (size_t)snprintf(buf, size, ", %zu partition(s) held, their state lost (from partition %" PRId32
                                       "; see the log)",
                                       lost, first);
+        size_t waiting = checkpoints_waiting(st->checkpoints, &first);
+        if (waiting && n < size)
+                n += (size_t)snprintf(buf + n, size - n, ", %zu partition(s) held until the changelog has them (from "
+                                      "partition %" PRId32 "; see the log)",
+                                      waiting, first);
         if (seconds && n < size) {
                 checkpoints_stall_reason(st->checkpoints, reason, sizeof(reason));
                 n += (size_t)snprintf(buf + n, size - n, ", changelog writes stalled %" PRIu64 " s (%s)", seconds,

@@ -1,10 +1,11 @@
-/* topic_admin: CreateTopics and DescribeConfigs, waited for at start. */
+/* topic_admin: CreateTopics, CreatePartitions and DescribeConfigs, each waited for. */
 #include "sensord/kafka/admin/topic_admin.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "lib/base/log.h"
 #include "lib/base/util.h"
@@ -72,7 +73,8 @@ static rd_kafka_event_t *wait_answer(rd_kafka_queue_t *queue, int timeout_ms) {
                 rd_kafka_event_t *ev = rd_kafka_queue_poll(queue, 500);
                 if (ev)
                         return ev;
-                sd_notify(0, "WATCHDOG=1");
+                if (gettid() == getpid()) /* the loop's thread: a worker's wait says nothing of the loop */
+                        sd_notify(0, "WATCHDOG=1");
         }
         return NULL;
 }
@@ -117,6 +119,51 @@ int topic_admin_create(rd_kafka_t *rk, const char *topic, int partitions, int re
         rd_kafka_AdminOptions_destroy(options);
         rd_kafka_queue_destroy(queue);
         rd_kafka_NewTopic_destroy(t);
+        return r;
+}
+
+int topic_admin_add_partitions(rd_kafka_t *rk, const char *topic, int total, int timeout_ms, char *why,
+                               size_t size) {
+        char errstr[256];
+        rd_kafka_NewPartitions_t *np = rd_kafka_NewPartitions_new(topic, (size_t)total, errstr, sizeof(errstr));
+        if (!np) {
+                snprintf(why, size, "%s", errstr);
+                return -EINVAL;
+        }
+        rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t *options = options_for(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout_ms);
+        rd_kafka_CreatePartitions(rk, &np, 1, options, queue);
+        rd_kafka_event_t *ev = wait_answer(queue, timeout_ms);
+        int r;
+        if (!request_failed(ev, timeout_ms, &r, why, size)) {
+                size_t n = 0;
+                const rd_kafka_topic_result_t **results =
+                        rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
+                r = n == 1 ? result_error(rd_kafka_topic_result_error(results[0]),
+                                          rd_kafka_topic_result_error_string(results[0]), why, size)
+                           : result_error(RD_KAFKA_RESP_ERR__FAIL, NULL, why, size);
+        }
+        if (ev)
+                rd_kafka_event_destroy(ev);
+        rd_kafka_AdminOptions_destroy(options);
+        rd_kafka_queue_destroy(queue);
+        rd_kafka_NewPartitions_destroy(np);
+        return r;
+}
+
+int topic_admin_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        int r = -EIO;
+        if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (md->topic_cnt == 1 && !md->topics[0].err)
+                        r = md->topics[0].partition_cnt;
+                else if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                        r = -ENOENT;
+                rd_kafka_metadata_destroy(md);
+        }
+        if (rkt)
+                rd_kafka_topic_destroy(rkt);
         return r;
 }
 

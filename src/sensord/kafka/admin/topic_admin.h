@@ -1,7 +1,8 @@
-/* topic_admin: the admin requests sensord makes at start, before it joins
- * its group: create a topic, and describe a topic's settings for
- * topic_rules. Each blocks for at most its timeout, pinging the watchdog,
- * as the rest of the start does. */
+/* topic_admin: the admin requests sensord makes, most at start, before it
+ * joins its group: create a topic, describe a topic's settings for
+ * topic_rules, give a topic more partitions. Each blocks for at most its
+ * timeout, pinging the watchdog, as the rest of the start does (later, on
+ * a worker thread). */
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -31,6 +32,17 @@ bool topic_admin_available(rd_kafka_t *rk, int timeout_ms);
  * refuses the settings; -ETIMEDOUT. why gets the broker's words. */
 int topic_admin_create(rd_kafka_t *rk, const char *topic, int partitions, int replication_factor,
                        const char *const *configs, int timeout_ms, char *why, size_t size);
+
+/* Gives topic total partitions (CreatePartitions). Returns as
+ * topic_admin_create(); -EINVAL too when it has that many already. */
+int topic_admin_add_partitions(rd_kafka_t *rk, const char *topic, int total, int timeout_ms, char *why,
+                               size_t size);
+
+/* The topic's partition count, from a metadata request by name (which a
+ * broker that auto-creates topics takes as a wish to create it: ask only
+ * for topics that exist). -ENOENT when the broker does not know it, -EIO
+ * when it did not answer within timeout_ms. */
+int topic_admin_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms);
 
 /* Fills *s (topic_settings_init() first) with the topic's settings and its
  * replication factor. Returns 0; -EACCES when the ACLs refuse

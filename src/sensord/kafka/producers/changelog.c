@@ -1,6 +1,6 @@
 /* changelog: a producer and a reader (assign() only), each a librdkafka
  * queue on sd-event, and committed-offset requests on a worker thread. */
-#include "sensord/kafka/producers/changelog.h"
+#include "sensord/kafka/producers/changelog_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,58 +18,7 @@
 #include "sensord/kafka/producers/producer_reset.h"
 #include "sensord/kafka/queue_watch.h"
 #include "sensord/kafka/producers/refusal.h"
-#include "sensord/kafka/admin/topic_admin.h"
-#include "sensord/kafka/admin/topic_wait.h"
 #include "sensord/kafka/producers/write_stall.h"
-
-#define NOT_READING INT64_MIN
-
-/* Room in a message for what the broker adds around the value (record
- * headers, batch overhead), under message.max.bytes. */
-#define MESSAGE_OVERHEAD 1024
-/* The most bytes of checkpoint parts waiting for their acknowledgement
- * before sensord reads no more records (changelog_congested()). */
-#define BACKLOG_MAX (64 * 1024 * 1024)
-/* The smallest max.message.bytes a changelog topic can have: a part must
- * hold a few entries besides its frame. */
-#define MESSAGE_MIN (4 * MESSAGE_OVERHEAD)
-/* How long one committed-offsets request may take before it is an error. */
-#define ASK_TIMEOUT_MS 10000
-
-/* A part the producer held when it failed for good, for the new one. */
-typedef struct Resend {
-        int32_t partition;
-        uint64_t token;
-        void *value;
-        size_t len;
-} Resend;
-
-struct Changelog {
-        ChangelogEvents events;
-        sd_event *event;
-        rd_kafka_conf_t *producer_conf; /* a copy, for a new producer */
-        Resend *resend; /* in the order of their delivery reports */
-        size_t n_resend, cap_resend;
-        char *topic, *input_topic, *group_id, *brokers;
-        int64_t startup_timeout_ms;
-        int64_t snapshot_interval_ms;
-        int replication_factor; /* of a topic sensord creates; -1: the broker's default */
-        bool admin; /* the brokers take admin requests (topic_admin_available()) */
-        rd_kafka_t *producer, *reader;
-        rd_kafka_topic_t *handle; /* the producer's, from changelog_start() on */
-        rd_kafka_topic_t *reader_handle; /* keeps the topic in the reader's metadata */
-        rd_kafka_queue_t *reader_queue;
-        QueueWatch producer_watch, reader_watch;
-        KafkaWorker *worker; /* committed-offset requests */
-        sd_event_source *more_read; /* the reader's queue held more than one turn's worth */
-        size_t part_max;
-        uint64_t read_messages, read_bytes;
-        WriteStall stall;       /* the producer's acknowledgements */
-        char stall_what[300];   /* "changelog topic NAME" */
-        uint64_t backlog_bytes; /* produced, not yet reported */
-        int64_t *read_from; /* by partition: where its read began; NOT_READING: none */
-        size_t n_read_from;
-};
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
         Changelog *cl = rd_kafka_opaque(rk);
@@ -162,6 +111,7 @@ static rd_kafka_conf_t *reader_conf(Changelog *cl, const Config *config) {
  * waited out rather than failing a checkpoint. Returns librdkafka's error,
  * __FATAL when there is no producer left. */
 static rd_kafka_resp_err_t produce_part(Changelog *cl, int32_t partition, void *value, size_t len, uint64_t token) {
+        bool refreshed = false;
         while (cl->producer) {
                 if (rd_kafka_produce(cl->handle, partition, RD_KAFKA_MSG_F_FREE, value, len, NULL, 0,
                                      (void *)(uintptr_t)token) == 0) {
@@ -170,6 +120,15 @@ static rd_kafka_resp_err_t produce_part(Changelog *cl, int32_t partition, void *
                         return RD_KAFKA_RESP_ERR_NO_ERROR;
                 }
                 rd_kafka_resp_err_t err = rd_kafka_last_error();
+                if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION && !refreshed) {
+                        /* added since the producer's metadata: ask for it
+                         * now (once), not at the next refresh */
+                        const struct rd_kafka_metadata *md = NULL;
+                        if (rd_kafka_metadata(cl->producer, 0, cl->handle, &md, ASK_TIMEOUT_MS) == 0)
+                                rd_kafka_metadata_destroy(md);
+                        refreshed = true;
+                        continue;
+                }
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
                         return err;
                 rd_kafka_poll(cl->producer, 100);
@@ -220,10 +179,15 @@ typedef struct Ask {
         Changelog *cl;
         rd_kafka_topic_partition_list_t *list;
         rd_kafka_resp_err_t err;
+        bool *missing; /* by list element: no changelog partition for it yet */
+        char why[800]; /* the fix, when one is missing */
 } Ask;
 
 static void run_ask(KafkaJob *job) {
         Ask *ask = (Ask *)job;
+        for (int i = 0; i < ask->list->cnt; i++)
+                ask->missing[i] =
+                        !changelog_topic_has_partition(ask->cl, ask->list->elems[i].partition, ask->why, sizeof(ask->why));
         ask->err = rd_kafka_committed(ask->cl->reader, ask->list, ASK_TIMEOUT_MS);
 }
 
@@ -233,13 +197,16 @@ static void done_ask(KafkaJob *job, bool cancelled) {
         for (int i = 0; !cancelled && i < ask->list->cnt; i++) {
                 const rd_kafka_topic_partition_t *p = &ask->list->elems[i];
                 rd_kafka_resp_err_t err = ask->err ? ask->err : p->err;
-                if (err)
+                if (ask->missing[i])
+                        cl->events.missing(cl->events.userdata, p->partition, ask->why);
+                else if (err)
                         cl->events.committed(cl->events.userdata, p->partition, -1, NULL, 0, rd_kafka_err2str(err));
                 else
                         cl->events.committed(cl->events.userdata, p->partition, p->offset >= 0 ? p->offset : -1,
                                              p->metadata, p->metadata_size, NULL);
         }
         rd_kafka_topic_partition_list_destroy(ask->list);
+        free(ask->missing);
         free(ask);
 }
 
@@ -407,115 +374,10 @@ Changelog *changelog_free(Changelog *cl) {
         return NULL;
 }
 
-static int admin_timeout_ms(const Changelog *cl) {
-        return topic_admin_timeout_ms(cl->startup_timeout_ms);
-}
-
-/* Creates the missing topic as Kafka Streams creates its internal topics:
- * the input's partition count, records deleted by age only, kept as long
- * as the input keeps its own. Returns 0 when the topic is there now,
- * -EOPNOTSUPP when the broker takes no CreateTopics (then a metadata
- * request by name may make it auto-create the topic), or -EACCES/-EINVAL
- * (logged: an operator must act). */
-static int create_if_missing(Changelog *cl, int input_partitions, int found) {
-        if (found != 0)
-                return 0; /* there, or no answer: topic_wait() says which */
-        if (!cl->admin)
-                return -EOPNOTSUPP;
-        char why[512], retention[32], snapshot_note[64] = "";
-        TopicSettings input;
-        topic_settings_init(&input);
-        (void)topic_admin_describe(cl->producer, cl->input_topic, &input, admin_timeout_ms(cl), why, sizeof(why));
-        int64_t retention_ms = topic_rules_changelog_retention(input.retention_ms, cl->snapshot_interval_ms);
-        snprintf(retention, sizeof(retention), "%" PRId64, retention_ms);
-        if (input.retention_ms > 0 && retention_ms != input.retention_ms)
-                snprintf(snapshot_note, sizeof(snapshot_note), ", twice state.changelog_snapshot_interval");
-        const char *configs[] = { "cleanup.policy", "delete", "retention.ms", retention, "retention.bytes", "-1",
-                                  NULL };
-        int r = topic_admin_create(cl->producer, cl->topic, input_partitions, cl->replication_factor, configs,
-                                   admin_timeout_ms(cl), why, sizeof(why));
-        if (r == 0) {
-                log_notice("created topic %s (state.changelog_topic): %d partition(s) as %s, replication factor %s, "
-                           "cleanup.policy=delete, retention.ms=%s (%s%s)",
-                           cl->topic, input_partitions, cl->input_topic,
-                           cl->replication_factor > 0 ? "from state.changelog_replication_factor"
-                                                      : "the broker's default",
-                           retention, input.retention_ms > 0 ? "as long as the input keeps records" : "a week",
-                           snapshot_note);
-                return 0;
-        }
-        if (r == -EEXIST || r == -EOPNOTSUPP)
-                return r == -EEXIST ? 0 : r; /* another host was first, or the broker cannot */
-        if (r == -EACCES) {
-                log_error("topic %s (state.changelog_topic) does not exist, and the ACLs do not let sensord create "
-                          "it (%s). Grant sensord's user Create on the topic, or create it: kafka-topics.sh --create "
-                          "--topic %s --partitions %d --config cleanup.policy=delete --config retention.ms=%s",
-                          cl->topic, why, cl->topic, input_partitions, retention);
-                return -EACCES;
-        }
-        if (r == -EINVAL) {
-                log_error("topic %s (state.changelog_topic) does not exist, and the brokers refused to create it "
-                          "with %d partition(s), replication factor %d: %s",
-                          cl->topic, input_partitions, cl->replication_factor, why);
-                return -EINVAL;
-        }
-        log_warning("creating topic %s (state.changelog_topic) failed: %s", cl->topic, why);
-        return 0; /* topic_wait() waits for it, or says it is missing */
-}
-
-/* Judges the topic's settings (topic_rules.c); a part is made to fit its
- * max.message.bytes. -EINVAL when one cannot work (logged). */
-static int check_settings(Changelog *cl) {
-        TopicSettings s;
-        TopicProblem problems[TOPIC_PROBLEMS_MAX];
-        topic_admin_settings(cl->producer, cl->admin, cl->topic, "state.changelog_topic", &s, admin_timeout_ms(cl));
-        size_t n = topic_rules_changelog(&s, cl->topic, cl->snapshot_interval_ms, MESSAGE_MIN, problems);
-        if (topic_admin_judge(problems, n) < 0)
-                return -EINVAL;
-        if (s.described && s.max_message_bytes > 0 && (uint64_t)s.max_message_bytes < cl->part_max + MESSAGE_OVERHEAD) {
-                cl->part_max = (size_t)s.max_message_bytes - MESSAGE_OVERHEAD;
-                log_info("checkpoint parts for %s are at most %zu bytes (its max.message.bytes is %" PRId64 ")",
-                         cl->topic, cl->part_max, s.max_message_bytes);
-        }
-        return 0;
-}
-
-int changelog_start(Changelog *cl, int input_partitions) {
-        int found = topic_find(cl->producer, cl->topic);
-        cl->admin = topic_admin_available(cl->producer, 2000);
-        int r = create_if_missing(cl, input_partitions, found);
-        if (r < 0 && r != -EOPNOTSUPP)
-                return r;
-        int partitions = topic_wait(cl->producer, cl->topic, cl->brokers, cl->startup_timeout_ms, r == -EOPNOTSUPP);
-        if (partitions < 0)
-                return partitions;
-        if (partitions < input_partitions) {
-                log_error("state.changelog_topic %s has %d partition(s), fewer than the %d of %s: each input "
-                          "partition's state goes to the changelog partition of the same number. Add partitions "
-                          "to it (kafka-topics.sh --alter --topic %s --partitions %d)",
-                          cl->topic, partitions, input_partitions, cl->input_topic, cl->topic, input_partitions);
-                return -EINVAL;
-        }
-        if ((r = check_settings(cl)) < 0)
-                return r;
-        if (!(cl->handle = rd_kafka_topic_new(cl->producer, cl->topic, NULL)) ||
-            !(cl->reader_handle = rd_kafka_topic_new(cl->reader, cl->topic, NULL))) {
-                log_error("cannot open topic %s: %s", cl->topic, rd_kafka_err2str(rd_kafka_last_error()));
-                return -EINVAL;
-        }
-        /* Known to the reader from the start: a topic it first meets at a
-         * restore's assign waits for librdkafka's once-a-second topic scan
-         * (a second added to every restore). */
-        const struct rd_kafka_metadata *md = NULL;
-        if (rd_kafka_metadata(cl->reader, 0, cl->reader_handle, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-                rd_kafka_metadata_destroy(md);
-        return 0;
-}
-
 void changelog_ask_committed(Changelog *cl, const int32_t *partitions, size_t n) {
         Ask *ask = xcalloc(1, sizeof(*ask));
         *ask = (Ask){ .job = { .run = run_ask, .done = done_ask }, .cl = cl,
-                      .list = rd_kafka_topic_partition_list_new((int)n) };
+                      .list = rd_kafka_topic_partition_list_new((int)n), .missing = xcalloc(n ? n : 1, sizeof(bool)) };
         for (size_t i = 0; i < n; i++)
                 rd_kafka_topic_partition_list_add(ask->list, cl->input_topic, partitions[i]);
         kafka_worker_submit(cl->worker, &ask->job);

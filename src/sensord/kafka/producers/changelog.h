@@ -37,6 +37,11 @@ typedef struct ChangelogEvents {
          * is to read (value NULL). */
         void (*read)(void *userdata, int32_t partition, int64_t offset, const void *value, size_t len,
                      ChangelogRead what);
+        /* The changelog has no partition for the input partition asked
+         * about (committed() is not called): the input has more partitions
+         * than it, and sensord could not add them; why says how to. Ask
+         * again later. */
+        void (*missing)(void *userdata, int32_t partition, const char *why);
         /* A produced part was delivered at offset, or failed for good. */
         void (*delivered)(void *userdata, int32_t partition, uint64_t token, int64_t offset, const char *error);
 } ChangelogEvents;
@@ -50,9 +55,12 @@ int changelog_new(Changelog **out, const Config *config, sd_event *event, const 
 Changelog *changelog_free(Changelog *cl);
 
 /* Waits (bounded by kafka.startup_timeout) for the changelog topic, which
- * a broker that auto-creates topics creates when asked, and checks that it
- * has at least input_partitions partitions. -EHOSTUNREACH when it is not
- * there in time, -EINVAL when it has too few (both logged). */
+ * a broker that auto-creates topics creates when asked, creating it when
+ * missing and sensord may; judges its settings (topic_rules.h); gives it
+ * input_partitions partitions when it has fewer, if sensord may (else the
+ * input partitions it lacks are held: missing()). -EHOSTUNREACH when it is
+ * not there in time, -EINVAL when a setting cannot work, -EACCES when it
+ * may not be created (all logged). */
 int changelog_start(Changelog *cl, int input_partitions);
 
 /* Asks for the committed offsets of the input topic's partitions in the
