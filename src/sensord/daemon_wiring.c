@@ -69,9 +69,16 @@ static void on_changelog_uncongested(void *userdata) {
 
 /* --- the Kafka sink's events --- */
 
+static bool awake(void *userdata);
+
 static void on_confirmed(void *userdata, uint64_t batch) {
         Daemon *d = userdata;
-        daemon_check_close(d, pipeline_batch_done(d->pipeline, batch));
+        /* a delivery report can come first after a freeze: no checkpoint of
+         * partitions the group may have given away meanwhile */
+        if (awake(d))
+                daemon_check_close(d, pipeline_batch_done(d->pipeline, batch));
+        else
+                pipeline_batch_confirmed(d->pipeline, batch);
         if (d->consumer)
                 consumer_resume(d->consumer); /* a checkpoint may have held it */
 }

@@ -122,11 +122,15 @@ static void release_confirmed(Pipeline *p) {
         p->n_in_flight -= done;
 }
 
-int pipeline_batch_done(Pipeline *p, uint64_t batch) {
+void pipeline_batch_confirmed(Pipeline *p, uint64_t batch) {
         for (size_t i = 0; i < p->n_in_flight; i++)
                 if (p->in_flight[i].batch == batch)
                         p->in_flight[i].confirmed = true;
         release_confirmed(p);
+}
+
+int pipeline_batch_done(Pipeline *p, uint64_t batch) {
+        pipeline_batch_confirmed(p, batch);
         return p->checkpoint_wanted ? pipeline_checkpoint(p) : 0;
 }
 

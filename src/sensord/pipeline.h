@@ -174,6 +174,12 @@ int pipeline_close_due_watermark(Pipeline *p);
  * Returns as pipeline_checkpoint. */
 int pipeline_batch_done(Pipeline *p, uint64_t batch);
 
+/* As pipeline_batch_done(), but a checkpoint that waited for the batch
+ * waits on, for the next batch's close or pipeline_checkpoint(): for a
+ * confirmation that comes while the partitions may no longer be this
+ * process's (after a freeze). */
+void pipeline_batch_confirmed(Pipeline *p, uint64_t batch);
+
 /* The output of batch failed for good: nothing more is released or
  * checkpointed, so that the records are read again after a restart. */
 void pipeline_batch_failed(Pipeline *p, uint64_t batch);

@@ -33,11 +33,11 @@ kill -STOP "$a_PID"
 # b takes all four once a's session expires, restoring a's two from the
 # changelog (beside the two it restored when it joined), and moves them on
 for _ in $(seq 300); do
-        grep -q "assigned 4 partition" "$WORK/b.err" && [ "$(grep -c "restored from changelog" "$WORK/b.err")" -ge 4 ] &&
+        grep -q "assigned 4 partition\|holds 4 now" "$WORK/b.err" && [ "$(grep -c "restored from changelog" "$WORK/b.err")" -ge 4 ] &&
                 break
         sleep 0.1
 done
-grep -q "assigned 4 partition" "$WORK/b.err" && [ "$(grep -c "restored from changelog" "$WORK/b.err")" -ge 4 ] ||
+grep -q "assigned 4 partition\|holds 4 now" "$WORK/b.err" && [ "$(grep -c "restored from changelog" "$WORK/b.err")" -ge 4 ] ||
         fail "b did not take and restore a's partitions"
 sleep 3
 kill -CONT "$a_PID"

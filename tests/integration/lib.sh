@@ -166,7 +166,7 @@ write_config() {
                 state_directory="$WORK/state" checkpoint_interval="5 s" sink=stdout kafka_topic="" \
                 output_properties="" dead_letter_topic="" watermark_scope=process max_future="0 s" late_data_topic="" idle_timeout="0 s" \
                 metrics_listen="" metrics_textfile="" metrics_interval="15 s" changelog_topic="" \
-                changelog_snapshot_interval="1 hour" sasl_password_file=""
+                changelog_snapshot_interval="1 hour" sasl_password_file="" group_instance_id=""
         local kv
         for kv in "$@"; do local "$kv"; done
         cat >"$file" <<CONF
@@ -178,6 +178,7 @@ kafka = {
   startup_timeout = "$startup_timeout";
   properties = ( ("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500")$properties );
   sasl_password_file = "$sasl_password_file";
+  group_instance_id = "$group_instance_id";
 };
 batch = { max_messages = $max_messages; max_bytes = $max_bytes; max_delay = "$max_delay"; };
 window = { duration = "$duration"; slide = "$slide"; start_offset = "$start_offset"; watermark = "$watermark";

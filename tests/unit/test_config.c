@@ -146,6 +146,12 @@ static void test_errors(void **state) {
         expect_errors("output = { sink = \"journal\"; format = \"table\"; };\n", (const char *[]){ "output.format", NULL });
         expect_errors("kafka = { properties = ( (\"group.id\", \"x\") ); };\n", (const char *[]){ "'group.id' is set by kafka.group_id", NULL });
         expect_errors("kafka = { properties = ( (\"no.such.property\", \"x\") ); };\n", (const char *[]){ "kafka.properties", "no.such.property", NULL });
+        expect_errors("kafka = { properties = ( (\"group.instance.id\", \"x\") ); };\n",
+                      (const char *[]){ "'group.instance.id' is set by kafka.group_instance_id", NULL });
+        expect_errors("kafka = { group_instance_id = \"sensord-%h\"; };\n",
+                      (const char *[]){ "kafka.group_instance_id: \"%h\" is not a specifier", NULL });
+        expect_errors("kafka = { group_instance_id = \"sensord-%\"; };\n",
+                      (const char *[]){ "kafka.group_instance_id: \"%\" is not a specifier", NULL });
         expect_errors("kafka = { properties = ( \"security.protocol\" ); };\n", (const char *[]){ "pair of strings", NULL });
         expect_errors("kafka = { properties = ( (\"sasl.password\", \"x\") ); };\n",
                       (const char *[]){ "'sasl.password' is set by kafka.sasl_password_file", NULL });

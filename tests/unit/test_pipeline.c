@@ -454,6 +454,25 @@ static void test_checkpoint_waits_for_confirmation(void **state) {
         pipeline_free(p);
 }
 
+/* A confirmation that may come to a woken zombie (after a freeze) takes no
+ * checkpoint: the checkpoint that waited for it waits on, for the next
+ * pipeline_checkpoint(). */
+static void test_confirmed_without_checkpoint(void **state) {
+        Recorder r = { .end_result = PIPELINE_PENDING, .confirm_on_flush = UINT64_MAX };
+        Pipeline *p = new_checkpointed_pipeline(&r, 2);
+        assign(p, P01, 1);
+        add(p, 0, 0, 1, 0);
+        add(p, 0, 1, 2, 0); /* batch 0 written, unconfirmed */
+        assert_int_equal(pipeline_checkpoint(p), 0);
+        pipeline_batch_confirmed(p, 0);
+        assert_int_equal(r.n_saved, 0);
+        assert_true(pipeline_accepts(p));
+        assert_int_equal(pipeline_checkpoint(p), 0);
+        assert_int_equal(r.n_saved, 1);
+        assert_int_equal(r.saved[0].next_offset, 2);
+        pipeline_free(p);
+}
+
 /* A state restored later (from a changelog): the partition is paused, its
  * messages skipped and it is not checkpointed until restored; then it reads
  * from the restored offset and continues the restored clock. */
@@ -638,6 +657,7 @@ int main(void) {
                 cmocka_unit_test(test_batches_and_invalid),
                 cmocka_unit_test(test_late_and_future),
                 cmocka_unit_test(test_checkpoint_waits_for_confirmation),
+                cmocka_unit_test(test_confirmed_without_checkpoint),
                 cmocka_unit_test(test_delivery_failure_checkpoints_nothing),
                 cmocka_unit_test(test_restored_later),
                 cmocka_unit_test(test_revoke_flushes_then_checkpoints),

@@ -39,6 +39,8 @@ static const struct {
         { true, true, "bootstrap.servers", "kafka.brokers" },
         { true, true, "metadata.broker.list", "kafka.brokers" },
         { true, false, "group.id", "kafka.group_id" },
+        /* per host: a "%H" in one shared file gives each its own */
+        { true, false, "group.instance.id", "kafka.group_instance_id" },
         { true, false, "auto.offset.reset", "kafka.starting_offsets" },
         { true, false, "enable.auto.commit", NULL },
         { true, false, "enable.auto.offset.store", NULL },
@@ -220,6 +222,7 @@ static void set_defaults(Config *c) {
         c->starting_offsets = STARTING_EARLIEST;
         c->startup_timeout_ms = 30000;
         c->sasl_password_file = xstrdup("");
+        c->group_instance_id = xstrdup("");
         c->input_sensor_id = xstrdup("sensor_id");
         c->input_value = xstrdup("value");
         c->input_timestamp = xstrdup("timestamp");
@@ -329,6 +332,7 @@ Config *config_free(Config *c) {
         free(c->group_id);
         properties_free(&c->properties);
         free(c->sasl_password_file);
+        free(c->group_instance_id);
         if (c->sasl_password) {
                 explicit_bzero(c->sasl_password, strlen(c->sasl_password));
                 free(c->sasl_password);

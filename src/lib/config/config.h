@@ -40,6 +40,7 @@ typedef struct Config {
         int64_t startup_timeout_ms;
         KafkaProperties properties; /* the consumer's */
         char *sasl_password_file; /* "": none */
+        char *group_instance_id;  /* static membership, "%H" the host name; "": none */
         char *sasl_password;      /* read from it at load time; NULL: none */
 
         /* input: where each record's fields are, as configured ... */

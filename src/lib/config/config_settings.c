@@ -32,6 +32,7 @@ const Setting config_settings[] = {
         { "kafka.startup_timeout", KIND_DURATION, AT(startup_timeout_ms), NULL, LIVE },
         { "kafka.properties", KIND_PROPERTIES, AT(properties), NULL, RESTART },
         { "kafka.sasl_password_file", KIND_STRING, AT(sasl_password_file), NULL, RESTART },
+        { "kafka.group_instance_id", KIND_STRING, AT(group_instance_id), NULL, RESTART },
         { "input.sensor_id", KIND_STRING, AT(input_sensor_id), NULL, RESTART },
         { "input.value", KIND_STRING, AT(input_value), NULL, RESTART },
         { "input.timestamp", KIND_STRING, AT(input_timestamp), NULL, RESTART },

@@ -158,6 +158,12 @@ void config_validate(Loader *l, const config_t *cf) {
                 check_topic_name(l, LINE("kafka", "topic"), "kafka.topic", c->topic);
         if (!c->group_id[0])
                 config_add_error(l, LINE("kafka", "group_id"), "kafka.group_id", "must not be empty");
+        for (const char *p = strchr(c->group_instance_id, '%'); p; p = strchr(p + 2, '%'))
+                if (p[1] != 'H' && p[1] != '%') {
+                        config_add_error(l, LINE("kafka", "group_instance_id"), "kafka.group_instance_id",
+                                         "\"%%%.1s\" is not a specifier: %%H is the host name, %%%% a %%", p + 1);
+                        break;
+                }
         validate_input(l, cf);
         if (c->batch.max_messages < 1)
                 config_add_error(l, LINE("batch", "max_messages"), "batch.max_messages", "must be at least 1");

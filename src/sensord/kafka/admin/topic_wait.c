@@ -9,7 +9,7 @@
 
 #include "lib/base/log.h"
 #include "lib/base/util.h"
-#include "sensord/kafka/producers/refusal.h"
+#include "sensord/kafka/refusal.h"
 
 /* Looks the topic up in the cluster's full topic list: asking for it by
  * name would make brokers with auto-creation (the devbroker among them)

@@ -13,15 +13,17 @@
 #include "lib/base/alloc.h"
 #include "lib/base/log.h"
 #include "lib/base/util.h"
+#include "sensord/kafka/admin/topic_wait.h"
 #include "sensord/kafka/consumer/consumer_conf.h"
 #include "sensord/kafka/consumer/end_offsets.h"
 #include "sensord/kafka/consumer/freeze_guard.h"
-#include "sensord/kafka/kafka_conf.h"
+#include "sensord/kafka/consumer/join_refusal.h"
 #include "sensord/kafka/consumer/offset_commit.h"
-#include "sensord/kafka/queue_watch.h"
-#include "sensord/kafka/producers/refusal.h"
+#include "sensord/kafka/consumer/rebalance_text.h"
 #include "sensord/kafka/consumer/refetch.h"
-#include "sensord/kafka/admin/topic_wait.h"
+#include "sensord/kafka/kafka_conf.h"
+#include "sensord/kafka/queue_watch.h"
+#include "sensord/kafka/refusal.h"
 
 /* How long a restored partition's seek may take to reach the fetcher. */
 #define SEEK_TIMEOUT_MS 1500
@@ -55,6 +57,7 @@ struct Consumer {
         EndOffsets *ends;
         bool closed; /* left the group; else destroy without closing */
         bool unreachable; /* librdkafka said every broker is down; until a message or an assignment */
+        JoinRefusals join_refusals;
         Refetch refetch;
         /* By partition id: the offset after the last message handed to the
          * pipeline (-1: none yet). rd_kafka_position() says "invalid" after
@@ -119,14 +122,6 @@ static void reachable_again(Consumer *c) {
         log_notice("the brokers are reachable again");
 }
 
-/* "0, 1, 3" for a log line. */
-static void format_partitions(const rd_kafka_topic_partition_list_t *parts, char *buf, size_t size) {
-        size_t n = 0;
-        buf[0] = '\0';
-        for (int i = 0; i < parts->cnt && n < size; i++)
-                n += (size_t)snprintf(buf + n, size - n, "%s%" PRId32, i ? ", " : "", parts->elems[i].partition);
-}
-
 static void fail(Consumer *c, int exit_code) {
         c->stopping = true;
         c->events.failed(c->events.userdata, exit_code);
@@ -151,10 +146,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 
         for (int i = 0; i < parts->cnt; i++)
                 ids[i] = parts->elems[i].partition;
-        format_partitions(parts, list, sizeof(list));
+        char holds[64];
+        rebalance_text(rk, err, parts, cooperative, list, sizeof(list), holds, sizeof(holds));
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 int64_t *seek = xmalloc((size_t)parts->cnt * sizeof(*seek));
-                log_info("assigned %d partition(s) of %s: [%s]", parts->cnt, c->topic, list);
+                log_info("assigned %d partition(s) of %s: [%s]%s", parts->cnt, c->topic, list, holds);
                 c->rebalances.assigned++;
                 reachable_again(c);
                 int refused = pipeline_assign(c->pipeline, ids, (size_t)parts->cnt, seek);
@@ -186,7 +182,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                 bool lost = rd_kafka_assignment_lost(rk);
                 if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
                         log_warning("rebalance error: %s", rd_kafka_err2str(err));
-                log_info("revoked %d partition(s) of %s: [%s]%s", parts->cnt, c->topic, list,
+                log_info("revoked %d partition(s) of %s: [%s]%s%s", parts->cnt, c->topic, list, holds,
                          lost ? "; the assignment was lost: another member owns them now, so their offsets are "
                                 "neither stored nor committed"
                               : "");
@@ -268,15 +264,16 @@ static bool dispatch(Consumer *c, const rd_kafka_message_t *m, uint64_t now) {
                 pipeline_partition_eof(c->pipeline, m->partition, m->offset);
                 return true;
         }
-        if (m->err == RD_KAFKA_RESP_ERR_INVALID_SESSION_TIMEOUT) {
-                /* librdkafka would join again every few seconds, forever:
-                 * only the configuration can change the answer */
-                log_error("the group coordinator refused session.timeout.ms=%" PRIu64 " (%s): a broker accepts "
-                          "only values between its group.min.session.timeout.ms and group.max.session.timeout.ms "
-                          "(6000 and 1800000 unless its operator changed them); set it in kafka.properties",
-                          kafka_conf_u64(rd_kafka_conf(c->rk), "session.timeout.ms", 45000),
-                          rd_kafka_message_errstr(m));
+        int refusal = join_refusal_check(&c->join_refusals, c->rk, m);
+        if (refusal < 0) {
                 fail(c, EX_CONFIG);
+                return false;
+        }
+        if (refusal > 0)
+                return true;
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) { /* the consumer is of no further use */
+                log_error("fatal Kafka error: %s", rd_kafka_message_errstr(m));
+                fail(c, EX_UNAVAILABLE);
                 return false;
         }
         if (m->err) {
@@ -307,7 +304,7 @@ static void on_hold_end(void *userdata) {
                 char list[512];
                 for (int i = 0; i < assigned->cnt; i++)
                         ids[i] = assigned->elems[i].partition;
-                format_partitions(assigned, list, sizeof(list));
+                rebalance_list_text(assigned, list, sizeof(list));
                 log_warning("the group gave this member's partitions to another while it was frozen: dropping [%s] "
                             "as lost, with their state and open rows; their new owner continues them",
                             list);

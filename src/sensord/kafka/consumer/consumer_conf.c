@@ -3,6 +3,9 @@
  * kafka.properties, then the settings sensord manages itself. */
 #include "sensord/kafka/consumer/consumer_conf.h"
 
+#include <stdio.h>
+#include <unistd.h>
+
 #include "lib/base/util.h"
 #include "sensord/kafka/kafka_conf.h"
 
@@ -18,6 +21,26 @@ static const char *const consumer_defaults[][2] = {
         { "queued.min.messages", "30000" },
 };
 
+/* kafka.group_instance_id with "%H" as the host name and "%%" as "%". */
+static void instance_id(const char *pattern, char *out, size_t size) {
+        char host[256] = "";
+        if (gethostname(host, sizeof(host)) < 0 || !host[0])
+                snprintf(host, sizeof(host), "localhost");
+        host[sizeof(host) - 1] = '\0';
+        size_t n = 0;
+        for (const char *p = pattern; *p && n + 1 < size; p++) {
+                if (p[0] == '%' && p[1] == 'H') {
+                        n += (size_t)snprintf(out + n, size - n, "%s", host);
+                        p++;
+                        continue;
+                }
+                if (p[0] == '%' && p[1] == '%')
+                        p++;
+                out[n++] = *p;
+        }
+        out[n < size ? n : size - 1] = '\0';
+}
+
 rd_kafka_conf_t *consumer_conf_new(const Config *config, bool available_now, bool *metrics_on) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         bool changelog = config->changelog_topic && config->changelog_topic[0];
@@ -26,11 +49,20 @@ rd_kafka_conf_t *consumer_conf_new(const Config *config, bool available_now, boo
                       (config->metrics_textfile && config->metrics_textfile[0]);
         for (size_t i = 0; i < ARRAY_SIZE(consumer_defaults) && r == 0; i++)
                 r = kafka_conf_set(conf, NULL, consumer_defaults[i][0], consumer_defaults[i][1]);
+        /* With a changelog a partition that moves costs a snapshot and a
+         * restore; under the eager protocol every rebalance moves them all
+         * (tests/bench/assignors.sh) */
+        if (changelog && r == 0)
+                r = kafka_conf_set(conf, NULL, "partition.assignment.strategy", "cooperative-sticky");
         /* the consumer lag of the metrics; kafka.properties may change it */
         if (*metrics_on && r == 0)
                 r = kafka_conf_set(conf, NULL, "statistics.interval.ms", "1000");
         for (size_t i = 0; i < config->properties.n && r == 0; i++)
                 r = kafka_conf_set(conf, NULL, config->properties.items[i].name, config->properties.items[i].value);
+        char instance[512];
+        instance_id(config->group_instance_id, instance, sizeof(instance));
+        if (instance[0] && r == 0)
+                r = kafka_conf_set(conf, NULL, "group.instance.id", instance);
         if (r < 0 || kafka_conf_set(conf, NULL, "group.id", config->group_id) < 0 ||
             kafka_conf_set(conf, NULL, "client.id", "sensord") < 0 ||
             kafka_conf_set(conf, NULL, "auto.offset.reset",

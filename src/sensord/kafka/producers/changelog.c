@@ -16,9 +16,9 @@
 #include "sensord/kafka/kafka_conf.h"
 #include "sensord/kafka/kafka_worker.h"
 #include "sensord/kafka/producers/producer_reset.h"
-#include "sensord/kafka/queue_watch.h"
-#include "sensord/kafka/producers/refusal.h"
 #include "sensord/kafka/producers/write_stall.h"
+#include "sensord/kafka/queue_watch.h"
+#include "sensord/kafka/refusal.h"
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
         Changelog *cl = rd_kafka_opaque(rk);

@@ -17,13 +17,13 @@
 #include "lib/base/util.h"
 #include "lib/text/row_json.h"
 #include "lib/text/timestamp.h"
-#include "sensord/kafka/kafka_conf.h"
-#include "sensord/kafka/producers/producer_reset.h"
-#include "sensord/kafka/queue_watch.h"
-#include "sensord/kafka/producers/refusal.h"
 #include "sensord/kafka/admin/topic_admin.h"
 #include "sensord/kafka/admin/topic_wait.h"
+#include "sensord/kafka/kafka_conf.h"
+#include "sensord/kafka/producers/producer_reset.h"
 #include "sensord/kafka/producers/write_stall.h"
+#include "sensord/kafka/queue_watch.h"
+#include "sensord/kafka/refusal.h"
 
 /* Room in a message for what the broker and librdkafka add around a
  * record's key, value and headers (record and batch framing). */

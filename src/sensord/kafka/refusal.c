@@ -1,5 +1,5 @@
 /* refusal: the last SASL or TLS refusal librdkafka logged. */
-#include "sensord/kafka/producers/refusal.h"
+#include "sensord/kafka/refusal.h"
 
 #include <pthread.h>
 #include <stdbool.h>
