@@ -28,7 +28,12 @@ final-equal ROWS VALUES      the last row of every (window, sensor) in ROWS
                              many) are reported apart. With --highest-count,
                              the row of each key with the highest count (an
                              update-mode aggregate only grows) instead of the
-                             last, and how many keys' last row was older
+                             last, and how many keys' last row was older.
+                             With --by-partition (VALUES with partitions), a
+                             key whose records lie in several partitions
+                             (partitions added) needs rows that cover its
+                             parts, each the merge of some (the whole, one
+                             per part, or any grouping between)
 batches SPARK SENSORD        Spark's update-mode rows (tests/bench/peers/spark_job.py)
                              and sensord's, batch by batch: the same
                              (window, sensor) keys in each batch, the same
@@ -340,11 +345,72 @@ def cmd_late_equal(args):
     print(f"{len(want)} late records match, byte for byte with their headers ({duplicates} duplicates)")
 
 
+def split_parts(values_path, window, slide):
+    """VALUES as kcat's '%p %o %s': the (window, sensor) keys whose records
+    lie in more than one partition (partitions added move keys), each with
+    its per-partition aggregates, and the lines of the others."""
+    parts, lines = {}, []
+    for raw in read_values(values_path):
+        partition, _, rest = raw.split(b" ", 2)
+        lines.append(rest)
+        rec = parse_record(rest)
+        if rec is None:
+            continue
+        sid, val, t = rec
+        for start in windows_of(t, window, slide, 0):
+            add_value(parts.setdefault((fmt_time(start), sid), {}), int(partition), val)
+    return {k: p for k, p in parts.items() if len(p) > 1}, lines
+
+
+def check_split(split, rows_by_key):
+    """A split key's parts are aggregated by their partitions' holders, and a
+    process merges the parts of the partitions it holds: its rows must
+    cover the parts, each row the merge of some of them, the rows' sets
+    disjoint (the whole, one row per part, or any grouping between)."""
+    def merged(parts, subset):
+        a = [parts[p] for p in subset]
+        return [sum(x[0] for x in a), sum(x[1] for x in a), min(x[2] for x in a), max(x[3] for x in a)]
+
+    def matches(r, a):
+        return r["count"] == a[0] and close(r["avg_value"], a[1] / a[0]) and r["min_value"] == a[2] \
+            and r["max_value"] == a[3]
+
+    def cover(left, groups):
+        if not left:
+            return True
+        first = min(left)
+        return any(cover(left - g, groups) for g in groups if first in g and g <= left)
+
+    uncovered = 0
+    for key, parts in split.items():
+        rows = rows_by_key.get(key, [])
+        ids = sorted(parts)
+        subsets = [frozenset(p for i, p in enumerate(ids) if mask >> i & 1) for mask in range(1, 1 << len(ids))]
+        groups = {g for g in subsets if any(matches(r, merged(parts, g)) for r in rows)}
+        if cover(frozenset(ids), groups):
+            continue
+        # a process that merged a part with another still growing, and then
+        # lost the one or the other: no row is of whole parts, but none may
+        # count more than the whole, and the largest part must be whole
+        whole = merged(parts, ids)
+        largest = max(ids, key=lambda p: parts[p][0])
+        if any(r["count"] > whole[0] for r in rows) or not any(matches(r, parts[largest]) or
+                                                                 r["count"] > parts[largest][0] for r in rows):
+            die(f"{key}: split over partitions {ids}, and its rows neither cover the parts nor stay within the "
+                f"whole; rows {[r['count'] for r in rows]}, parts {[(p, parts[p][0]) for p in ids]}")
+        uncovered += 1
+    return uncovered
+
+
 def cmd_final_equal(args):
-    got, last = {}, {}
+    got, last, rows_by_key = {}, {}, {}
+    split, lines = split_parts(args.values, args.window, args.slide) if args.by_partition else ({}, None)
     for i, r in enumerate(load_rows(args.rows), 1):
         # (any UTC form of the start, as the peers in tests/bench/peers write it)
         key = (fmt_time(time_ms(r["window"]["start"], f"{args.rows} row {i}")), r["sensor_id"])
+        rows_by_key.setdefault(key, []).append(r)
+        if key in split:
+            continue
         last[key] = r
         if not args.highest_count or key not in got or r["count"] >= got[key]["count"]:
             got[key] = r
@@ -355,13 +421,15 @@ def cmd_final_equal(args):
             for line in f:
                 a = json.loads(line)
                 want[(a["start"], a["sensor_id"])] = [a["count"], a["sum"], a["min"], a["max"]]
-    for raw in read_values(args.values) if args.values else []:
+    for raw in lines if lines is not None else read_values(args.values) if args.values else []:
         rec = parse_record(raw)
         if rec is None:
             continue
         sid, val, t = rec
         for start in windows_of(t, args.window, args.slide, 0):
-            add_value(want, (fmt_time(start), sid), val)
+            if (fmt_time(start), sid) not in split:
+                add_value(want, (fmt_time(start), sid), val)
+    uncovered = check_split(split, rows_by_key)
     lost = sorted(set(want) - set(got))
     extra = sorted(set(got) - set(want))
     short = sorted(k for k in set(want) & set(got) if got[k]["count"] < want[k][0])
@@ -375,7 +443,10 @@ def cmd_final_equal(args):
         if not close(r["avg_value"], total / c) or r["min_value"] != lo or r["max_value"] != hi:
             die(f"{key}: got {r}, expected count={c} avg={total / c} min={lo} max={hi}")
     print(f"{len(want)} (window, sensor) aggregates match over {sum(a[0] for a in want.values())} pairs"
-          + (f" ({older} keys' last row was an older one)" if args.highest_count else ""))
+          + (f" ({older} keys' last row was an older one)" if args.highest_count else "")
+          + (f"; {len(split)} keys split over partitions by a partition count change: "
+             f"{len(split) - uncovered} with rows that cover their parts, {uncovered} merged mid-window, "
+             f"within the whole" if args.by_partition else ""))
 
 
 def cmd_contains(args):
@@ -493,6 +564,9 @@ def main():
     f.add_argument("--window", type=duration, default="10 min")
     f.add_argument("--slide", type=duration, default="5 min")
     f.add_argument("--highest-count", action="store_true")
+    f.add_argument("--by-partition", action="store_true",
+                   help="VALUES as kcat's '%%p %%o %%s': keys whose records lie in several partitions are checked "
+                        "part by part")
     f.add_argument("--aggregates", help="expected aggregates (partitions --aggregates-out) instead of VALUES")
     f.add_argument("rows")
     f.add_argument("values", nargs="?")
