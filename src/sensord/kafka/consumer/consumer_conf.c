@@ -51,8 +51,10 @@ rd_kafka_conf_t *consumer_conf_new(const Config *config, bool available_now, boo
                 r = kafka_conf_set(conf, NULL, consumer_defaults[i][0], consumer_defaults[i][1]);
         /* With a changelog a partition that moves costs a snapshot and a
          * restore; under the eager protocol every rebalance moves them all
-         * (tests/bench/assignors.sh) */
-        if (changelog && r == 0)
+         * (tests/bench/assignors.sh). Not before librdkafka 2.10: an offset
+         * commit that meets a cooperative rebalance makes it drop the whole
+         * assignment (its issue 4059), and sensord commits every checkpoint */
+        if (changelog && rd_kafka_version() >= 0x020a0000 && r == 0)
                 r = kafka_conf_set(conf, NULL, "partition.assignment.strategy", "cooperative-sticky");
         /* the consumer lag of the metrics; kafka.properties may change it */
         if (*metrics_on && r == 0)
