@@ -66,6 +66,19 @@ static int result_error(rd_kafka_resp_err_t err, const char *message, char *why,
         return errno_of(err);
 }
 
+/* The errno of the one topic's result in a CreateTopics or a
+ * CreatePartitions answer. */
+static int topic_result(rd_kafka_event_t *ev, char *why, size_t size) {
+        size_t n = 0;
+        const rd_kafka_topic_result_t **results =
+                rd_kafka_event_type(ev) == RD_KAFKA_EVENT_CREATETOPICS_RESULT
+                        ? rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n)
+                        : rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
+        return n == 1 ? result_error(rd_kafka_topic_result_error(results[0]),
+                                     rd_kafka_topic_result_error_string(results[0]), why, size)
+                      : result_error(RD_KAFKA_RESP_ERR__FAIL, NULL, why, size);
+}
+
 /* The request's answer, or NULL after timeout_ms and a second more. */
 static rd_kafka_event_t *wait_answer(rd_kafka_queue_t *queue, int timeout_ms) {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + ((uint64_t)timeout_ms + 1000) * 1000;
@@ -106,14 +119,8 @@ int topic_admin_create(rd_kafka_t *rk, const char *topic, int partitions, int re
         rd_kafka_CreateTopics(rk, &t, 1, options, queue);
         rd_kafka_event_t *ev = wait_answer(queue, timeout_ms);
         int r;
-        if (!request_failed(ev, timeout_ms, &r, why, size)) {
-                size_t n = 0;
-                const rd_kafka_topic_result_t **results =
-                        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-                r = n == 1 ? result_error(rd_kafka_topic_result_error(results[0]),
-                                          rd_kafka_topic_result_error_string(results[0]), why, size)
-                           : result_error(RD_KAFKA_RESP_ERR__FAIL, NULL, why, size);
-        }
+        if (!request_failed(ev, timeout_ms, &r, why, size))
+                r = topic_result(ev, why, size);
         if (ev)
                 rd_kafka_event_destroy(ev);
         rd_kafka_AdminOptions_destroy(options);
@@ -135,14 +142,8 @@ int topic_admin_add_partitions(rd_kafka_t *rk, const char *topic, int total, int
         rd_kafka_CreatePartitions(rk, &np, 1, options, queue);
         rd_kafka_event_t *ev = wait_answer(queue, timeout_ms);
         int r;
-        if (!request_failed(ev, timeout_ms, &r, why, size)) {
-                size_t n = 0;
-                const rd_kafka_topic_result_t **results =
-                        rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
-                r = n == 1 ? result_error(rd_kafka_topic_result_error(results[0]),
-                                          rd_kafka_topic_result_error_string(results[0]), why, size)
-                           : result_error(RD_KAFKA_RESP_ERR__FAIL, NULL, why, size);
-        }
+        if (!request_failed(ev, timeout_ms, &r, why, size))
+                r = topic_result(ev, why, size);
         if (ev)
                 rd_kafka_event_destroy(ev);
         rd_kafka_AdminOptions_destroy(options);
@@ -151,15 +152,22 @@ int topic_admin_add_partitions(rd_kafka_t *rk, const char *topic, int total, int
         return r;
 }
 
-int topic_admin_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms) {
+/* The topic's metadata, asked for by name (it exists, so no broker creates
+ * it): its partition count, and partition 0's replica count (0 if none).
+ * -ENOENT when the broker does not know it, -EIO without an answer. */
+static int topic_metadata(rd_kafka_t *rk, const char *topic, int timeout_ms, int *replicas) {
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
         const struct rd_kafka_metadata *md = NULL;
         int r = -EIO;
+        *replicas = 0;
         if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                if (md->topic_cnt == 1 && !md->topics[0].err)
+                if (md->topic_cnt == 1 && !md->topics[0].err) {
                         r = md->topics[0].partition_cnt;
-                else if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                        if (r > 0)
+                                *replicas = md->topics[0].partitions[0].replica_cnt;
+                } else if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
                         r = -ENOENT;
+                }
                 rd_kafka_metadata_destroy(md);
         }
         if (rkt)
@@ -167,25 +175,14 @@ int topic_admin_partition_count(rd_kafka_t *rk, const char *topic, int timeout_m
         return r;
 }
 
-/* Partition 0's replica count, from the metadata of the topic asked for by
- * name (it exists, so no broker creates it); 0 if unknown. */
-static int replication_factor(rd_kafka_t *rk, const char *topic, int timeout_ms) {
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-        const struct rd_kafka_metadata *md = NULL;
-        int replicas = 0;
-        if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
-                        replicas = md->topics[0].partitions[0].replica_cnt;
-                rd_kafka_metadata_destroy(md);
-        }
-        if (rkt)
-                rd_kafka_topic_destroy(rkt);
-        return replicas;
+int topic_admin_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms) {
+        int replicas;
+        return topic_metadata(rk, topic, timeout_ms, &replicas);
 }
 
 int topic_admin_describe(rd_kafka_t *rk, const char *topic, TopicSettings *s, int timeout_ms, char *why,
                          size_t size) {
-        s->replication_factor = replication_factor(rk, topic, timeout_ms);
+        (void)topic_metadata(rk, topic, timeout_ms, &s->replication_factor);
         rd_kafka_ConfigResource_t *resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
         rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
         rd_kafka_AdminOptions_t *options = options_for(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout_ms);
