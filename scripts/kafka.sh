@@ -27,6 +27,10 @@
 #                                          with these topic settings
 #   scripts/kafka.sh add-partitions DIR TOPIC:TOTAL...
 #                                          give each topic TOTAL partitions
+#   scripts/kafka.sh delete-offsets DIR GROUP TOPIC:PARTITION
+#                                          delete the group's committed offset
+#                                          of a partition, as the brokers' expiry
+#                                          of an empty group's offsets would
 #   scripts/kafka.sh delete-records DIR TOPIC:PARTITION...
 #                                          delete every record the partitions
 #                                          hold now, as retention would
@@ -359,6 +363,14 @@ delete_records() {
                 die "DeleteRecords failed: $(tail -n 3 "$DIR/tools/delete-records.out")"
 }
 
+# Kafka's own tool (OffsetDelete): kafka-python 2.0.2 has no call for it
+delete_offsets() {
+        kafka_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+                --bootstrap-server "$(cat "$DIR/bootstrap")" --delete-offsets --group "$1" --topic "$2" \
+                >"$DIR/tools/delete-offsets.out" 2>&1 ||
+                die "deleting offsets failed: $(tail -n 3 "$DIR/tools/delete-offsets.out")"
+}
+
 # ACLs in one request of the admin API (kafka-python's: Debian's
 # confluent-kafka has no ACL calls), on the PLAINTEXT listener, a super
 # user's
@@ -386,7 +398,7 @@ command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
 fetch) fetch ;;
-start | stop | wait | topics | node | allow | delete-records | add-partitions)
+start | stop | wait | topics | node | allow | delete-records | delete-offsets | add-partitions)
         [ $# -gt 0 ] || usage
         DIR=$(mkdir -p "$1" && cd "$1" && pwd)
         shift
@@ -399,6 +411,7 @@ start | stop | wait | topics | node | allow | delete-records | add-partitions)
         allow) allow "$@" ;;
         delete-records) mkdir -p "$DIR/tools" && delete_records "$@" ;;
         add-partitions) add_partitions "$@" ;;
+        delete-offsets) mkdir -p "$DIR/tools" && delete_offsets "$@" ;;
         esac
         ;;
 *) usage ;;

@@ -57,6 +57,15 @@ static void on_commit(void *userdata, int32_t partition, int64_t offset, const c
                 consumer_commit(d->consumer, partition, offset, metadata, wait_ms);
 }
 
+static void on_commit_then(void *userdata, int32_t partition, int64_t offset, const char *metadata,
+                           OffsetCommitDone done, void *done_userdata) {
+        Daemon *d = userdata;
+        if (d->consumer)
+                consumer_commit_then(d->consumer, partition, offset, metadata, done, done_userdata);
+        else
+                done(done_userdata, partition, offset, "no consumer");
+}
+
 static void on_checkpoints_failed(void *userdata, int exit_code) {
         daemon_stop(userdata, exit_code, NULL);
 }
@@ -148,7 +157,8 @@ PipelineHooks daemon_wiring_pipeline_hooks(Daemon *d) {
 }
 
 CheckpointsEvents daemon_wiring_checkpoints_events(Daemon *d) {
-        return (CheckpointsEvents){ d, on_restored, on_commit, on_checkpoints_failed, on_changelog_uncongested };
+        return (CheckpointsEvents){ d, on_restored, on_commit, on_commit_then, on_checkpoints_failed,
+                                    on_changelog_uncongested };
 }
 
 KafkaSinkEvents daemon_wiring_sink_events(Daemon *d) {

@@ -367,7 +367,7 @@ int pipeline_add(Pipeline *p, const PipelineMessage *m, uint64_t now_us) {
 
 void pipeline_partition_eof(Pipeline *p, int32_t partition, int64_t next_offset) {
         Partition *part = partitions_held(&p->partitions, partition);
-        if (part && part->end >= 0 && next_offset >= part->end)
+        if (part && !part->restoring && part->end >= 0 && next_offset >= part->end)
                 part->done = true;
 }
 

@@ -6,13 +6,18 @@
 # "kafka"), host a leaves 4 partitions' state in the changelog, then:
 #  - partition 0's changelog records are deleted, as retention would;
 #  - partition 1's committed pointer is moved 1,000 offsets past the end of
-#    its changelog partition, as a replica that is behind would show it.
-# A fresh host b restores partitions 2 and 3, holds 0 (lost to retention,
-# in the log, STATUS= and sensord_partitions_lost) and keeps reading 1's
-# changelog again every 5 s, without exiting; new records flow through 2
-# and 3. A reload with state.lost_state = "rebuild" rebuilds 0 and 1 from
-# the earliest records the input topic holds, which is all of them: in the
-# end every (window, sensor) equals the model.
+#    its changelog partition, as a replica that is behind would show it;
+#  - partition 2's committed offset is deleted, as the brokers expire an
+#    empty group's offsets (offsets.retention.minutes): its pointer is gone
+#    while its changelog partition still holds state (before, sensord
+#    started it from local files, or from nothing, without a word).
+# A fresh host b restores partition 3, holds 0 (lost to
+# retention) and 2 (its pointer gone), both in the log, STATUS= and
+# sensord_partitions_lost, and keeps reading 1's changelog again every
+# 5 s, without exiting; new records flow through 3. A reload with
+# state.lost_state = "rebuild" rebuilds 0, 1 and 2 from the earliest
+# records the input topic holds, which is all of them: in the end every
+# (window, sensor) equals the model.
 . "$(dirname "$0")/lib.sh"
 
 [ "$BROKER_KIND" = kafka ] || fail "lost_state needs a real Kafka (BROKER_KIND=kafka)"
@@ -43,6 +48,7 @@ c = KafkaConsumer(bootstrap_servers=sys.argv[1], group_id="ls", enable_auto_comm
 c.commit({tp: OffsetAndMetadata(committed[tp].offset, " ".join(meta))})
 c.close()
 PY
+"$KAFKA_SH" delete-offsets "$WORK/kafka" ls ls-in:2
 
 notify_listener "$WORK/notify.sock" "$WORK/notify.log"
 write_config "$WORK/b.conf" "${settings[@]}" state_directory="$WORK/state-b" \
@@ -55,13 +61,13 @@ PIDS+=("$b_PID")
 wait_for "ls-in/0: its state is lost to the changelog's retention (changelog ls-changelog/0" "$WORK/b.err" 60
 grep -q "set state.lost_state = \"rebuild\" and reload" "$WORK/b.err" || fail "the log does not give the way out"
 wait_for "changelog ls-changelog/1 ends before the checkpoint its pointer names" "$WORK/b.err" 60
-wait_for "ls-in/2: state restored from changelog" "$WORK/b.err" 30
-wait_for "ls-in/3: state restored from changelog" "$WORK/b.err" 30
-wait_for "STATUS=.*1 partition(s) held, their state lost (from partition 0" "$WORK/notify.log" 10
-for _ in $(seq 50); do grep -q "^sensord_partitions_lost 1" "$WORK/metrics/sensord.prom" 2>/dev/null && break; sleep 0.1; done
-grep -q "^sensord_partitions_lost 1" "$WORK/metrics/sensord.prom" || fail "sensord_partitions_lost is not 1"
+wait_for "ls-in/2: its state is not to be found: its committed pointer is gone (changelog ls-changelog/2: it was written up to offset [0-9]*, but the group has no committed offset for ls-in/2" "$WORK/b.err" 30
+wait_for "ls-in/3: state restored" "$WORK/b.err" 30
+wait_for "STATUS=.*2 partition(s) held, their state lost (from partition 0" "$WORK/notify.log" 10
+for _ in $(seq 50); do grep -q "^sensord_partitions_lost 2" "$WORK/metrics/sensord.prom" 2>/dev/null && break; sleep 0.1; done
+grep -q "^sensord_partitions_lost 2" "$WORK/metrics/sensord.prom" || fail "sensord_partitions_lost is not 2"
 
-# new records: 2 and 3 flow, 0 and 1 wait
+# new records: 3 flows, 0, 1 and 2 wait
 "$SENSOR_REPLAY" -b "$BROKER" -t ls-in --generate 40 --count 2000 --interval 0 --seed 54 2>>"$WORK/replay.err"
 wait_quiet "$WORK/b.jsonl" 5
 sleep 6 # another read of partition 1's changelog
@@ -74,6 +80,7 @@ sed -i 's/^state = {/state = { lost_state = "rebuild";/' "$WORK/b.conf"
 kill -HUP "$b_PID"
 wait_for "ls-in/0: rebuilding its state from the earliest record ls-in still holds" "$WORK/b.err" 30
 wait_for "ls-in/1: rebuilding its state from the earliest record ls-in still holds" "$WORK/b.err" 30
+wait_for "ls-in/2: rebuilding its state from the earliest record ls-in still holds" "$WORK/b.err" 30
 wait_quiet "$WORK/b.jsonl" 5
 sleep 2
 kill -TERM "$b_PID"

@@ -36,6 +36,11 @@
 
 #define CHANGELOG_FRAME_BYTES 34
 #define CHANGELOG_POINTER_MAX 160
+/* The metadata of the commit of where a partition starts, with nothing in
+ * the changelog yet: not a pointer (changelog_pointer_parse() says
+ * -ENOENT), but a commit, which a partition has before its first
+ * checkpoint goes to the changelog. */
+#define CHANGELOG_GENESIS "sensord-changelog start"
 
 typedef struct ChangelogFrame {
         CheckpointKind kind;

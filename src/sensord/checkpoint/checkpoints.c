@@ -148,11 +148,13 @@ int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, co
                                                            .committed = checkpoints_on_committed,
                                                            .read = checkpoints_on_read,
                                                            .missing = checkpoints_on_missing,
+                                                           .fresh = checkpoints_on_fresh,
                                                            .delivered = checkpoints_on_delivered };
                 c->events = *events;
                 c->changelog_topic = xstrdup(config->changelog_topic);
                 c->snapshot_interval_us = (uint64_t)config->changelog_snapshot_interval_ms * 1000;
                 c->lost_state = config->lost_state;
+                c->earliest = config->starting_offsets == STARTING_EARLIEST;
                 int r = changelog_new(&c->changelog, config, event, &changelog_events);
                 if (r == 0)
                         r = sd_event_add_time(event, &c->ask_retry, CLOCK_MONOTONIC, UINT64_MAX, 100000,

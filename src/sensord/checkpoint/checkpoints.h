@@ -22,6 +22,11 @@ typedef struct CheckpointsEvents {
          * commit (before the partition goes) waits at most wait_ms for the
          * coordinator's answer, the others (wait_ms < 0) do not wait. */
         void (*commit)(void *userdata, int32_t partition, int64_t offset, const char *metadata, int wait_ms);
+        /* Commit offset for the partition with metadata, without waiting:
+         * done() is told the coordinator's answer (error NULL: committed). */
+        void (*commit_then)(void *userdata, int32_t partition, int64_t offset, const char *metadata,
+                            void (*done)(void *done_userdata, int32_t partition, int64_t offset, const char *error),
+                            void *done_userdata);
         /* sensord cannot go on: stop with this exit code (logged). */
         void (*failed)(void *userdata, int exit_code);
         /* The changelog takes writes again after checkpoints_congested()

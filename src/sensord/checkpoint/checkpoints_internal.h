@@ -57,6 +57,9 @@ typedef struct Slot {
         uint64_t read_again_us;  /* the changelog partition ended early: read again then; 0: not waiting */
         unsigned early_ends;     /* of this restore, for the log */
         const char *lost;        /* PHASE_LOST: why */
+        /* the group has no committed offset for it at all: starting afresh
+         * (or rebuilding) waits for the commit of where it starts */
+        bool no_commit, genesis_pending, rebuilding;
 
         /* writer: this holder's chain of checkpoints in the changelog */
         uint64_t writer, next_seq;
@@ -85,6 +88,7 @@ struct Checkpoints {
         sd_event_source *ask_retry;
         sd_event_source *read_retry; /* reads again the partitions that ended early */
         int lost_state;              /* LostState */
+        bool earliest;               /* kafka.starting_offsets */
         uint64_t last_id;
         uint64_t snapshot_interval_us;
         uint64_t close_deadline_us; /* a revocation's, for the closing commits */
@@ -112,6 +116,9 @@ int checkpoints_on_ask_retry(sd_event_source *source, uint64_t usec, void *userd
 void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset, const char *metadata, size_t len,
                               const char *error);
 void checkpoints_on_missing(void *userdata, int32_t partition, const char *why);
+void checkpoints_on_fresh(void *userdata, int32_t partition, const ChangelogFresh *fresh);
+/* The answer to the commit of where a partition starts afresh. */
+void checkpoints_on_genesis(void *userdata, int32_t partition, int64_t offset, const char *error);
 void checkpoints_on_read(void *userdata, int32_t partition, int64_t offset, const void *value, size_t len,
                          ChangelogRead what);
 /* The read_retry timer's. */

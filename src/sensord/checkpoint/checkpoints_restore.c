@@ -63,6 +63,7 @@ int checkpoints_on_ask_retry(sd_event_source *source, uint64_t usec, void *userd
  * checkpoint_files_open() (logged), failing sensord on an error. */
 static int open_files(Checkpoints *c, int32_t partition, Slot *s, CheckpointMark *mark) {
         CheckpointHeader header = header_of(c, partition);
+        s->files = checkpoint_files_free(s->files); /* a rebuild asks again with them open */
         int r = checkpoint_files_open(&s->files, c->directory, &header, s->state, mark);
         if (r < 0)
                 fail(c, r == -EINVAL ? EX_CONFIG : EX_IOERR);
@@ -79,13 +80,25 @@ static void start_reading(Checkpoints *c, int32_t partition, Slot *s, bool with_
         changelog_read_from(c->changelog, partition, changelog_replay_start(s->replay));
 }
 
-/* Starts the partition afresh from the earliest record the input topic
- * still holds: what retention deleted from it is missing from its windows. */
-static void rebuild(Checkpoints *c, int32_t partition, Slot *s) {
+static void log_rebuild(Checkpoints *c, int32_t partition) {
         log_warning("%s/%" PRId32 ": rebuilding its state from the earliest record %s still holds (state.lost_state "
                     "\"rebuild\"): the windows of records it no longer holds miss them, and their rows are "
                     "emitted again from what is left",
                     c->header.topic, partition, c->header.topic);
+}
+
+/* Starts the partition afresh from the earliest record the input topic
+ * still holds: what retention deleted from it is missing from its windows. */
+static void rebuild(Checkpoints *c, int32_t partition, Slot *s) {
+        if (s->no_commit) {
+                /* where the input starts now, and its commit first (see
+                 * start_afresh()) */
+                s->rebuilding = true;
+                s->phase = PHASE_ASKING;
+                checkpoints_ask(c, partition, s);
+                return;
+        }
+        log_rebuild(c, partition);
         window_state_discard(s->state);
         s->has_base = false;
         s->lost = NULL;
@@ -179,6 +192,91 @@ void checkpoints_on_missing(void *userdata, int32_t partition, const char *why) 
         }
 }
 
+/* Before the group has a commit for a partition, none of its checkpoints
+ * goes to the changelog: where it starts is committed first (its genesis).
+ * A changelog partition written to with no commit for it then means one
+ * thing: the pointer is gone (expired or deleted), never a host that died
+ * between its first checkpoint's delivery and its commit. */
+static void start_afresh(Checkpoints *c, int32_t partition, Slot *s, int64_t offset) {
+        s->committed = offset;
+        s->genesis_pending = true;
+        s->asked = true; /* the commit is the request out */
+        c->events.commit_then(c->events.userdata, partition, offset, CHANGELOG_GENESIS, checkpoints_on_genesis, c);
+}
+
+void checkpoints_on_genesis(void *userdata, int32_t partition, int64_t offset, const char *error) {
+        Checkpoints *c = userdata;
+        Slot *s = (size_t)partition < c->n_slots ? &c->slots[partition] : NULL;
+        if (!s || s->phase != PHASE_ASKING || !s->genesis_pending || s->committed != offset)
+                return; /* revoked meanwhile */
+        s->genesis_pending = false;
+        s->asked = false;
+        if (error) {
+                log_notice("%s/%" PRId32 ": cannot commit where it starts (offset %" PRId64 ") yet (%s); asking again",
+                           c->header.topic, partition, offset, error);
+                sd_event_source_set_time_relative(c->ask_retry, ASK_RETRY_USEC);
+                sd_event_source_set_enabled(c->ask_retry, SD_EVENT_ONESHOT);
+                return;
+        }
+        s->no_commit = false;
+        if (s->rebuilding) {
+                s->rebuilding = false;
+                s->lost = NULL;
+                window_state_discard(s->state);
+                restored(c, partition, s, NULL);
+                return;
+        }
+        CheckpointMark mark;
+        int r = open_files(c, partition, s, &mark);
+        if (r < 0)
+                return;
+        if (r == 1)
+                log_info("%s/%" PRId32 ": state restored from its checkpoint: batch %" PRIu64 ", offset %" PRId64
+                         " (nothing committed for it yet)",
+                         c->header.topic, partition, mark.next_batch, mark.next_offset);
+        restored(c, partition, s, r == 1 ? &mark : NULL);
+}
+
+/* A changelog partition that exists again after missing_asks. */
+static void changelog_partition_found(Checkpoints *c, int32_t partition, Slot *s) {
+        if (!s->no_changelog_partition)
+                return;
+        log_notice("%s/%" PRId32 ": changelog %s has partition %" PRId32 " now; restoring it", c->header.topic,
+                   partition, c->changelog_topic, partition);
+        s->no_changelog_partition = false;
+}
+
+void checkpoints_on_fresh(void *userdata, int32_t partition, const ChangelogFresh *fresh) {
+        Checkpoints *c = userdata;
+        Slot *s = (size_t)partition < c->n_slots ? &c->slots[partition] : NULL;
+        if (!s || s->phase != PHASE_ASKING || !s->asked)
+                return; /* revoked meanwhile */
+        s->asked = false;
+        changelog_partition_found(c, partition, s);
+        s->no_commit = true;
+        if (fresh->changelog_end <= 0) {
+                start_afresh(c, partition, s, c->earliest ? fresh->input_low : fresh->input_high);
+                return;
+        }
+        CheckpointMark mark;
+        if (s->rebuilding || c->lost_state == LOST_STATE_REBUILD) {
+                if (!s->files && open_files(c, partition, s, &mark) < 0)
+                        return;
+                s->rebuilding = true;
+                log_rebuild(c, partition);
+                start_afresh(c, partition, s, fresh->input_low);
+                return;
+        }
+        char problem[1024];
+        snprintf(problem, sizeof(problem),
+                 "it was written up to offset %" PRId64 ", but the group has no committed offset for %s/%" PRId32
+                 ": the brokers dropped it (offsets.retention.minutes after the group last emptied), or it was "
+                 "deleted, and the local files cannot tell whether they are the latest",
+                 fresh->changelog_end, c->header.topic, partition);
+        if (open_files(c, partition, s, &mark) >= 0)
+                lose(c, partition, s, "not to be found: its committed pointer is gone", problem);
+}
+
 void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset, const char *metadata, size_t len,
                               const char *error) {
         Checkpoints *c = userdata;
@@ -186,11 +284,8 @@ void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset,
         if (!s || s->phase != PHASE_ASKING || !s->asked)
                 return; /* revoked meanwhile */
         s->asked = false;
-        if (s->no_changelog_partition && !error) {
-                log_notice("%s/%" PRId32 ": changelog %s has partition %" PRId32 " now; restoring it",
-                           c->header.topic, partition, c->changelog_topic, partition);
-                s->no_changelog_partition = false;
-        }
+        if (!error)
+                changelog_partition_found(c, partition, s);
         if (error) {
                 log_notice("%s/%" PRId32 ": cannot read the committed offset yet (%s); asking again", c->header.topic,
                            partition, error);
@@ -199,6 +294,7 @@ void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset,
                 return;
         }
         s->committed = offset;
+        s->no_commit = s->rebuilding = false;
         int p = metadata ? changelog_pointer_parse(metadata, len, &s->pointer) : -ENOENT;
         if (p == -EBADMSG) {
                 char problem[CHANGELOG_POINTER_MAX + 64];

@@ -55,6 +55,7 @@ struct Consumer {
         sd_event_source *keep_polling; /* serves the consumer while no message arrives */
         uint64_t keep_polling_usec;
         EndOffsets *ends;
+        OffsetCommits *commits; /* consumer_commit_then()'s */
         bool closed; /* left the group; else destroy without closing */
         bool unreachable; /* librdkafka said every broker is down; until a message or an assignment */
         JoinRefusals join_refusals;
@@ -261,7 +262,9 @@ static void on_kafka_log(const rd_kafka_t *rk, int level, const char *facility, 
 /* Hands one queued message or event to the caller; false to stop. */
 static bool dispatch(Consumer *c, const rd_kafka_message_t *m, uint64_t now) {
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                pipeline_partition_eof(c->pipeline, m->partition, m->offset);
+                /* from a fetch a restore's seek goes back on, it is not */
+                if (!seek_pending(c, m->partition))
+                        pipeline_partition_eof(c->pipeline, m->partition, m->offset);
                 return true;
         }
         int refusal = join_refusal_check(&c->join_refusals, c->rk, m);
@@ -437,13 +440,6 @@ static int on_keep_polling(sd_event_source *s, uint64_t usec, void *userdata) {
         return r;
 }
 
-/* The interval of on_keep_polling(): a third of max.poll.interval.ms as
- * the handle has it (librdkafka's 300,000 unless kafka.properties sets it). */
-static uint64_t keep_polling_interval_usec(rd_kafka_t *rk) {
-        uint64_t ms = kafka_conf_u64(rd_kafka_conf(rk), "max.poll.interval.ms", 300000);
-        return (ms > 3 ? ms : 3) * 1000 / 3;
-}
-
 static rd_kafka_conf_t *make_conf(Consumer *c, const Config *config) {
         bool metrics_on;
         rd_kafka_conf_t *conf = consumer_conf_new(config, c->available_now, &metrics_on);
@@ -488,7 +484,7 @@ int consumer_new(Consumer **out, const Config *config, bool available_now, sd_ev
             (r = sd_event_add_defer(event, &c->more, on_more, c)) < 0 ||
             (r = sd_event_source_set_enabled(c->more, SD_EVENT_OFF)) < 0)
                 goto fail;
-        c->keep_polling_usec = keep_polling_interval_usec(c->rk);
+        c->keep_polling_usec = consumer_conf_keep_polling_usec(c->rk);
         uint64_t session_ms = kafka_conf_u64(rd_kafka_conf(c->rk), "session.timeout.ms", 45000);
         uint64_t heartbeat_ms = kafka_conf_u64(rd_kafka_conf(c->rk), "heartbeat.interval.ms", 3000);
         pipeline_set_revoke_wait(pipeline, (int)(session_ms / 3));
@@ -502,7 +498,8 @@ int consumer_new(Consumer **out, const Config *config, bool available_now, sd_ev
                                             c->keep_polling_usec / 10, on_keep_polling, c)) < 0 ||
             (r = sd_event_source_set_enabled(c->keep_polling, SD_EVENT_ON)) < 0)
                 goto fail;
-        if (available_now && (r = end_offsets_new(&c->ends, c->rk, c->topic, event, on_end_offset, c)) < 0)
+        if ((available_now && (r = end_offsets_new(&c->ends, c->rk, c->topic, event, on_end_offset, c)) < 0) ||
+            (r = offset_commits_new(&c->commits, c->rk, event)) < 0)
                 goto fail;
         *out = c;
         return 0;
@@ -515,6 +512,7 @@ Consumer *consumer_free(Consumer *c) {
         if (!c)
                 return NULL;
         end_offsets_free(c->ends); /* before the handle it queries */
+        offset_commits_free(c->commits);
         sd_event_source_disable_unref(c->more);
         sd_event_source_disable_unref(c->keep_polling);
         freeze_guard_free(&c->guard);
@@ -566,6 +564,11 @@ void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t 
 
 void consumer_commit(Consumer *c, int32_t partition, int64_t offset, const char *metadata, int wait_ms) {
         offset_commit(c->rk, c->topic, partition, offset, metadata, wait_ms);
+}
+
+void consumer_commit_then(Consumer *c, int32_t partition, int64_t offset, const char *metadata,
+                          OffsetCommitDone done, void *userdata) {
+        offset_commit_then(c->commits, c->topic, partition, offset, metadata, done, userdata);
 }
 
 /* Seeks a restored partition to seek_to. A restoring partition is not

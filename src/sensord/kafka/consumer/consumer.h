@@ -15,6 +15,7 @@
 
 #include "lib/config/config.h"
 #include "lib/metrics/kafka_stats.h"
+#include "sensord/kafka/consumer/offset_commit.h"
 #include "sensord/pipeline.h"
 
 typedef struct ConsumerEvents {
@@ -54,6 +55,9 @@ void consumer_store_offsets(Consumer *c, const PartitionOffset *offsets, size_t 
  * < 0: asynchronously). The group coordinator refuses it from a member
  * that is no longer in the group. */
 void consumer_commit(Consumer *c, int32_t partition, int64_t offset, const char *metadata, int wait_ms);
+/* The same without waiting: done() is told the coordinator's answer. */
+void consumer_commit_then(Consumer *c, int32_t partition, int64_t offset, const char *metadata,
+                          OffsetCommitDone done, void *userdata);
 
 /* A partition being restored at assignment (PIPELINE_SEEK_LATER) has its state:
  * reading resumes from offset, or when that is -1 from committed (which may

@@ -77,3 +77,8 @@ rd_kafka_conf_t *consumer_conf_new(const Config *config, bool available_now, boo
         }
         return conf;
 }
+
+uint64_t consumer_conf_keep_polling_usec(rd_kafka_t *rk) {
+        uint64_t ms = kafka_conf_u64(rd_kafka_conf(rk), "max.poll.interval.ms", 300000);
+        return (ms > 3 ? ms : 3) * 1000 / 3;
+}

@@ -5,6 +5,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lib/config/config.h"
 
@@ -13,3 +14,8 @@
  * (metrics.listen or metrics.textfile is set); the caller registers the
  * callbacks. */
 rd_kafka_conf_t *consumer_conf_new(const Config *config, bool available_now, bool *metrics_on);
+
+/* How often the loop polls a consumer that gets no message: a third of
+ * max.poll.interval.ms as rk has it (librdkafka's 300,000 unless
+ * kafka.properties sets it). */
+uint64_t consumer_conf_keep_polling_usec(rd_kafka_t *rk);

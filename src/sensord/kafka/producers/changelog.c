@@ -180,8 +180,22 @@ typedef struct Ask {
         rd_kafka_topic_partition_list_t *list;
         rd_kafka_resp_err_t err;
         bool *missing; /* by list element: no changelog partition for it yet */
+        ChangelogFresh *fresh; /* by list element, where nothing is committed */
         char why[800]; /* the fix, when one is missing */
 } Ask;
+
+/* What a partition with no committed offset starts from: whether its
+ * changelog partition was ever written, and where the input partition
+ * begins and ends now. */
+static rd_kafka_resp_err_t ask_fresh(Changelog *cl, int32_t partition, ChangelogFresh *fresh) {
+        int64_t low;
+        rd_kafka_resp_err_t err =
+                rd_kafka_query_watermark_offsets(cl->reader, cl->topic, partition, &low, &fresh->changelog_end,
+                                                 ASK_TIMEOUT_MS);
+        return err ? err
+                   : rd_kafka_query_watermark_offsets(cl->reader, cl->input_topic, partition, &fresh->input_low,
+                                                      &fresh->input_high, ASK_TIMEOUT_MS);
+}
 
 static void run_ask(KafkaJob *job) {
         Ask *ask = (Ask *)job;
@@ -189,6 +203,11 @@ static void run_ask(KafkaJob *job) {
                 ask->missing[i] =
                         !changelog_topic_has_partition(ask->cl, ask->list->elems[i].partition, ask->why, sizeof(ask->why));
         ask->err = rd_kafka_committed(ask->cl->reader, ask->list, ASK_TIMEOUT_MS);
+        for (int i = 0; !ask->err && i < ask->list->cnt; i++) {
+                rd_kafka_topic_partition_t *p = &ask->list->elems[i];
+                if (!ask->missing[i] && !p->err && p->offset < 0 && !p->metadata_size)
+                        p->err = ask_fresh(ask->cl, p->partition, &ask->fresh[i]);
+        }
 }
 
 static void done_ask(KafkaJob *job, bool cancelled) {
@@ -201,12 +220,15 @@ static void done_ask(KafkaJob *job, bool cancelled) {
                         cl->events.missing(cl->events.userdata, p->partition, ask->why);
                 else if (err)
                         cl->events.committed(cl->events.userdata, p->partition, -1, NULL, 0, rd_kafka_err2str(err));
+                else if (p->offset < 0 && !p->metadata_size)
+                        cl->events.fresh(cl->events.userdata, p->partition, &ask->fresh[i]);
                 else
                         cl->events.committed(cl->events.userdata, p->partition, p->offset >= 0 ? p->offset : -1,
                                              p->metadata, p->metadata_size, NULL);
         }
         rd_kafka_topic_partition_list_destroy(ask->list);
         free(ask->missing);
+        free(ask->fresh);
         free(ask);
 }
 
@@ -377,7 +399,8 @@ Changelog *changelog_free(Changelog *cl) {
 void changelog_ask_committed(Changelog *cl, const int32_t *partitions, size_t n) {
         Ask *ask = xcalloc(1, sizeof(*ask));
         *ask = (Ask){ .job = { .run = run_ask, .done = done_ask }, .cl = cl,
-                      .list = rd_kafka_topic_partition_list_new((int)n), .missing = xcalloc(n ? n : 1, sizeof(bool)) };
+                      .list = rd_kafka_topic_partition_list_new((int)n), .missing = xcalloc(n ? n : 1, sizeof(bool)),
+                      .fresh = xcalloc(n ? n : 1, sizeof(ChangelogFresh)) };
         for (size_t i = 0; i < n; i++)
                 rd_kafka_topic_partition_list_add(ask->list, cl->input_topic, partitions[i]);
         kafka_worker_submit(cl->worker, &ask->job);

@@ -27,10 +27,18 @@ typedef enum ChangelogRead {
         CHANGELOG_READ_GONE,    /* its start moved past the offset asked for (retention) */
 } ChangelogRead;
 
+/* An input partition the group has no committed offset for. */
+typedef struct ChangelogFresh {
+        /* its changelog partition's end offset: above 0, it was written to,
+         * which happens only after a commit (see checkpoints_restore.c) */
+        int64_t changelog_end;
+        int64_t input_low, input_high; /* the input partition's bounds now */
+} ChangelogFresh;
+
 typedef struct ChangelogEvents {
         void *userdata;
-        /* A partition's committed offset (-1: none) and metadata; or error,
-         * when the coordinator could not be asked (ask again later). */
+        /* A partition's committed offset and metadata; or error, when the
+         * coordinator could not be asked (ask again later). */
         void (*committed)(void *userdata, int32_t partition, int64_t offset, const char *metadata, size_t len,
                           const char *error);
         /* A changelog message read for a restore, or the end of what there
@@ -42,6 +50,9 @@ typedef struct ChangelogEvents {
          * than it, and sensord could not add them; why says how to. Ask
          * again later. */
         void (*missing)(void *userdata, int32_t partition, const char *why);
+        /* The group has no committed offset for the partition at all
+         * (committed() is not called). */
+        void (*fresh)(void *userdata, int32_t partition, const ChangelogFresh *fresh);
         /* A produced part was delivered at offset, or failed for good. */
         void (*delivered)(void *userdata, int32_t partition, uint64_t token, int64_t offset, const char *error);
 } ChangelogEvents;
