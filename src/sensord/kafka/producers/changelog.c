@@ -38,7 +38,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         Changelog *cl = opaque;
         cl->backlog_bytes -= m->len < cl->backlog_bytes ? m->len : cl->backlog_bytes;
         write_stall_delivered(&cl->stall, !m->err, now_usec(CLOCK_MONOTONIC));
-        if (m->err && producer_failed(rk)) {
+        if (m->err && (cl->replacing || producer_failed(rk))) {
                 ARRAY_RESERVE(cl->resend, cl->cap_resend, cl->n_resend + 1);
                 cl->resend[cl->n_resend++] = (Resend){ .partition = m->partition,
                                                        .token = (uint64_t)(uintptr_t)m->_private,
@@ -137,15 +137,18 @@ static rd_kafka_resp_err_t produce_part(Changelog *cl, int32_t partition, void *
         return RD_KAFKA_RESP_ERR__FATAL;
 }
 
-/* The producer failed for good: a new one sends again, in order, the parts
- * the old one still held. Those it cannot are reported undelivered. */
-static void reset(Changelog *cl) {
+/* The producer failed for good (why NULL), or is stuck: a new one sends
+ * again, in order, the parts the old one still held. Those it cannot are
+ * reported undelivered. */
+static void reset(Changelog *cl, const char *why) {
         if (cl->handle) {
                 rd_kafka_topic_destroy(cl->handle);
                 cl->handle = NULL;
         }
+        cl->replacing = true; /* its purged parts are kept to send again */
         int r = producer_reset(&cl->producer, cl->producer_conf, &cl->producer_watch, cl->event,
-                               "the changelog producer");
+                               "the changelog producer", why);
+        cl->replacing = false;
         if (r == 0 && !(cl->handle = rd_kafka_topic_new(cl->producer, cl->topic, NULL)))
                 r = -EINVAL;
         for (size_t i = 0; i < cl->n_resend; i++) {
@@ -166,7 +169,7 @@ static int on_producer_ready(void *userdata) {
                 return 0;
         rd_kafka_poll(cl->producer, 0);
         if (producer_failed(cl->producer))
-                reset(cl);
+                reset(cl, NULL);
         return 0;
 }
 
@@ -451,7 +454,7 @@ void changelog_produce(Changelog *cl, int32_t partition, const ChangelogFrame *f
         while ((err = produce_part(cl, partition, value, CHANGELOG_FRAME_BYTES + len, token)) ==
                        RD_KAFKA_RESP_ERR__FATAL &&
                cl->producer)
-                reset(cl); /* and on the new producer */
+                reset(cl, NULL); /* and on the new producer */
         if (err) {
                 free(value);
                 cl->events.delivered(cl->events.userdata, partition, token, -1, rd_kafka_err2str(err));
@@ -462,7 +465,7 @@ int changelog_flush(Changelog *cl, int timeout_ms) {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000;
         while (cl->producer) {
                 if (producer_failed(cl->producer))
-                        reset(cl); /* and flush the new producer */
+                        reset(cl, NULL); /* and flush the new producer */
                 else if (rd_kafka_flush(cl->producer, 100) == RD_KAFKA_RESP_ERR_NO_ERROR &&
                          !producer_failed(cl->producer))
                         return 0;
@@ -484,8 +487,27 @@ bool changelog_congested(const Changelog *cl) {
                (cl->stall.outstanding > 0 && write_stall_stalled(&cl->stall, now_usec(CLOCK_MONOTONIC)));
 }
 
+/* librdkafka 2.0.2's idempotent producer can wait for ever, saying
+ * nothing, when it started while brokers were down: a host restarted
+ * during the chaos test's broker faults had no changelog write
+ * acknowledged 75 s after every broker ran again, while a new producer
+ * delivers at once. So a stall with no error from a broker (none, or
+ * librdkafka's own) gets a new producer every STUCK_AFTER_US; a part it
+ * writes twice is read once. A broker's error (too few in-sync replicas)
+ * is the cluster's to mend, and a new producer would change nothing. */
+#define STUCK_AFTER_US (30 * 1000000ull)
+
 void changelog_check_stall(Changelog *cl) {
-        write_stall_check(&cl->stall, now_usec(CLOCK_MONOTONIC));
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        write_stall_check(&cl->stall, now);
+        char reason[384], why[512];
+        write_stall_reason(&cl->stall, reason, sizeof(reason));
+        if (!cl->producer || write_stall_age_us(&cl->stall, now) < STUCK_AFTER_US ||
+            (reason[0] && !strstr(reason, "Local: ")))
+                return;
+        snprintf(why, sizeof(why), "no write acknowledged for 30 s, and no error from a broker: %s",
+                 reason[0] ? reason : "none given");
+        reset(cl, why);
 }
 
 uint64_t changelog_stall_seconds(const Changelog *cl) {

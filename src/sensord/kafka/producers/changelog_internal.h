@@ -41,6 +41,7 @@ struct Changelog {
         sd_event *event;
         rd_kafka_conf_t *producer_conf; /* a copy, for a new producer */
         Resend *resend; /* in the order of their delivery reports */
+        bool replacing; /* a stuck producer is being replaced: keep what comes back */
         size_t n_resend, cap_resend;
         char *topic, *input_topic, *group_id, *brokers;
         int64_t startup_timeout_ms;

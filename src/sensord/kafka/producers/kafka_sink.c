@@ -208,7 +208,7 @@ static int reset(KafkaSink *k) {
                         rd_kafka_topic_destroy(*handles[i]);
                         *handles[i] = NULL;
                 }
-        int r = producer_reset(&k->rk, k->conf, &k->watch, sd_event_source_get_event(k->later), "the result producer");
+        int r = producer_reset(&k->rk, k->conf, &k->watch, sd_event_source_get_event(k->later), "the result producer", NULL);
         for (size_t i = 0; i < 3 && r == 0; i++)
                 if (names[i] && !(*handles[i] = rd_kafka_topic_new(k->rk, names[i], NULL)))
                         r = -EINVAL;

@@ -1,7 +1,8 @@
-/* producer_reset: a new producer for one that failed for good. */
+/* producer_reset: a new producer for one that failed for good, or is stuck. */
 #include "sensord/kafka/producers/producer_reset.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <systemd/sd-daemon.h>
 
 #include "lib/base/log.h"
@@ -14,9 +15,12 @@ bool producer_failed(rd_kafka_t *rk) {
 }
 
 int producer_reset(rd_kafka_t **rk, const rd_kafka_conf_t *conf, QueueWatch *watch, sd_event *event,
-                   const char *what) {
+                   const char *what, const char *why) {
         char reason[512], errstr[512];
-        rd_kafka_fatal_error(*rk, reason, sizeof(reason));
+        if (why)
+                snprintf(reason, sizeof(reason), "%s", why);
+        else
+                rd_kafka_fatal_error(*rk, reason, sizeof(reason));
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + DRAIN_TIMEOUT_MS * 1000ULL;
         rd_kafka_purge(*rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         while (rd_kafka_outq_len(*rk) > 0 && now_usec(CLOCK_MONOTONIC) < deadline) {
@@ -27,17 +31,17 @@ int producer_reset(rd_kafka_t **rk, const rd_kafka_conf_t *conf, QueueWatch *wat
         rd_kafka_destroy(*rk);
         *rk = NULL;
         if (held > 0) {
-                log_error("%s failed for good (%s), and %d of its messages were not returned within %d ms", what,
+                log_error("%s was replaced (%s), and %d of its messages were not returned within %d ms", what,
                           reason, held, DRAIN_TIMEOUT_MS);
                 return -ETIMEDOUT;
         }
         rd_kafka_conf_t *copy = rd_kafka_conf_dup(conf);
         if (!(*rk = rd_kafka_new(RD_KAFKA_PRODUCER, copy, errstr, sizeof(errstr)))) {
                 rd_kafka_conf_destroy(copy);
-                log_error("%s failed for good (%s), and no new producer could be made: %s", what, reason, errstr);
+                log_error("%s was replaced (%s), and no new producer could be made: %s", what, reason, errstr);
                 return -EINVAL;
         }
-        log_warning("%s failed for good (%s); a new producer sends again what it had not delivered", what, reason);
+        log_warning("%s was replaced (%s); a new producer sends again what it had not delivered", what, reason);
         int (*ready)(void *) = watch->ready;
         void *userdata = watch->userdata;
         queue_watch_free(watch);
