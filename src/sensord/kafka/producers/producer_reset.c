@@ -17,6 +17,8 @@ bool producer_failed(rd_kafka_t *rk) {
 int producer_reset(rd_kafka_t **rk, const rd_kafka_conf_t *conf, QueueWatch *watch, sd_event *event,
                    const char *what, const char *why) {
         char reason[512], errstr[512];
+        /* "failed for good (the fatal error)", or "was replaced (why)" */
+        const char *fate = why ? "was replaced" : "failed for good";
         if (why)
                 snprintf(reason, sizeof(reason), "%s", why);
         else
@@ -31,17 +33,17 @@ int producer_reset(rd_kafka_t **rk, const rd_kafka_conf_t *conf, QueueWatch *wat
         rd_kafka_destroy(*rk);
         *rk = NULL;
         if (held > 0) {
-                log_error("%s was replaced (%s), and %d of its messages were not returned within %d ms", what,
+                log_error("%s %s (%s), and %d of its messages were not returned within %d ms", what, fate,
                           reason, held, DRAIN_TIMEOUT_MS);
                 return -ETIMEDOUT;
         }
         rd_kafka_conf_t *copy = rd_kafka_conf_dup(conf);
         if (!(*rk = rd_kafka_new(RD_KAFKA_PRODUCER, copy, errstr, sizeof(errstr)))) {
                 rd_kafka_conf_destroy(copy);
-                log_error("%s was replaced (%s), and no new producer could be made: %s", what, reason, errstr);
+                log_error("%s %s (%s), and no new producer could be made: %s", what, fate, reason, errstr);
                 return -EINVAL;
         }
-        log_warning("%s was replaced (%s); a new producer sends again what it had not delivered", what, reason);
+        log_warning("%s %s (%s); a new producer sends again what it had not delivered", what, fate, reason);
         int (*ready)(void *) = watch->ready;
         void *userdata = watch->userdata;
         queue_watch_free(watch);
