@@ -141,9 +141,12 @@ Window *table_find_window(const WindowState *s, int64_t start, size_t *index) {
         /* Live windows are usually every slide apart with none missing: then
          * the index follows from the newest start, with no search. */
         if (s->n_windows > 0) {
-                int64_t newest = s->windows[s->n_windows - 1].start, slide = s->all->spec.slide_ms;
-                if (start <= newest && (newest - start) / slide < (int64_t)s->n_windows) {
-                        size_t guess = s->n_windows - 1 - (size_t)((newest - start) / slide);
+                int64_t newest = s->windows[s->n_windows - 1].start, slide = s->all->spec.slide_ms, gap;
+                /* starts from a damaged checkpoint can lie further apart
+                 * than an int64_t reaches: then search */
+                if (start <= newest && !__builtin_sub_overflow(newest, start, &gap) &&
+                    gap / slide < (int64_t)s->n_windows) {
+                        size_t guess = s->n_windows - 1 - (size_t)(gap / slide);
                         if (s->windows[guess].start == start) {
                                 *index = guess;
                                 return &s->windows[guess];
