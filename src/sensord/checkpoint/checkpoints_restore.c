@@ -175,12 +175,27 @@ static void read_again_later(Checkpoints *c, int32_t partition, Slot *s, const c
         sd_event_source_set_enabled(c->read_retry, SD_EVENT_ONESHOT);
 }
 
-void checkpoints_on_missing(void *userdata, int32_t partition, const char *why) {
-        Checkpoints *c = userdata;
+/* The partition's slot, whose committed-offset request (or start commit)
+ * is answered: NULL when the partition was revoked meanwhile. */
+static Slot *answered(Checkpoints *c, int32_t partition) {
         Slot *s = (size_t)partition < c->n_slots ? &c->slots[partition] : NULL;
         if (!s || s->phase != PHASE_ASKING || !s->asked)
-                return; /* revoked meanwhile */
+                return NULL;
         s->asked = false;
+        return s;
+}
+
+/* Asks again, after ASK_RETRY_USEC, for every partition still asking. */
+static void ask_again_later(Checkpoints *c) {
+        sd_event_source_set_time_relative(c->ask_retry, ASK_RETRY_USEC);
+        sd_event_source_set_enabled(c->ask_retry, SD_EVENT_ONESHOT);
+}
+
+void checkpoints_on_missing(void *userdata, int32_t partition, const char *why) {
+        Checkpoints *c = userdata;
+        Slot *s = answered(c, partition);
+        if (!s)
+                return; /* revoked meanwhile */
         s->no_changelog_partition = true;
         if (s->missing_asks++ % 60 == 0)
                 log_error("%s/%" PRId32 ": changelog %s has no partition %" PRId32 " for its state, so sensord holds "
@@ -214,8 +229,7 @@ void checkpoints_on_genesis(void *userdata, int32_t partition, int64_t offset, c
         if (error) {
                 log_notice("%s/%" PRId32 ": cannot commit where it starts (offset %" PRId64 ") yet (%s); asking again",
                            c->header.topic, partition, offset, error);
-                sd_event_source_set_time_relative(c->ask_retry, ASK_RETRY_USEC);
-                sd_event_source_set_enabled(c->ask_retry, SD_EVENT_ONESHOT);
+                ask_again_later(c);
                 return;
         }
         s->no_commit = false;
@@ -248,10 +262,9 @@ static void changelog_partition_found(Checkpoints *c, int32_t partition, Slot *s
 
 void checkpoints_on_fresh(void *userdata, int32_t partition, const ChangelogFresh *fresh) {
         Checkpoints *c = userdata;
-        Slot *s = (size_t)partition < c->n_slots ? &c->slots[partition] : NULL;
-        if (!s || s->phase != PHASE_ASKING || !s->asked)
+        Slot *s = answered(c, partition);
+        if (!s)
                 return; /* revoked meanwhile */
-        s->asked = false;
         changelog_partition_found(c, partition, s);
         s->no_commit = true;
         if (fresh->changelog_end <= 0) {
@@ -280,17 +293,15 @@ void checkpoints_on_fresh(void *userdata, int32_t partition, const ChangelogFres
 void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset, const char *metadata, size_t len,
                               const char *error) {
         Checkpoints *c = userdata;
-        Slot *s = (size_t)partition < c->n_slots ? &c->slots[partition] : NULL;
-        if (!s || s->phase != PHASE_ASKING || !s->asked)
+        Slot *s = answered(c, partition);
+        if (!s)
                 return; /* revoked meanwhile */
-        s->asked = false;
         if (!error)
                 changelog_partition_found(c, partition, s);
         if (error) {
                 log_notice("%s/%" PRId32 ": cannot read the committed offset yet (%s); asking again", c->header.topic,
                            partition, error);
-                sd_event_source_set_time_relative(c->ask_retry, ASK_RETRY_USEC);
-                sd_event_source_set_enabled(c->ask_retry, SD_EVENT_ONESHOT);
+                ask_again_later(c);
                 return;
         }
         s->committed = offset;
