@@ -31,6 +31,9 @@
 #                                          delete the group's committed offset
 #                                          of a partition, as the brokers' expiry
 #                                          of an empty group's offsets would
+#   scripts/kafka.sh coordinator DIR TRANSACTIONAL_ID
+#                                          the node that coordinates the
+#                                          transactions of that id (its number)
 #   scripts/kafka.sh delete-records DIR TOPIC:PARTITION...
 #                                          delete every record the partitions
 #                                          hold now, as retention would
@@ -371,6 +374,17 @@ delete_offsets() {
                 die "deleting offsets failed: $(tail -n 3 "$DIR/tools/delete-offsets.out")"
 }
 
+# Kafka's own kafka-transactions.sh describe: a table whose first column
+# is CoordinatorId (the node.id, which is the node's number here)
+coordinator() {
+        kafka_tool org.apache.kafka.tools.TransactionsCommand --bootstrap-server "$(cat "$DIR/bootstrap")" \
+                describe --transactional-id "$1" >"$DIR/tools/coordinator.out" 2>&1 ||
+                die "describing transactional id $1 failed: $(tail -n 3 "$DIR/tools/coordinator.out")"
+        awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /CoordinatorId/) col = i; next }
+                     col { v = $col; gsub(/[ ]/, "", v); if (v ~ /^[0-9]+$/) { print v; exit } }' \
+                "$DIR/tools/coordinator.out"
+}
+
 # ACLs in one request of the admin API (kafka-python's: Debian's
 # confluent-kafka has no ACL calls), on the PLAINTEXT listener, a super
 # user's
@@ -398,7 +412,7 @@ command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
 fetch) fetch ;;
-start | stop | wait | topics | node | allow | delete-records | delete-offsets | add-partitions)
+start | stop | wait | topics | node | allow | delete-records | delete-offsets | coordinator | add-partitions)
         [ $# -gt 0 ] || usage
         DIR=$(mkdir -p "$1" && cd "$1" && pwd)
         shift
@@ -412,6 +426,7 @@ start | stop | wait | topics | node | allow | delete-records | delete-offsets | 
         delete-records) mkdir -p "$DIR/tools" && delete_records "$@" ;;
         add-partitions) add_partitions "$@" ;;
         delete-offsets) mkdir -p "$DIR/tools" && delete_offsets "$@" ;;
+        coordinator) mkdir -p "$DIR/tools" && coordinator "$@" ;;
         esac
         ;;
 *) usage ;;

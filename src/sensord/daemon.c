@@ -114,6 +114,7 @@ static void daemon_free(Daemon *d) {
         pipeline_free(d->pipeline);
         checkpoints_free(d->checkpoints);
         output_free(d->output);
+        txn_producer_free(d->txn); /* after the two that write through it */
         config_free(d->config);
 }
 
@@ -142,12 +143,16 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 r = EX_SOFTWARE;
                 goto out;
         }
-        if (output_new(&d.output, config, d.event, &sink_events) < 0) {
+        if (config->guarantee == GUARANTEE_EXACTLY_ONCE && txn_producer_new(&d.txn, config, d.event) < 0) {
+                r = EX_CONFIG;
+                goto out;
+        }
+        if (output_new(&d.output, config, d.event, &sink_events, d.txn) < 0) {
                 r = EX_CONFIG;
                 goto out;
         }
         PipelineOutput output = output_for_pipeline(d.output);
-        if (checkpoints_new(&d.checkpoints, config, d.event, &checkpoint_events) < 0) {
+        if (checkpoints_new(&d.checkpoints, config, d.event, &checkpoint_events, d.txn) < 0) {
                 r = EX_CONFIG;
                 goto out;
         }
@@ -176,6 +181,13 @@ int daemon_run(const DaemonOptions *options, Config *config) {
         if ((r = consumer_start(d.consumer)) < 0) {
                 r = r == -EACCES ? EX_CONFIG : EX_UNAVAILABLE;
                 goto out;
+        }
+        if (d.txn) {
+                txn_producer_set_consumer(d.txn, consumer_handle(d.consumer));
+                if ((r = txn_producer_start(d.txn)) < 0) {
+                        r = r == -EACCES ? EX_CONFIG : EX_UNAVAILABLE;
+                        goto out;
+                }
         }
         if ((r = checkpoints_start(d.checkpoints, consumer_partition_count(d.consumer))) < 0) {
                 r = r == -EINVAL || r == -EACCES ? EX_CONFIG : EX_UNAVAILABLE;

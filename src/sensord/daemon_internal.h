@@ -27,6 +27,7 @@ typedef struct Daemon {
         Consumer *consumer;
         Pipeline *pipeline;
         Output *output;
+        TxnProducer *txn; /* output.guarantee = "exactly_once"; NULL: at least once */
         Status status;
         MetricsHttp *metrics_http;
         MetricsFile *metrics_file;

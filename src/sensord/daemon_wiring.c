@@ -129,10 +129,11 @@ static void on_failed(void *userdata, int exit_code) {
 /* --- the triggers' events --- */
 
 /* Not while the consumer makes sure, after a freeze, that its partitions
- * are still its own (consumer_awake()). */
+ * are still its own (consumer_awake()), nor while a transaction ends (no
+ * row may join it then). */
 static bool awake(void *userdata) {
         Daemon *d = userdata;
-        return !d->consumer || consumer_awake(d->consumer);
+        return (!d->consumer || consumer_awake(d->consumer)) && !checkpoints_ending_transaction(d->checkpoints);
 }
 
 static void on_closed(void *userdata, int r) {
@@ -146,6 +147,7 @@ void daemon_wiring_render_metrics(MetricsText *t, void *userdata) {
                                          .output = d->output,
                                          .checkpoints = d->checkpoints,
                                          .consumer = d->consumer,
+                                         .txn = d->txn,
                                          .reloads = &d->reloads,
                                          .start_time_seconds = d->start_time_seconds };
         metrics_render(t, &sources);

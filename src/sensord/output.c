@@ -58,9 +58,10 @@ static void check_journal_volume(const Output *o, const Config *config) {
                             config->batch.max_messages, windows_per_record, rows);
 }
 
-int output_new(Output **out, const Config *config, sd_event *event, const KafkaSinkEvents *events) {
+int output_new(Output **out, const Config *config, sd_event *event, const KafkaSinkEvents *events,
+               TxnProducer *txn) {
         Output *o = xcalloc(1, sizeof(*o));
-        int r = kafka_sink_new(&o->kafka, config, event, events);
+        int r = kafka_sink_new(&o->kafka, config, event, events, txn);
         if (r < 0) {
                 free(o);
                 return r;

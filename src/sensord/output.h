@@ -28,7 +28,8 @@ typedef struct OutputStats {
 } OutputStats;
 
 /* -EINVAL for a producer property librdkafka refuses (logged). */
-int output_new(Output **out, const Config *config, sd_event *event, const KafkaSinkEvents *events);
+int output_new(Output **out, const Config *config, sd_event *event, const KafkaSinkEvents *events,
+               TxnProducer *txn);
 Output *output_free(Output *o);
 
 /* Checks that the Kafka topics exist (see kafka_sink_start), and -ENOENT

@@ -34,6 +34,13 @@ final-equal ROWS VALUES      the last row of every (window, sensor) in ROWS
                              (partitions added) needs rows that cover its
                              parts, each the merge of some (the whole, one
                              per part, or any grouping between)
+increasing ROWS [--expect-repeats]
+                             in topic order, each (window, sensor)'s rows
+                             have strictly growing counts (what a
+                             read_committed reader of an exactly-once topic
+                             sees: no row again, none older); with
+                             --expect-repeats, the opposite is required (a
+                             read_uncommitted reader after aborts)
 batches SPARK SENSORD        Spark's update-mode rows (tests/bench/peers/spark_job.py)
                              and sensord's, batch by batch: the same
                              (window, sensor) keys in each batch, the same
@@ -524,6 +531,24 @@ def cmd_unique(args):
     print(f"{rows} rows in {len(args.rows)} files, none emitted twice")
 
 
+def cmd_increasing(args):
+    last, repeats, rows = {}, [], 0
+    for r in load_rows(args.rows):
+        rows += 1
+        key = (r["window"]["start"], r["sensor_id"])
+        if key in last and r["count"] <= last[key]:
+            repeats.append(f"{key}: count {r['count']} (batch {r['batch']}) after {last[key]}")
+        last[key] = max(r["count"], last.get(key, 0))
+    if args.expect_repeats:
+        if not repeats:
+            die(f"{args.rows}: {rows} rows, and no key's count ever repeats or goes back: no aborted row was seen")
+        print(f"{rows} rows, {len(repeats)} of them a repeat or older (aborted attempts), e.g. {repeats[0]}")
+        return
+    if repeats:
+        die(f"{args.rows}: {len(repeats)} of {rows} rows repeat or go back, e.g. " + "; ".join(repeats[:3]))
+    print(f"{rows} rows over {len(last)} keys, each key's counts strictly growing")
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -576,11 +601,15 @@ def main():
     b = sub.add_parser("batches")
     b.add_argument("spark")
     b.add_argument("sensord")
+    inc = sub.add_parser("increasing")
+    inc.add_argument("--expect-repeats", action="store_true")
+    inc.add_argument("rows")
     u = sub.add_parser("unique")
     u.add_argument("rows", nargs="+")
     args = p.parse_args()
     {"compare": cmd_compare, "reference": cmd_reference, "partitions": cmd_partitions, "late-equal": cmd_late_equal,
-     "final-equal": cmd_final_equal, "contains": cmd_contains, "batches": cmd_batches, "unique": cmd_unique}[args.cmd](args)
+     "final-equal": cmd_final_equal, "contains": cmd_contains, "batches": cmd_batches, "unique": cmd_unique,
+     "increasing": cmd_increasing}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ write_config() {
                 state_directory="$WORK/state" checkpoint_interval="5 s" sink=stdout kafka_topic="" \
                 output_properties="" dead_letter_topic="" watermark_scope=process max_future="0 s" late_data_topic="" idle_timeout="0 s" \
                 metrics_listen="" metrics_textfile="" metrics_interval="15 s" changelog_topic="" \
-                changelog_snapshot_interval="1 hour" sasl_password_file="" group_instance_id=""
+                changelog_snapshot_interval="1 hour" sasl_password_file="" group_instance_id="" guarantee=at_least_once
         local kv
         for kv in "$@"; do local "$kv"; done
         cat >"$file" <<CONF
@@ -184,7 +184,7 @@ batch = { max_messages = $max_messages; max_bytes = $max_bytes; max_delay = "$ma
 window = { duration = "$duration"; slide = "$slide"; start_offset = "$start_offset"; watermark = "$watermark";
            idle_timeout = "$idle_timeout"; watermark_scope = "$watermark_scope"; max_future = "$max_future"; };
 output = { mode = "$mode"; sink = "$sink"; format = "json"; kafka_topic = "$kafka_topic";
-           kafka_properties = ( $output_properties ); };
+           kafka_properties = ( $output_properties ); guarantee = "$guarantee"; };
 state = { max_keys = $max_keys; directory = "$state_directory"; checkpoint_interval = "$checkpoint_interval";
           changelog_topic = "$changelog_topic"; changelog_snapshot_interval = "$changelog_snapshot_interval"; };
 dead_letter = { topic = "$dead_letter_topic"; };

@@ -116,6 +116,20 @@ static void test_all_settings(void **state) {
         config_free(c);
 }
 
+static void test_exactly_once(void **state) {
+        Config *c = NULL;
+        ConfigErrors errors;
+        assert_int_equal(load_text("output = { guarantee = \"exactly_once\"; sink = \"none\"; kafka_topic = \"r\"; };\n"
+                                   "state = { changelog_topic = \"c\"; };\n",
+                                   &c, &errors),
+                         0);
+        assert_int_equal(c->guarantee, GUARANTEE_EXACTLY_ONCE);
+        config_free(c);
+        assert_int_equal(load_text("# nothing\n", &c, &errors), 0);
+        assert_int_equal(c->guarantee, GUARANTEE_AT_LEAST_ONCE);
+        config_free(c);
+}
+
 static void test_empty_file_gives_defaults(void **state) {
         Config *c = NULL;
         ConfigErrors errors;
@@ -171,6 +185,18 @@ static void test_errors(void **state) {
                       (const char *[]){ "output.kafka_properties: 'enable.idempotence' is managed by sensord", NULL });
         expect_errors("output = { kafka_properties = ( (\"bootstrap.servers\", \"x:1\") ); };\n",
                       (const char *[]){ "'bootstrap.servers' is set by kafka.brokers", NULL });
+        expect_errors("output = { guarantee = \"exactly_once\"; };\n",
+                      (const char *[]){ "output.guarantee: \"exactly_once\" needs output.kafka_topic",
+                                        "output.guarantee: \"exactly_once\" needs state.changelog_topic",
+                                        "output.sink: must be \"none\" with output.guarantee", NULL });
+        expect_errors("output = { guarantee = \"exactly_once\"; sink = \"journal\"; kafka_topic = \"r\"; };\n"
+                      "state = { changelog_topic = \"c\"; };\n",
+                      (const char *[]){ "output.sink: must be \"none\"", NULL });
+        expect_errors("output = { guarantee = \"at_most_once\"; };\n",
+                      (const char *[]){ "output.guarantee: \"at_most_once\" is not one of: at_least_once, exactly_once",
+                                        NULL });
+        expect_errors("output = { kafka_properties = ( (\"transactional.id\", \"x\") ); };\n",
+                      (const char *[]){ "'transactional.id' is set by output.guarantee", NULL });
         /* input: each path at its line, all in one run */
         expect_errors("input = {\n sensor_id = \"\";\n value = \"metrics..temp\";\n timestamp = \"@key\";\n"
                       " timestamp_format = \"epoch_days\";\n};\n",
@@ -465,6 +491,7 @@ int main(void) {
                 cmocka_unit_test(test_topic_names),
                 cmocka_unit_test(test_max_delay_zero),
                 cmocka_unit_test(test_sasl_password_file),
+                cmocka_unit_test(test_exactly_once),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,9 @@ static const struct {
         { true, true, "sasl.password", "kafka.sasl_password_file" },
         /* a retried row must not be written twice */
         { false, true, "enable.idempotence", NULL },
+        /* one per host, stable across restarts, so that a restart fences
+         * its predecessor's transaction */
+        { false, true, "transactional.id", "output.guarantee" },
 };
 
 void config_errors_clear(ConfigErrors *errors) {

@@ -19,6 +19,10 @@ typedef enum StartingOffsets { STARTING_EARLIEST, STARTING_LATEST } StartingOffs
  * record the input topic still holds. */
 typedef enum LostState { LOST_STATE_HOLD, LOST_STATE_REBUILD } LostState;
 
+/* output.guarantee: what a reader of the Kafka outputs sees after a crash,
+ * a zombie or an abort (README, "Delivery"). */
+typedef enum Guarantee { GUARANTEE_AT_LEAST_ONCE, GUARANTEE_EXACTLY_ONCE } Guarantee;
+
 typedef struct KafkaProperty {
         char *name;
         char *value;
@@ -60,6 +64,7 @@ typedef struct Config {
         OutputFormat format;
         char *output_topic; /* "" or NULL: off */
         KafkaProperties output_properties; /* the producer's, for results and dead letters */
+        int guarantee; /* Guarantee */
 
         char *state_directory;
         int64_t checkpoint_interval_ms;

@@ -26,7 +26,7 @@ typedef struct Setting {
         ConfigReload reload;
 } Setting;
 
-#define CONFIG_SETTINGS_N 41
+#define CONFIG_SETTINGS_N 42
 
 /* Every known setting, in the order --check-config -v prints them. */
 extern const Setting config_settings[];

@@ -18,6 +18,7 @@ static const char *const sink_choices[] = { "auto", "stdout", "journal", "none",
 static const char *const format_choices[] = { "json", "table", NULL };
 static const char *const scope_choices[] = { "process", "partition", NULL };
 static const char *const lost_state_choices[] = { "hold", "rebuild", NULL };
+static const char *const guarantee_choices[] = { "at_least_once", "exactly_once", NULL };
 static const char *const level_choices[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL };
 
 #define AT(field) offsetof(Config, field)
@@ -52,6 +53,7 @@ const Setting config_settings[] = {
         { "output.format", KIND_ENUM, AT(format), format_choices, LIVE },
         { "output.kafka_topic", KIND_STRING, AT(output_topic), NULL, RESTART },
         { "output.kafka_properties", KIND_PROPERTIES, AT(output_properties), NULL, RESTART },
+        { "output.guarantee", KIND_ENUM, AT(guarantee), guarantee_choices, RESTART },
         { "state.directory", KIND_STRING, AT(state_directory), NULL, RESTART },
         { "state.checkpoint_interval", KIND_DURATION, AT(checkpoint_interval_ms), NULL, LIVE },
         { "state.changelog_topic", KIND_STRING, AT(changelog_topic), NULL, RESTART },

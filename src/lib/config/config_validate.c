@@ -222,6 +222,22 @@ void config_validate(Loader *l, const config_t *cf) {
                 config_add_error(l, LINE("state", "changelog_topic"), "state.changelog_topic",
                           "must differ from output.kafka_topic, dead_letter.topic and late_data.topic: it holds "
                           "checkpoints only");
+        if (c->guarantee == GUARANTEE_EXACTLY_ONCE) {
+                /* one transaction holds the rows, the copies, the checkpoint
+                 * and the input offsets: each must be in Kafka */
+                if (usable(l, "output.kafka_topic") && !c->output_topic[0])
+                        config_add_error(l, LINE("output", "guarantee"), "output.guarantee",
+                                  "\"exactly_once\" needs output.kafka_topic: the results are what is exactly once");
+                if (usable(l, "state.changelog_topic") && !c->changelog_topic[0])
+                        config_add_error(l, LINE("output", "guarantee"), "output.guarantee",
+                                  "\"exactly_once\" needs state.changelog_topic: the state must be committed in "
+                                  "the same transaction as the results and the offsets");
+                if (usable(l, "output.sink") && c->sink != SINK_NONE)
+                        config_add_error(l, LINE("output", "sink"), "output.sink",
+                                  "must be \"none\" with output.guarantee = \"exactly_once\": the journal and "
+                                  "stdout take no part in a transaction, so they would show the rows of aborted "
+                                  "attempts and repeat rows after a crash");
+        }
         validate_metrics(l, cf);
         read_sasl_password(l, LINE("kafka", "sasl_password_file"));
 #undef LINE

@@ -71,6 +71,7 @@ static int save(void *userdata, int32_t partition, WindowState *state, const Che
                 checkpoint_files_on_written(s->files, NULL, NULL);
         if (r == 0) {
                 c->stats.saves++;
+                c->in_txn |= c->txn && c->changelog; /* its parts are in the open transaction */
                 metrics_histogram_add(&c->stats.seconds, (double)(now_usec(CLOCK_MONOTONIC) - start_us) / 1e6);
                 metrics_histogram_add(&c->stats.bytes, (double)checkpoint_files_last_bytes(s->files));
         }
@@ -89,6 +90,11 @@ static int save(void *userdata, int32_t partition, WindowState *state, const Che
 static void close_partition(void *userdata, int32_t partition, bool lost, int timeout_ms) {
         Checkpoints *c = userdata;
         Slot *s = slot(c, partition);
+        if (c->txn) {
+                checkpoints_txn_close(c, partition, lost, timeout_ms);
+                slot_reset(c, partition, s);
+                return;
+        }
         if (c->changelog && !lost && s->phase == PHASE_HELD && s->n_produced > 0) {
                 /* its last checkpoint counts once delivered, and is committed
                  * before the partition goes */
@@ -104,7 +110,7 @@ static void close_partition(void *userdata, int32_t partition, bool lost, int ti
 
 static bool congested(void *userdata) {
         Checkpoints *c = userdata;
-        bool congested = c->changelog && changelog_congested(c->changelog);
+        bool congested = is_congested(c);
         c->held |= congested;
         return congested;
 }
@@ -132,7 +138,8 @@ void checkpoints_stall_reason(Checkpoints *c, char *buf, size_t size) {
 
 /* --- life --- */
 
-int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, const CheckpointsEvents *events) {
+int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, const CheckpointsEvents *events,
+                    TxnProducer *txn) {
         Checkpoints *c = xcalloc(1, sizeof(*c));
         /* one directory per consumer group: two groups are two queries */
         if (asprintf(&c->directory, "%s/%s", config->state_directory, config->group_id) < 0)
@@ -155,13 +162,17 @@ int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, co
                 c->snapshot_interval_us = (uint64_t)config->changelog_snapshot_interval_ms * 1000;
                 c->lost_state = config->lost_state;
                 c->earliest = config->starting_offsets == STARTING_EARLIEST;
-                int r = changelog_new(&c->changelog, config, event, &changelog_events);
+                c->txn = txn;
+                int r = changelog_new(&c->changelog, config, event, &changelog_events, txn);
                 if (r == 0)
                         r = sd_event_add_time(event, &c->ask_retry, CLOCK_MONOTONIC, UINT64_MAX, 100000,
                                               checkpoints_on_ask_retry, c);
                 if (r == 0)
                         r = sd_event_add_time(event, &c->read_retry, CLOCK_MONOTONIC, UINT64_MAX, 100000,
                                               checkpoints_on_read_retry, c);
+                if (r == 0 && txn)
+                        r = sd_event_add_time(event, &c->txn_end, CLOCK_MONOTONIC, UINT64_MAX, 1000,
+                                              checkpoints_on_txn_end, c);
                 if (r < 0) {
                         checkpoints_free(c);
                         return -EINVAL;
@@ -180,6 +191,7 @@ Checkpoints *checkpoints_free(Checkpoints *c) {
                 slot_reset(c, (int32_t)i, &c->slots[i]);
         sd_event_source_disable_unref(c->ask_retry);
         sd_event_source_disable_unref(c->read_retry);
+        sd_event_source_disable_unref(c->txn_end);
         changelog_free(c->changelog);
         free(c->slots);
         free(c->directory);
@@ -202,6 +214,10 @@ bool checkpoints_snapshot_due(const Checkpoints *c) {
                 if (c->slots[i].phase == PHASE_HELD && now - c->slots[i].snapshot_us >= c->snapshot_interval_us)
                         return true;
         return false;
+}
+
+bool checkpoints_ending_transaction(const Checkpoints *c) {
+        return c->in_txn;
 }
 
 bool checkpoints_have_changelog(const Checkpoints *c) {

@@ -10,6 +10,7 @@
 
 #include "lib/config/config.h"
 #include "lib/metrics/metrics_text.h"
+#include "sensord/kafka/producers/txn_producer.h"
 #include "sensord/pipeline.h"
 
 typedef struct CheckpointsEvents {
@@ -48,7 +49,14 @@ const CheckpointsStats *checkpoints_stats(const Checkpoints *c);
 /* With a changelog topic in config, event and events are used; without,
  * they may be NULL. -EINVAL when the changelog's Kafka clients cannot be
  * made (logged). */
-int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, const CheckpointsEvents *events);
+int checkpoints_new(Checkpoints **out, const Config *config, sd_event *event, const CheckpointsEvents *events,
+                    TxnProducer *txn);
+
+/* With txn (exactly-once), each checkpoint and its input offsets are
+ * committed in txn's open transaction, with the rows before it; the
+ * pipeline takes no record until then (see checkpoints_txn.c). A
+ * transaction ends: no batch may close now. */
+bool checkpoints_ending_transaction(const Checkpoints *c);
 Checkpoints *checkpoints_free(Checkpoints *c);
 
 /* With a changelog: checks its topic (see changelog_start()). 0, or

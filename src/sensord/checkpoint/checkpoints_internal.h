@@ -74,6 +74,7 @@ typedef struct Slot {
         Intent *intents;
         size_t n_intents, cap_intents;
         bool closing; /* commits wait for their answer, until close_deadline_us */
+        bool txn_stale; /* exactly-once: a transaction with its changes was aborted */
         bool broken;  /* a delivery failed: nothing more is committed */
 } Slot;
 
@@ -93,11 +94,22 @@ struct Checkpoints {
         uint64_t snapshot_interval_us;
         uint64_t close_deadline_us; /* a revocation's, for the closing commits */
         bool held; /* congested() held the pipeline: tell uncongested() */
+        /* exactly-once: the producer whose transactions hold each
+         * checkpoint; a checkpoint is in its open transaction, which the
+         * pipeline waits for (congested()) until committed */
+        TxnProducer *txn;
+        bool in_txn;
+        sd_event_source *txn_end; /* ends the transaction once its parts are delivered */
         CheckpointsStats stats;
 };
 
 static inline void fail(Checkpoints *c, int exit_code) {
         c->events.failed(c->events.userdata, exit_code);
+}
+
+/* The changelog cannot take more now, or a transaction ends. */
+static inline bool is_congested(const Checkpoints *c) {
+        return c->changelog && (changelog_congested(c->changelog) || c->in_txn);
 }
 
 static inline CheckpointHeader header_of(const Checkpoints *c, int32_t partition) {
@@ -138,6 +150,18 @@ typedef struct Saving {
 
 /* Each record a local save made durable goes to the changelog too. */
 void checkpoints_on_written(void *userdata, CheckpointKind kind, const uint8_t *bytes, size_t len);
+
+/* --- exactly-once (checkpoints_txn.c) --- */
+
+/* Every part produced is delivered: no checkpoint waits in the changelog. */
+bool checkpoints_all_delivered(const Checkpoints *c);
+/* The txn_end source's: commits the open transaction, again a little
+ * later while librdkafka says to, and stops sensord when it was aborted. */
+int checkpoints_on_txn_end(sd_event_source *source, uint64_t usec, void *userdata);
+/* A revocation's (or a stop's): the open transaction committed within
+ * timeout_ms when it holds a checkpoint wholly delivered, else aborted;
+ * lost: aborted, the partitions are another member's. */
+void checkpoints_txn_close(Checkpoints *c, int32_t partition, bool lost, int timeout_ms);
 
 /* A changelog message's delivery report. */
 void checkpoints_on_delivered(void *userdata, int32_t partition, uint64_t token, int64_t offset, const char *error);

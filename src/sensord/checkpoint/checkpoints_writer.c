@@ -53,6 +53,11 @@ void checkpoints_on_written(void *userdata, CheckpointKind kind, const uint8_t *
 static void commit(Checkpoints *c, int32_t partition, Slot *s, int64_t offset) {
         char metadata[CHANGELOG_POINTER_MAX];
         changelog_pointer_format(&s->chain, metadata);
+        if (c->txn) {
+                /* with the checkpoint, in the same transaction */
+                txn_producer_add_offset(c->txn, c->header.topic, partition, offset, metadata);
+                return;
+        }
         int wait_ms = -1;
         if (s->closing) {
                 uint64_t now = now_usec(CLOCK_MONOTONIC);
@@ -108,7 +113,7 @@ static void advance_chain(Checkpoints *c, int32_t partition, Slot *s) {
 
 void checkpoints_on_delivered(void *userdata, int32_t partition, uint64_t token, int64_t offset, const char *error) {
         Checkpoints *c = userdata;
-        if (c->held && !changelog_congested(c->changelog)) {
+        if (c->held && !is_congested(c)) {
                 c->held = false;
                 c->events.uncongested(c->events.userdata);
         }
@@ -136,4 +141,8 @@ void checkpoints_on_delivered(void *userdata, int32_t partition, uint64_t token,
                 p->last_offset = offset;
         p->parts_left--;
         advance_chain(c, partition, s);
+        if (c->in_txn && checkpoints_all_delivered(c)) {
+                sd_event_source_set_time(c->txn_end, now_usec(CLOCK_MONOTONIC));
+                sd_event_source_set_enabled(c->txn_end, SD_EVENT_ONESHOT);
+        }
 }

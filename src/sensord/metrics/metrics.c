@@ -196,6 +196,17 @@ void metrics_render(MetricsText *t, const MetricsSources *s) {
         event_counter(t, "sensord_reloads_total", "Configuration reloads (SIGHUP), by result.", "result", reload_results,
                       reloads, ARRAY_SIZE(reloads));
 
+        if (s->txn) {
+                const TxnProducerStats *ts = txn_producer_stats(s->txn);
+                static const char *const outcomes[] = { "committed", "aborted" };
+                const uint64_t ended[] = { ts->committed, ts->aborted };
+                event_counter(t, "sensord_transactions_total",
+                              "Transactions ended (output.guarantee = \"exactly_once\"), by outcome.", "outcome",
+                              outcomes, ended, ARRAY_SIZE(ended));
+                histogram(t, "sensord_transaction_commit_seconds",
+                          "From a transaction's first commit call (its checkpoint delivered) to its commit.",
+                          &ts->commit_seconds);
+        }
         gauge(t, "sensord_live_keys", "(window, sensor) entries in the window state.", (double)ws->live_keys);
         write_stall_gauge(t, s);
         gauge(t, "sensord_partitions_lost",

@@ -10,6 +10,7 @@
 #include "lib/metrics/metrics_text.h"
 #include "sensord/checkpoint/checkpoints.h"
 #include "sensord/kafka/consumer/consumer.h"
+#include "sensord/kafka/producers/txn_producer.h"
 #include "sensord/output.h"
 #include "sensord/pipeline.h"
 
@@ -23,6 +24,7 @@ typedef struct MetricsSources {
         const Output *output;
         const Checkpoints *checkpoints;
         const Consumer *consumer; /* NULL before it exists */
+        const TxnProducer *txn;   /* output.guarantee = "exactly_once"; NULL: at least once */
         const MetricsReloads *reloads;
         double start_time_seconds; /* the process's, since the epoch */
 } MetricsSources;

@@ -60,15 +60,13 @@ struct Consumer {
         bool unreachable; /* librdkafka said every broker is down; until a message or an assignment */
         JoinRefusals join_refusals;
         Refetch refetch;
-        /* By partition id: the offset after the last message handed to the
-         * pipeline (-1: none yet). rd_kafka_position() says "invalid" after
-         * refetch.c's seek until the next message arrives, which at the end
-         * of a partition is never: the lag would vanish from STATUS=. */
+        /* By partition id: the offset after the last message handed to the pipeline
+         * (-1: none yet). rd_kafka_position() says "invalid" after refetch.c's seek
+         * until the next message, at a partition's end never: no lag in STATUS=. */
         int64_t *next_offset;
         size_t n_next_offset;
-        /* By partition id: where a restored partition must be sought to
-         * before its messages count (NO_SEEK: none), and the timer that
-         * tries again while librdkafka has not started fetching it. */
+        /* By partition id: where a restored partition must be sought to before its messages
+         * count (NO_SEEK: none); the timer tries again until librdkafka fetches it. */
         int64_t *seek_to;
         size_t n_seek_to;
         sd_event_source *seek_retry;
@@ -624,6 +622,10 @@ void consumer_restored(Consumer *c, int32_t partition, int64_t offset, int64_t c
                                      : RD_KAFKA_OFFSET_END);
         try_seek(c, partition);
         consumer_resume(c);
+}
+
+rd_kafka_t *consumer_handle(Consumer *c) {
+        return c->rk;
 }
 
 int consumer_partition_count(const Consumer *c) {

@@ -8,6 +8,7 @@
  * blocking broker call on the loop's thread once started. */
 #pragma once
 
+#include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +46,9 @@ int consumer_start(Consumer *c);
  * checked: a host that cannot start never makes the group rebalance.
  * -EHOSTUNREACH when librdkafka refuses (logged). */
 int consumer_subscribe(Consumer *c);
+
+/* The librdkafka consumer, whose group metadata a transaction's offsets carry. */
+rd_kafka_t *consumer_handle(Consumer *c);
 
 /* Hands the offsets to librdkafka, which commits them on its auto-commit
  * interval, when the partitions are revoked and at close. */

@@ -22,7 +22,7 @@ static const char *const consumer_defaults[][2] = {
 };
 
 /* kafka.group_instance_id with "%H" as the host name and "%%" as "%". */
-static void instance_id(const char *pattern, char *out, size_t size) {
+void consumer_conf_instance_id(const char *pattern, char *out, size_t size) {
         char host[256] = "";
         if (gethostname(host, sizeof(host)) < 0 || !host[0])
                 snprintf(host, sizeof(host), "localhost");
@@ -62,7 +62,7 @@ rd_kafka_conf_t *consumer_conf_new(const Config *config, bool available_now, boo
         for (size_t i = 0; i < config->properties.n && r == 0; i++)
                 r = kafka_conf_set(conf, NULL, config->properties.items[i].name, config->properties.items[i].value);
         char instance[512];
-        instance_id(config->group_instance_id, instance, sizeof(instance));
+        consumer_conf_instance_id(config->group_instance_id, instance, sizeof(instance));
         if (instance[0] && r == 0)
                 r = kafka_conf_set(conf, NULL, "group.instance.id", instance);
         if (r < 0 || kafka_conf_set(conf, NULL, "group.id", config->group_id) < 0 ||

@@ -15,6 +15,10 @@
  * callbacks. */
 rd_kafka_conf_t *consumer_conf_new(const Config *config, bool available_now, bool *metrics_on);
 
+/* kafka.group_instance_id's pattern with "%H" as the host name and "%%"
+ * as "%" (also the transactional producer's id). */
+void consumer_conf_instance_id(const char *pattern, char *out, size_t size);
+
 /* How often the loop polls a consumer that gets no message: a third of
  * max.poll.interval.ms as rk has it (librdkafka's 300,000 unless
  * kafka.properties sets it). */

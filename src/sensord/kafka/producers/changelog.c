@@ -38,7 +38,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         Changelog *cl = opaque;
         cl->backlog_bytes -= m->len < cl->backlog_bytes ? m->len : cl->backlog_bytes;
         write_stall_delivered(&cl->stall, !m->err, now_usec(CLOCK_MONOTONIC));
-        if (m->err && (cl->replacing || producer_failed(rk))) {
+        if (m->err && !cl->txn && (cl->replacing || producer_failed(rk))) {
                 ARRAY_RESERVE(cl->resend, cl->cap_resend, cl->n_resend + 1);
                 cl->resend[cl->n_resend++] = (Resend){ .partition = m->partition,
                                                        .token = (uint64_t)(uintptr_t)m->_private,
@@ -96,7 +96,9 @@ static rd_kafka_conf_t *reader_conf(Changelog *cl, const Config *config) {
             /* it fetches only while a restore runs, which should not wait
              * out the broker's long poll for the partitions added meanwhile */
             kafka_conf_set(conf, "changelog", "fetch.wait.max.ms", "10") < 0 ||
-            kafka_conf_set(conf, "changelog", "auto.offset.reset", "error") < 0) {
+            kafka_conf_set(conf, "changelog", "auto.offset.reset", "error") < 0 ||
+            /* exactly-once: never a part of an aborted transaction */
+            (cl->txn && kafka_conf_set(conf, "changelog", "isolation.level", "read_committed") < 0)) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
@@ -112,6 +114,8 @@ static rd_kafka_conf_t *reader_conf(Changelog *cl, const Config *config) {
  * __FATAL when there is no producer left. */
 static rd_kafka_resp_err_t produce_part(Changelog *cl, int32_t partition, void *value, size_t len, uint64_t token) {
         bool refreshed = false;
+        if (cl->txn && txn_producer_begin(cl->txn) < 0)
+                return RD_KAFKA_RESP_ERR__FATAL;
         while (cl->producer) {
                 if (rd_kafka_produce(cl->handle, partition, RD_KAFKA_MSG_F_FREE, value, len, NULL, 0,
                                      (void *)(uintptr_t)token) == 0) {
@@ -310,13 +314,15 @@ static int on_more_read(sd_event_source *s, void *userdata) {
         return on_reader_ready(userdata);
 }
 
-int changelog_new(Changelog **out, const Config *config, sd_event *event, const ChangelogEvents *events) {
+int changelog_new(Changelog **out, const Config *config, sd_event *event, const ChangelogEvents *events,
+                  TxnProducer *txn) {
         Changelog *cl = xcalloc(1, sizeof(*cl));
         char errstr[512];
         int r = -EINVAL;
 
         *cl = (Changelog){ .events = *events,
                            .event = event,
+                           .txn = txn,
                            .startup_timeout_ms = config->startup_timeout_ms,
                            .snapshot_interval_ms = config->changelog_snapshot_interval_ms,
                            .replication_factor = config->changelog_replication_factor
@@ -333,8 +339,14 @@ int changelog_new(Changelog **out, const Config *config, sd_event *event, const 
                 goto fail;
         cl->part_max = kafka_conf_u64(conf, "message.max.bytes", 1000000);
         cl->part_max = cl->part_max > 2 * MESSAGE_OVERHEAD ? cl->part_max - MESSAGE_OVERHEAD : MESSAGE_OVERHEAD;
-        cl->producer_conf = rd_kafka_conf_dup(conf);
-        if (!(cl->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
+        if (txn) {
+                /* its settings were read, its producer is shared */
+                rd_kafka_conf_destroy(conf);
+                cl->producer = txn_producer_handle(txn);
+                txn_producer_route(txn, cl->topic, on_delivery, NULL, cl);
+        } else
+                cl->producer_conf = rd_kafka_conf_dup(conf);
+        if (!txn && !(cl->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
                 log_error("cannot create the changelog producer: %s", errstr);
                 rd_kafka_conf_destroy(conf);
                 goto fail;
@@ -348,9 +360,12 @@ int changelog_new(Changelog **out, const Config *config, sd_event *event, const 
         }
         rd_kafka_poll_set_consumer(cl->reader);
         cl->reader_queue = rd_kafka_queue_get_consumer(cl->reader);
-        rd_kafka_queue_t *main_queue = rd_kafka_queue_get_main(cl->producer);
-        r = queue_watch_init(&cl->producer_watch, event, main_queue, on_producer_ready, cl);
-        rd_kafka_queue_destroy(main_queue);
+        if (!txn) {
+                rd_kafka_queue_t *main_queue = rd_kafka_queue_get_main(cl->producer);
+                r = queue_watch_init(&cl->producer_watch, event, main_queue, on_producer_ready, cl);
+                rd_kafka_queue_destroy(main_queue);
+        } else
+                r = 0;
         if (r < 0 || (r = kafka_worker_new(&cl->worker, event)) < 0 ||
             (r = queue_watch_init(&cl->reader_watch, event, cl->reader_queue, on_reader_ready, cl)) < 0 ||
             (r = sd_event_add_defer(event, &cl->more_read, on_more_read, cl)) < 0 ||
@@ -376,7 +391,7 @@ Changelog *changelog_free(Changelog *cl) {
                 rd_kafka_queue_destroy(cl->reader_queue);
         if (cl->reader)
                 rd_kafka_destroy_flags(cl->reader, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-        if (cl->producer) {
+        if (cl->producer && !cl->txn) {
                 /* undelivered parts belong to checkpoints that never
                  * counted: the next owner restores from the last one that did */
                 rd_kafka_purge(cl->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -453,7 +468,7 @@ void changelog_produce(Changelog *cl, int32_t partition, const ChangelogFrame *f
         rd_kafka_resp_err_t err;
         while ((err = produce_part(cl, partition, value, CHANGELOG_FRAME_BYTES + len, token)) ==
                        RD_KAFKA_RESP_ERR__FATAL &&
-               cl->producer)
+               cl->producer && !cl->txn)
                 reset(cl, NULL); /* and on the new producer */
         if (err) {
                 free(value);
@@ -464,6 +479,8 @@ void changelog_produce(Changelog *cl, int32_t partition, const ChangelogFrame *f
 int changelog_flush(Changelog *cl, int timeout_ms) {
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000;
         while (cl->producer) {
+                if (producer_failed(cl->producer) && cl->txn)
+                        return -EIO; /* shared, and never replaced */
                 if (producer_failed(cl->producer))
                         reset(cl, NULL); /* and flush the new producer */
                 else if (rd_kafka_flush(cl->producer, 100) == RD_KAFKA_RESP_ERR_NO_ERROR &&
@@ -502,7 +519,7 @@ void changelog_check_stall(Changelog *cl) {
         write_stall_check(&cl->stall, now);
         char reason[384], why[512];
         write_stall_reason(&cl->stall, reason, sizeof(reason));
-        if (!cl->producer || write_stall_age_us(&cl->stall, now) < STUCK_AFTER_US ||
+        if (!cl->producer || cl->txn || write_stall_age_us(&cl->stall, now) < STUCK_AFTER_US ||
             (reason[0] && !strstr(reason, "Local: ")))
                 return;
         snprintf(why, sizeof(why), "no write acknowledged for 30 s, and no error from a broker: %s",

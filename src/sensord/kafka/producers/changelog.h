@@ -19,6 +19,7 @@
 
 #include "lib/config/config.h"
 #include "lib/state/changelog_format.h"
+#include "sensord/kafka/producers/txn_producer.h"
 
 /* How a read for a restore goes on. */
 typedef enum ChangelogRead {
@@ -62,7 +63,8 @@ typedef struct Changelog Changelog;
 /* The producer and the reader, from the configuration (kafka.properties
  * apply to the reader, output.kafka_properties to the producer). -EINVAL
  * for a property librdkafka refuses (logged). */
-int changelog_new(Changelog **out, const Config *config, sd_event *event, const ChangelogEvents *events);
+int changelog_new(Changelog **out, const Config *config, sd_event *event, const ChangelogEvents *events,
+                  TxnProducer *txn);
 Changelog *changelog_free(Changelog *cl);
 
 /* Waits (bounded by kafka.startup_timeout) for the changelog topic, which

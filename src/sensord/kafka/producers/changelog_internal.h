@@ -11,6 +11,7 @@
 
 #include "sensord/kafka/kafka_worker.h"
 #include "sensord/kafka/producers/changelog.h"
+#include "sensord/kafka/producers/txn_producer.h"
 #include "sensord/kafka/producers/write_stall.h"
 #include "sensord/kafka/queue_watch.h"
 
@@ -52,6 +53,7 @@ struct Changelog {
          * on, raised on the worker only (changelog_topic_has_partition()) */
         _Atomic int partitions;
         rd_kafka_t *producer, *reader;
+        TxnProducer *txn; /* exactly-once: producer is its, and not replaced */
         rd_kafka_topic_t *handle; /* the producer's, from changelog_start() on */
         rd_kafka_topic_t *reader_handle; /* keeps the topic in the reader's metadata */
         rd_kafka_queue_t *reader_queue;

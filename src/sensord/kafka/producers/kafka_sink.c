@@ -1,6 +1,7 @@
 /* kafka_sink: an idempotent librdkafka producer on sd-event, counting each
  * batch's messages until their delivery reports, and replaced by a new one
- * when it fails for good. */
+ * when it fails for good; or, under exactly-once, the transactional
+ * producer it shares with the changelog, which is never replaced. */
 #include "sensord/kafka/producers/kafka_sink.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include "sensord/kafka/admin/topic_wait.h"
 #include "sensord/kafka/kafka_conf.h"
 #include "sensord/kafka/producers/producer_reset.h"
+#include "sensord/kafka/producers/txn_producer.h"
 #include "sensord/kafka/producers/write_stall.h"
 #include "sensord/kafka/queue_watch.h"
 #include "sensord/kafka/refusal.h"
@@ -49,6 +51,7 @@ typedef struct Resend {
 struct KafkaSink {
         KafkaSinkEvents events;
         rd_kafka_t *rk;
+        TxnProducer *txn;      /* exactly-once: rk is its, and not replaced */
         rd_kafka_conf_t *conf; /* a copy, for a new producer */
         Resend *resend; /* in the order of their delivery reports */
         size_t n_resend, cap_resend;
@@ -201,6 +204,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 /* The producer failed for good: a new one sends again, in order, what the
  * old one still held, and then takes the messages that follow. */
 static int reset(KafkaSink *k) {
+        if (k->txn) {
+                /* its successor fences it: the transaction's rows are read
+                 * again, after a restart, from the last committed offsets */
+                fail_batch(k, k->n_batches ? k->batches[0].batch : 0, "the transactional producer failed for good");
+                sd_event_source_set_enabled(k->later, SD_EVENT_ONESHOT);
+                return -EIO;
+        }
         rd_kafka_topic_t **handles[] = { &k->results, &k->dead_letters, &k->late };
         const char *names[] = { k->results_name, k->dead_letters_name, k->late_name };
         for (size_t i = 0; i < 3; i++)
@@ -268,6 +278,10 @@ static int on_ready(void *userdata) {
                 rd_kafka_poll(k->rk, 0);
         dispatch(k);
         return 0;
+}
+
+static void on_polled(void *userdata) {
+        dispatch(userdata);
 }
 
 static int on_later(sd_event_source *s, void *userdata) {
@@ -340,7 +354,8 @@ static rd_kafka_conf_t *make_conf(KafkaSink *k, const Config *config) {
         return conf;
 }
 
-int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const KafkaSinkEvents *events) {
+int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const KafkaSinkEvents *events,
+                   TxnProducer *txn) {
         bool results = config->output_topic && config->output_topic[0],
              dead_letters = config->dead_letter_topic && config->dead_letter_topic[0],
              late = config->late_data_topic && config->late_data_topic[0];
@@ -362,8 +377,14 @@ int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const
                 r = -EINVAL;
                 goto fail;
         }
-        k->conf = rd_kafka_conf_dup(conf);
-        if (!(k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
+        if (txn) {
+                /* its settings were read (make_conf()), its producer is shared */
+                rd_kafka_conf_destroy(conf);
+                k->txn = txn;
+                k->rk = txn_producer_handle(txn);
+        } else
+                k->conf = rd_kafka_conf_dup(conf);
+        if (!txn && !(k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
                 log_error("cannot create the Kafka producer: %s", errstr);
                 rd_kafka_conf_destroy(conf);
                 r = -EINVAL;
@@ -374,9 +395,20 @@ int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const
         k->results_name = results ? xstrdup(config->output_topic) : NULL;
         k->dead_letters_name = dead_letters ? xstrdup(config->dead_letter_topic) : NULL;
         k->late_name = late ? xstrdup(config->late_data_topic) : NULL;
-        rd_kafka_queue_t *main_queue = rd_kafka_queue_get_main(k->rk);
-        r = queue_watch_init(&k->watch, event, main_queue, on_ready, k);
-        rd_kafka_queue_destroy(main_queue);
+        if (txn) {
+                const char *names[] = { k->results_name, k->dead_letters_name, k->late_name };
+                bool polled = false; /* dispatch() once per serving */
+                for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                        if (names[i]) {
+                                txn_producer_route(txn, names[i], on_delivery, polled ? NULL : on_polled, k);
+                                polled = true;
+                        }
+                r = 0;
+        } else {
+                rd_kafka_queue_t *main_queue = rd_kafka_queue_get_main(k->rk);
+                r = queue_watch_init(&k->watch, event, main_queue, on_ready, k);
+                rd_kafka_queue_destroy(main_queue);
+        }
         if (r < 0 ||
             (r = sd_event_add_defer(event, &k->later, on_later, k)) < 0 ||
             (r = sd_event_source_set_enabled(k->later, SD_EVENT_OFF)) < 0)
@@ -398,7 +430,7 @@ KafkaSink *kafka_sink_free(KafkaSink *k) {
                 rd_kafka_topic_destroy(k->dead_letters);
         if (k->late)
                 rd_kafka_topic_destroy(k->late);
-        if (k->rk) {
+        if (k->rk && !k->txn) {
                 /* what is still queued belongs to unconfirmed batches, which
                  * are produced again after a restart: do not wait for it */
                 rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -462,6 +494,11 @@ static int produce(KafkaSink *k, rd_kafka_topic_t **topic, uint64_t batch, const
                    const void *value, size_t len, rd_kafka_headers_t *headers) {
         if (!k->rk) { /* it failed for good and could not be replaced */
                 rd_kafka_headers_destroy(headers);
+                return -EIO;
+        }
+        if (k->txn && txn_producer_begin(k->txn) < 0) {
+                rd_kafka_headers_destroy(headers);
+                fail_batch(k, batch, "no transaction could begin for a message to %s", rd_kafka_topic_name(*topic));
                 return -EIO;
         }
         for (;;) {

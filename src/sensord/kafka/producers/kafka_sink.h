@@ -15,6 +15,7 @@
 
 #include "lib/config/config.h"
 #include "lib/state/window.h"
+#include "sensord/kafka/producers/txn_producer.h"
 #include "sensord/pipeline.h"
 
 typedef struct KafkaSinkEvents {
@@ -56,8 +57,11 @@ typedef struct KafkaSink KafkaSink;
 
 /* Creates the producer when output.kafka_topic, dead_letter.topic or
  * late_data.topic is set;
- * *out is NULL otherwise. -EINVAL for a property librdkafka refuses (logged). */
-int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const KafkaSinkEvents *events);
+ * *out is NULL otherwise. -EINVAL for a property librdkafka refuses (logged).
+ * With txn (exactly-once), its messages go through that producer, each in
+ * its open transaction. */
+int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const KafkaSinkEvents *events,
+                   TxnProducer *txn);
 KafkaSink *kafka_sink_free(KafkaSink *k);
 
 /* Waits, for at most kafka.startup_timeout, until each topic exists, or the
