@@ -185,6 +185,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         if (b)
                 b->outstanding--;
         k->outstanding--;
+        if (k->txn && (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
+                return; /* an abort's (checkpoints_txn.c): its batches are read again from what was committed */
         if (m->err && !result && copy_refused_for_good(m->err)) {
                 rd_kafka_headers_t *headers = NULL;
                 skip_copy(k, topic, m->len, m->err,

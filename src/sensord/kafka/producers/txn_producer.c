@@ -291,6 +291,10 @@ int txn_producer_commit(TxnProducer *tp, int timeout_ms) {
 int txn_producer_abort(TxnProducer *tp, int timeout_ms) {
         if (!tp->open)
                 return 0;
+        /* librdkafka issue 4849: an abort that overtakes the transaction's
+         * first AddPartitionsToTxn can fail for good; what is in flight
+         * lands first (bounded), and is aborted with the rest */
+        rd_kafka_flush(tp->rk, timeout_ms < 1000 ? timeout_ms / 2 : 500);
         rd_kafka_error_t *error = rd_kafka_abort_transaction(tp->rk, timeout_ms);
         if (error) {
                 int r = judge(tp, error, "aborted");
