@@ -156,22 +156,22 @@ TxnProducer *txn_producer_free(TxnProducer *tp) {
         return NULL;
 }
 
-/* Logs error with what was asked; -EIO for a fatal one, -ECANCELED when
- * the transaction must be aborted, -EAGAIN when the call may be repeated. */
+/* Logs error with what was asked ("its commit"); -EIO for a fatal one,
+ * -ECANCELED when the transaction must be aborted, -EAGAIN when the call
+ * may be repeated. */
 static int judge(TxnProducer *tp, rd_kafka_error_t *error, const char *what) {
         int r;
         if (rd_kafka_error_is_fatal(error)) {
-                log_error("the transactional producer %s failed for good while it %s: %s", tp->id, what,
+                log_error("the transactional producer %s failed for good at %s: %s", tp->id, what,
                           rd_kafka_error_string(error));
                 r = -EIO;
         } else if (rd_kafka_error_txn_requires_abort(error)) {
-                log_warning("the transaction of %s must be aborted: it %s, and the brokers said: %s", tp->id, what,
+                log_warning("the transaction of %s must be aborted (at %s): %s", tp->id, what,
                             rd_kafka_error_string(error));
                 tp->must_abort = true;
                 r = -ECANCELED;
         } else {
-                log_info("the transactional producer %s %s, and will again: %s", tp->id, what,
-                         rd_kafka_error_string(error));
+                log_info("the transactional producer %s tries %s again: %s", tp->id, what, rd_kafka_error_string(error));
                 r = -EAGAIN;
         }
         rd_kafka_error_destroy(error);
@@ -275,12 +275,12 @@ int txn_producer_commit(TxnProducer *tp, int timeout_ms) {
                 rd_kafka_error_t *error = rd_kafka_send_offsets_to_transaction(tp->rk, tp->offsets, group, timeout_ms);
                 rd_kafka_consumer_group_metadata_destroy(group);
                 if (error)
-                        return judge(tp, error, "sent its offsets");
+                        return judge(tp, error, "sending its offsets");
                 tp->offsets_sent = true;
         }
         rd_kafka_error_t *error = rd_kafka_commit_transaction(tp->rk, timeout_ms);
         if (error)
-                return judge(tp, error, "committed");
+                return judge(tp, error, "its commit");
         tp->stats.committed++;
         metrics_histogram_add(&tp->stats.commit_seconds,
                               (double)(now_usec(CLOCK_MONOTONIC) - tp->ending_since_us) / 1e6);
@@ -297,7 +297,7 @@ int txn_producer_abort(TxnProducer *tp, int timeout_ms) {
         rd_kafka_flush(tp->rk, timeout_ms < 1000 ? timeout_ms / 2 : 500);
         rd_kafka_error_t *error = rd_kafka_abort_transaction(tp->rk, timeout_ms);
         if (error) {
-                int r = judge(tp, error, "aborted");
+                int r = judge(tp, error, "its abort");
                 return r == -ECANCELED ? -EAGAIN : r;
         }
         tp->stats.aborted++;
