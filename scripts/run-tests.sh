@@ -9,10 +9,10 @@
 # systemd-nspawn, sensord from the .deb and the .rpm) once, and ends with
 # one line "N passed, N failed" over every test run.
 #
-# The sanitizer build and its suite run beside the benchmark smoke run,
-# memcheck, the packaging and the system tests (which mostly wait on
-# sensord, journald and the devbroker); the fuzzers, which take both cores,
-# run alone afterwards. Each part's output is printed whole when it ends.
+# The sanitizer build and its suite run beside the real-broker suite, the
+# benchmark smoke run, memcheck, the packaging and the system tests (which
+# mostly wait on sensord, journald, the brokers and the devbroker); the
+# fuzzers, which take both cores, run alone afterwards. Each part's output is printed whole when it ends.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,7 +96,8 @@ run_checks() {
         fi
 }
 
-build_and_test build -Dwerror=true -Dtests=enabled
+# the real-broker suite runs later, beside the sanitizer build
+build_and_test build -Dwerror=true -Dtests=enabled -- --no-suite kafka
 run_checks "source layout (README tree, include directions, file lengths)" build/layout.log tests/layout/layout.sh
 
 # the sanitizer build and suite, beside what follows (counted at its end)
@@ -106,7 +107,7 @@ run_checks "source layout (README tree, include directions, file lengths)" build
         build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
                 -Dwerror=true -Dtests=enabled -- --no-suite kafka
         # of the real-broker suite, the tests of state that moves between hosts
-        test_more build-asan kafka-changelog_failover kafka-changelog_zombie kafka-security
+        test_more build-asan kafka-changelog_failover kafka-changelog_zombie kafka-security kafka-exactly_once
         echo "$passed $failed $skipped" >build/asan-counts
 ) >build/asan.log 2>&1 &
 asan_pid=$!
@@ -114,6 +115,9 @@ passed_before_asan=$passed
 failed_before_asan=$failed
 skipped_before_asan=$skipped
 
+# the real-broker suite (its brokers and hosts mostly wait on each other)
+echo "=== the real-broker suite (build)"
+test_more build --suite kafka
 run_checks "benchmark smoke run (100k records, no timing assertions)" build/bench-smoke.log bash -c \
         'RECORDS=100000 RUNS=1 IDLE=5 LATENCY_S=3 JSON=build/bench-smoke.json tests/bench/run.sh >build/bench-smoke.out 2>&1 &&
         /usr/bin/python3 -c "import json, sys; f = json.load(open(sys.argv[1])); assert f[\"engine\"][\"records_per_s\"] > 0" build/bench-smoke.json &&

@@ -168,6 +168,7 @@ int daemon_run(const DaemonOptions *options, Config *config) {
                 goto out;
         }
         status_init(&d.status, d.pipeline, d.output, d.checkpoints);
+        d.status.txn = d.txn;
         if (start_metrics(&d) < 0) {
                 r = EX_UNAVAILABLE;
                 goto out;
@@ -226,6 +227,8 @@ int daemon_run(const DaemonOptions *options, Config *config) {
         if (d.metrics_file)
                 metrics_file_write(d.metrics_file); /* the counters of the summary */
         consumer_close(d.consumer); /* the revoke commits what the batches stored */
+        if (d.metrics_file && d.txn)
+                metrics_file_write(d.metrics_file); /* with the revoke's transaction */
 out:
         daemon_free(&d);
         return r;

@@ -322,6 +322,18 @@ void checkpoints_on_committed(void *userdata, int32_t partition, int64_t offset,
         int r = open_files(c, partition, s, &mark);
         if (r < 0)
                 return;
+        if (!s->has_pointer && r == 1 && c->txn) {
+                /* exactly-once: only a committed checkpoint counts, and none
+                 * is; these files hold one whose transaction was aborted (its
+                 * rows never visible), so the partition starts where it
+                 * started, and its first save writes a snapshot over them */
+                log_info("%s/%" PRId32 ": its local checkpoint (offset %" PRId64 ") was never committed; starting "
+                         "from the start commit",
+                         c->header.topic, partition, mark.next_offset);
+                window_state_discard(s->state);
+                restored(c, partition, s, NULL);
+                return;
+        }
         if (!s->has_pointer) {
                 /* nothing in the changelog for it yet: the local files, as
                  * without a changelog */

@@ -143,7 +143,7 @@ void status_notify(Status *st) {
         double rate = st->last_us && now > st->last_us
                               ? (double)(ps->messages - st->last_messages) * 1e6 / (double)(now - st->last_us)
                               : 0.0;
-        char wm[TIMESTAMP_MAX] = "unset", lag_text[48] = "", cap_text[64] = "", kafka_text[160] = "",
+        char wm[TIMESTAMP_MAX] = "unset", lag_text[48] = "", cap_text[64] = "", kafka_text[240] = "",
              journal_text[48] = "", restore_text[96] = "", late_text[256] = "", stall_text[1024] = "";
         size_t restoring = 0;
         uint64_t read = 0, to_read = 0;
@@ -160,6 +160,12 @@ void status_notify(Status *st) {
                          ", %" PRIu64 " rows, %" PRIu64 " dead letters and %" PRIu64 " late records produced, %" PRIu64
                          " producer errors",
                          os.kafka.rows, os.kafka.dead_letters, os.kafka.late_records, os.kafka.errors);
+        if (st->txn) {
+                size_t used = strlen(kafka_text);
+                snprintf(kafka_text + used, sizeof(kafka_text) - used,
+                         ", %" PRIu64 " transactions committed and %" PRIu64 " aborted",
+                         txn_producer_stats(st->txn)->committed, txn_producer_stats(st->txn)->aborted);
+        }
         format_stalls(st, stall_text, sizeof(stall_text));
         format_late(ps, false, late_text, sizeof(late_text));
         if (ws->dropped_pairs)

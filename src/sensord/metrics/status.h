@@ -10,6 +10,7 @@
 #include "lib/base/log.h"
 #include "sensord/checkpoint/checkpoints.h"
 #include "sensord/kafka/consumer/consumer.h"
+#include "sensord/kafka/producers/txn_producer.h"
 #include "sensord/output.h"
 #include "sensord/pipeline.h"
 
@@ -25,6 +26,7 @@ typedef struct Status {
         Output *output;
         Consumer *consumer; /* for the lag; NULL until started */
         Checkpoints *checkpoints; /* for the restores in progress */
+        const TxnProducer *txn;   /* exactly-once: its transactions; NULL: none */
 } Status;
 
 void status_init(Status *st, const Pipeline *p, Output *o, Checkpoints *c);
