@@ -53,6 +53,13 @@ grep -q "bad.conf:5: window.slide: \"forever\"" "$WORK/cmd.err" || fail "bad dur
 expect_exit 78 "$SENSORD" -c "$WORK/bad.conf" --available-now # not only --check-config
 expect_exit 78 "$SENSORD" --check-config -c "$WORK/missing.conf"
 grep -q "missing.conf" "$WORK/cmd.err" || fail "missing file not named"
+# exactly-once refuses a sink that takes no part in a transaction
+BROKER=127.0.0.1:9 write_config "$WORK/eos.conf" guarantee=exactly_once sink=journal kafka_topic=results changelog_topic=changelog
+expect_exit 78 "$SENSORD" --check-config -c "$WORK/eos.conf"
+grep -q "eos.conf:[0-9]*: output.sink: must be \"none\" with output.guarantee = \"exactly_once\"" "$WORK/cmd.err" ||
+        fail "exactly_once with the journal not refused: $(cat "$WORK/cmd.err")"
+BROKER=127.0.0.1:9 write_config "$WORK/eos.conf" guarantee=exactly_once sink=none kafka_topic=results changelog_topic=changelog
+expect_exit 0 "$SENSORD" --check-config -c "$WORK/eos.conf"
 
 # 69: nothing listens on the broker address; bounded by kafka.startup_timeout
 BROKER=127.0.0.1:9 # discard port: nothing of ours there
