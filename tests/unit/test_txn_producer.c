@@ -64,7 +64,7 @@ static int setup(void **state) {
         unlink(path);
         assert_int_equal(sd_event_new(&f->event), 0);
         assert_int_equal(txn_producer_new(&f->tp, f->config, f->event), 0);
-        txn_producer_route(f->tp, "results", on_delivery, NULL, f);
+        txn_producer_route(f->tp, "results", &(TxnRoute){ .on_delivery = on_delivery, .userdata = f });
         assert_int_equal(txn_producer_start(f->tp), 0);
         assert_non_null(f->topic = rd_kafka_topic_new(txn_producer_handle(f->tp), "results", NULL));
         *state = f;

@@ -17,6 +17,7 @@
 #include "lib/state/crc32c.h"
 #include "sensord/kafka/consumer/consumer_conf.h"
 #include "sensord/kafka/kafka_conf.h"
+#include "sensord/kafka/producers/write_stall.h"
 #include "sensord/kafka/queue_watch.h"
 #include "sensord/kafka/refusal.h"
 
@@ -24,9 +25,7 @@
 
 typedef struct Route {
         char *topic;
-        TxnDeliveryFn on_delivery;
-        void (*polled)(void *userdata);
-        void *userdata;
+        TxnRoute to;
 } Route;
 
 struct TxnProducer {
@@ -40,6 +39,7 @@ struct TxnProducer {
         bool open;         /* begun, not yet committed or aborted */
         bool offsets_sent; /* the open transaction's offsets are in it */
         bool must_abort;   /* an abortable error: the open transaction can only be aborted */
+        bool retry_told;   /* the open transaction's first retriable error was logged */
         rd_kafka_topic_partition_list_t *offsets;
         uint64_t ending_since_us; /* the first call of the commit in progress */
         TxnProducerStats stats;
@@ -52,7 +52,7 @@ static void route_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
         const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
         for (size_t i = 0; i < tp->n_routes; i++)
                 if (strcmp(tp->routes[i].topic, topic) == 0) {
-                        tp->routes[i].on_delivery(rk, m, tp->routes[i].userdata);
+                        tp->routes[i].to.on_delivery(rk, m, tp->routes[i].to.userdata);
                         return;
                 }
 }
@@ -62,17 +62,23 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
                 log_warning("kafka transactional producer: %s", reason);
 }
 
+/* Routes are all added before the producer's first message, and never
+ * change after: librdkafka's threads read them without a lock. */
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
+        TxnProducer *tp = rd_kafka_opaque(rk);
         log_msg(level > LOG_DEBUG ? LOG_DEBUG : level, "kafka transactional producer %s: %s", facility, message);
         kafka_refusal_note(facility, message);
+        for (size_t i = 0; tp && i < tp->n_routes; i++)
+                if (tp->routes[i].to.log && strstr(message, tp->routes[i].topic))
+                        tp->routes[i].to.log(tp->routes[i].to.userdata, facility, message);
 }
 
 static int on_ready(void *userdata) {
         TxnProducer *tp = userdata;
         rd_kafka_poll(tp->rk, 0);
         for (size_t i = 0; i < tp->n_routes; i++)
-                if (tp->routes[i].polled)
-                        tp->routes[i].polled(tp->routes[i].userdata);
+                if (tp->routes[i].to.polled)
+                        tp->routes[i].to.polled(tp->routes[i].to.userdata);
         return 0;
 }
 
@@ -108,6 +114,13 @@ int txn_producer_new(TxnProducer **out, const Config *config, sd_event *event) {
         for (size_t i = 0; i < config->output_properties.n && r == 0; i++)
                 r = kafka_conf_set(conf, "output.kafka_properties", config->output_properties.items[i].name,
                                    config->output_properties.items[i].value);
+        char value[200] = "", debug[256];
+        size_t size = sizeof(value);
+        if (rd_kafka_conf_get(conf, "debug", value, &size) != RD_KAFKA_CONF_OK)
+                value[0] = '\0';
+        write_stall_debug_property(value, debug, sizeof(debug)); /* why a write is retried: debug "msg" */
+        if (r == 0)
+                r = kafka_conf_set(conf, "transactional producer", "debug", debug);
         if (r == 0)
                 r = kafka_conf_set(conf, "transactional producer", "client.id", "sensord-transactional");
         if (r == 0)
@@ -156,9 +169,9 @@ TxnProducer *txn_producer_free(TxnProducer *tp) {
         return NULL;
 }
 
-/* Logs error with what was asked ("its commit"); -EIO for a fatal one,
- * -ECANCELED when the transaction must be aborted, -EAGAIN when the call
- * may be repeated. */
+/* Logs error with what was asked ("its commit"); -ECANCELED when the
+ * transaction must be aborted, -EAGAIN when the call may be repeated, -EIO
+ * otherwise (a fatal error, or one librdkafka gives no way on from). */
 static int judge(TxnProducer *tp, rd_kafka_error_t *error, const char *what) {
         int r;
         if (rd_kafka_error_is_fatal(error)) {
@@ -170,9 +183,16 @@ static int judge(TxnProducer *tp, rd_kafka_error_t *error, const char *what) {
                             rd_kafka_error_string(error));
                 tp->must_abort = true;
                 r = -ECANCELED;
-        } else {
-                log_info("the transactional producer %s tries %s again: %s", tp->id, what, rd_kafka_error_string(error));
+        } else if (rd_kafka_error_is_retriable(error)) {
+                /* told once per transaction: an outage repeats it every call */
+                if (!tp->retry_told)
+                        log_info("the transactional producer %s tries %s again until the brokers answer: %s", tp->id,
+                                 what, rd_kafka_error_string(error));
+                tp->retry_told = true;
                 r = -EAGAIN;
+        } else {
+                log_error("the transactional producer %s failed at %s: %s", tp->id, what, rd_kafka_error_string(error));
+                r = -EIO;
         }
         rd_kafka_error_destroy(error);
         return r;
@@ -208,12 +228,10 @@ const char *txn_producer_id(const TxnProducer *tp) {
         return tp->id;
 }
 
-void txn_producer_route(TxnProducer *tp, const char *topic, TxnDeliveryFn on_delivery, void (*polled)(void *userdata),
-                        void *userdata) {
+void txn_producer_route(TxnProducer *tp, const char *topic, const TxnRoute *route) {
         if (tp->n_routes == ROUTES_MAX)
                 abort(); /* a fixed set of callers: a programming error */
-        tp->routes[tp->n_routes++] =
-                (Route){ .topic = xstrdup(topic), .on_delivery = on_delivery, .polled = polled, .userdata = userdata };
+        tp->routes[tp->n_routes++] = (Route){ .topic = xstrdup(topic), .to = *route };
 }
 
 void txn_producer_set_consumer(TxnProducer *tp, rd_kafka_t *consumer) {
@@ -251,7 +269,7 @@ void txn_producer_add_offset(TxnProducer *tp, const char *topic, int32_t partiti
 }
 
 static void ended(TxnProducer *tp) {
-        tp->open = tp->offsets_sent = tp->must_abort = false;
+        tp->open = tp->offsets_sent = tp->must_abort = tp->retry_told = false;
         tp->ending_since_us = 0;
         rd_kafka_topic_partition_list_destroy(tp->offsets);
         tp->offsets = rd_kafka_topic_partition_list_new(8);

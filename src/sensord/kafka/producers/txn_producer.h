@@ -46,12 +46,18 @@ int txn_producer_start(TxnProducer *tp);
 rd_kafka_t *txn_producer_handle(TxnProducer *tp);
 const char *txn_producer_id(const TxnProducer *tp);
 
-/* The delivery reports of messages to topic go to on_delivery (as
- * librdkafka's dr_msg_cb, with userdata as its opaque), and polled (if not
- * NULL) is called after each serving of the producer's queue. */
-typedef void (*TxnDeliveryFn)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *userdata);
-void txn_producer_route(TxnProducer *tp, const char *topic, TxnDeliveryFn on_delivery, void (*polled)(void *userdata),
-                        void *userdata);
+/* What one owner of topics hears: the delivery reports of messages to
+ * them (as librdkafka's dr_msg_cb, with userdata as its opaque); polled,
+ * after each serving of the producer's queue; log, librdkafka's log lines
+ * that name one of its topics (on librdkafka's threads too). Each may be
+ * NULL but on_delivery. */
+typedef struct TxnRoute {
+        void (*on_delivery)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *userdata);
+        void (*polled)(void *userdata);
+        void (*log)(void *userdata, const char *facility, const char *message);
+        void *userdata;
+} TxnRoute;
+void txn_producer_route(TxnProducer *tp, const char *topic, const TxnRoute *route);
 
 /* The consumer whose group metadata (generation, member id) each commit
  * carries. */
