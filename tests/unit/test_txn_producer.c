@@ -3,7 +3,8 @@
  * errors injected where the mock allows: a commit that times out is called
  * again and completes; a partition the brokers refuse to add makes the
  * transaction abortable, and it is aborted, after which the next one
- * commits; a fenced
+ * commits; the offsets of a generation the group moved on from make it
+ * abortable too (a zombie's); a fenced
  * producer is told as failed for good. */
 #include <errno.h>
 #include <setjmp.h>
@@ -24,6 +25,7 @@
 /* Kafka protocol API keys (the mock's header does not name them) */
 #define API_ADD_PARTITIONS_TO_TXN 24
 #define API_END_TXN 26
+#define API_TXN_OFFSET_COMMIT 28
 
 typedef struct Fixture {
         rd_kafka_t *owner; /* the mock cluster's */
@@ -32,6 +34,7 @@ typedef struct Fixture {
         Config *config;
         TxnProducer *tp;
         rd_kafka_topic_t *topic;
+        rd_kafka_t *consumer; /* whose group metadata the offsets carry */
         int delivered, failed;
 } Fixture;
 
@@ -67,6 +70,14 @@ static int setup(void **state) {
         txn_producer_route(f->tp, "results", &(TxnRoute){ .on_delivery = on_delivery, .userdata = f });
         assert_int_equal(txn_producer_start(f->tp), 0);
         assert_non_null(f->topic = rd_kafka_topic_new(txn_producer_handle(f->tp), "results", NULL));
+        rd_kafka_conf_t *consumer_conf = rd_kafka_conf_new();
+        assert_int_equal(rd_kafka_conf_set(consumer_conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f->mock),
+                                           errstr, sizeof(errstr)),
+                         RD_KAFKA_CONF_OK);
+        assert_int_equal(rd_kafka_conf_set(consumer_conf, "group.id", "txn-test", errstr, sizeof(errstr)),
+                         RD_KAFKA_CONF_OK);
+        assert_non_null(f->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, consumer_conf, errstr, sizeof(errstr)));
+        txn_producer_set_consumer(f->tp, f->consumer);
         *state = f;
         return 0;
 }
@@ -75,6 +86,7 @@ static int teardown(void **state) {
         Fixture *f = *state;
         rd_kafka_topic_destroy(f->topic);
         txn_producer_free(f->tp);
+        rd_kafka_destroy(f->consumer);
         sd_event_unref(f->event);
         config_free(f->config);
         rd_kafka_mock_cluster_destroy(f->mock);
@@ -155,6 +167,35 @@ static void test_abortable(void **state) {
         assert_int_equal(txn_producer_stats(f->tp)->committed, 1);
 }
 
+/* The input offsets (with their changelog pointer) go into the transaction
+ * with the group's metadata and commit with it. A partition's offset added
+ * twice replaces the first, whose metadata is freed (the sanitizer run
+ * sees a leak or a double free there). */
+static void test_offsets(void **state) {
+        Fixture *f = *state;
+        produce_one(f);
+        txn_producer_add_offset(f->tp, "in", 0, 41, "sensord-changelog 1 old");
+        txn_producer_add_offset(f->tp, "in", 0, 42, "sensord-changelog 1 new");
+        txn_producer_add_offset(f->tp, "in", 1, 7, "sensord-changelog 1 other");
+        assert_int_equal(txn_producer_commit(f->tp, 5000), 0);
+        assert_int_equal(txn_producer_stats(f->tp)->committed, 1);
+}
+
+/* A zombie: the group moved on, and the coordinator refuses its offsets
+ * by their generation. The transaction can only be aborted; the next one,
+ * with no offsets of the old generation, commits. */
+static void test_zombie_offsets_refused(void **state) {
+        Fixture *f = *state;
+        produce_one(f);
+        txn_producer_add_offset(f->tp, "in", 0, 42, "sensord-changelog 1 x");
+        rd_kafka_mock_push_request_errors(f->mock, API_TXN_OFFSET_COMMIT, 1, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
+        assert_int_equal(txn_producer_commit(f->tp, 5000), -ECANCELED);
+        assert_int_equal(txn_producer_abort(f->tp, 5000), 0);
+        assert_int_equal(txn_producer_stats(f->tp)->aborted, 1);
+        produce_one(f);
+        assert_int_equal(txn_producer_commit(f->tp, 5000), 0);
+}
+
 /* A newer producer with the same transactional.id fenced this one: failed
  * for good, and nothing more begins. */
 static void test_fenced(void **state) {
@@ -172,6 +213,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_commit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_commit_called_again, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_abortable, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_offsets, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_zombie_offsets_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fenced, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
