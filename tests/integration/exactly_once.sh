@@ -30,15 +30,22 @@ done
 for h in a b c; do
         wait_for "assigned [1-9]" "$WORK/$h.err" 40
 done
+declare -A lives=([a]=1 [b]=1 [c]=1)
 RANDOM=21
 for kill in 1 2 3 4; do
         sleep "$((RANDOM % 3 + 1)).$((RANDOM % 10))"
         h=$(printf 'a\nb\nc\n' | sed -n "$((RANDOM % 3 + 1))p")
+        # a host killed before its life got partitions would abort nothing
+        # (under the sanitizers a life takes seconds to start): the kill
+        # lands once this life reads, with its transaction open
+        wait_assigned_in_life "$WORK/$h.err" "${lives[$h]}" 60
+        sleep 1.5
         pid_var="${h}_PID"
-        echo "kill $kill: host $h (pid ${!pid_var})"
+        echo "kill $kill: host $h (pid ${!pid_var}, life ${lives[$h]})"
         kill -KILL "${!pid_var}"
         wait "${!pid_var}" || true
         host "$h"
+        lives[$h]=$((lives[$h] + 1))
 done
 wait "$REPLAY_PID" || fail "the producer failed"
 kcat -C -b "$BROKER" -t eo-in -e -q -f '%s\n' >"$WORK/values.txt"
