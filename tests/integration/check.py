@@ -34,13 +34,10 @@ final-equal ROWS VALUES      the last row of every (window, sensor) in ROWS
                              (partitions added) needs rows that cover its
                              parts, each the merge of some (the whole, one
                              per part, or any grouping between)
-increasing ROWS [--expect-repeats]
-                             in topic order, each (window, sensor)'s rows
+increasing ROWS              in topic order, each (window, sensor)'s rows
                              have strictly growing counts (what a
                              read_committed reader of an exactly-once topic
-                             sees: no row again, none older); with
-                             --expect-repeats, the opposite is required (a
-                             read_uncommitted reader after aborts)
+                             sees: no row again, none older)
 batches SPARK SENSORD        Spark's update-mode rows (tests/bench/peers/spark_job.py)
                              and sensord's, batch by batch: the same
                              (window, sensor) keys in each batch, the same
@@ -539,11 +536,6 @@ def cmd_increasing(args):
         if key in last and r["count"] <= last[key]:
             repeats.append(f"{key}: count {r['count']} (batch {r['batch']}) after {last[key]}")
         last[key] = max(r["count"], last.get(key, 0))
-    if args.expect_repeats:
-        if not repeats:
-            die(f"{args.rows}: {rows} rows, and no key's count ever repeats or goes back: no aborted row was seen")
-        print(f"{rows} rows, {len(repeats)} of them a repeat or older (aborted attempts), e.g. {repeats[0]}")
-        return
     if repeats:
         die(f"{args.rows}: {len(repeats)} of {rows} rows repeat or go back, e.g. " + "; ".join(repeats[:3]))
     print(f"{rows} rows over {len(last)} keys, each key's counts strictly growing")
@@ -602,7 +594,6 @@ def main():
     b.add_argument("spark")
     b.add_argument("sensord")
     inc = sub.add_parser("increasing")
-    inc.add_argument("--expect-repeats", action="store_true")
     inc.add_argument("rows")
     u = sub.add_parser("unique")
     u.add_argument("rows", nargs="+")
