@@ -112,6 +112,14 @@ static inline bool is_congested(const Checkpoints *c) {
         return c->changelog && (changelog_congested(c->changelog) || c->in_txn);
 }
 
+/* Tells uncongested() when congested() held the pipeline and no longer would. */
+static inline void release_hold(Checkpoints *c) {
+        if (c->held && !is_congested(c)) {
+                c->held = false;
+                c->events.uncongested(c->events.userdata);
+        }
+}
+
 static inline CheckpointHeader header_of(const Checkpoints *c, int32_t partition) {
         CheckpointHeader h = c->header;
         h.partition = partition;
@@ -158,6 +166,8 @@ bool checkpoints_all_delivered(const Checkpoints *c);
 /* The txn_end source's: commits the open transaction, again a little
  * later while librdkafka says to, and stops sensord when it was aborted. */
 int checkpoints_on_txn_end(sd_event_source *source, uint64_t usec, void *userdata);
+/* Runs the txn_end source after delay_us. */
+void checkpoints_txn_end_after(Checkpoints *c, uint64_t delay_us);
 /* A revocation's (or a stop's): the open transaction committed within
  * timeout_ms when it holds a checkpoint wholly delivered, else aborted;
  * lost: aborted, the partitions are another member's. */

@@ -44,10 +44,12 @@ static void abandon(Checkpoints *c, const char *what) {
 
 static void committed(Checkpoints *c) {
         c->in_txn = false;
-        if (c->held && !is_congested(c)) {
-                c->held = false;
-                c->events.uncongested(c->events.userdata);
-        }
+        release_hold(c);
+}
+
+void checkpoints_txn_end_after(Checkpoints *c, uint64_t delay_us) {
+        sd_event_source_set_time(c->txn_end, now_usec(CLOCK_MONOTONIC) + delay_us);
+        sd_event_source_set_enabled(c->txn_end, SD_EVENT_ONESHOT);
 }
 
 /* The open transaction was aborted while the partitions were revoked or
@@ -58,8 +60,7 @@ static void aborted_in_revoke(Checkpoints *c, int32_t partition) {
         c->in_txn = false;
         for (size_t i = 0; i < c->n_slots; i++)
                 c->slots[i].txn_stale |= (int32_t)i != partition && c->slots[i].phase == PHASE_HELD;
-        sd_event_source_set_time(c->txn_end, now_usec(CLOCK_MONOTONIC));
-        sd_event_source_set_enabled(c->txn_end, SD_EVENT_ONESHOT);
+        checkpoints_txn_end_after(c, 0);
 }
 
 int checkpoints_on_txn_end(sd_event_source *source, uint64_t usec, void *userdata) {
@@ -74,10 +75,9 @@ int checkpoints_on_txn_end(sd_event_source *source, uint64_t usec, void *userdat
         int r = txn_producer_commit(c->txn, COMMIT_CALL_MS);
         if (r == 0)
                 committed(c);
-        else if (r == -EAGAIN) {
-                sd_event_source_set_time(source, now_usec(CLOCK_MONOTONIC) + COMMIT_RETRY_US);
-                sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
-        } else if (r == -ECANCELED)
+        else if (r == -EAGAIN)
+                checkpoints_txn_end_after(c, COMMIT_RETRY_US);
+        else if (r == -ECANCELED)
                 abandon(c, "the transaction was aborted");
         else {
                 c->in_txn = false;
@@ -86,22 +86,22 @@ int checkpoints_on_txn_end(sd_event_source *source, uint64_t usec, void *userdat
         return 0;
 }
 
-/* Aborts the open transaction in a revocation: false when the producer
- * failed for good (sensord stops). */
-static bool abort_in_revoke(Checkpoints *c, int32_t partition, int timeout_ms, const char *why) {
+/* Aborts the open transaction in a revocation, each call allowed
+ * COMMIT_CALL_MS even past the revocation's wait (an abort left undone
+ * stops sensord); sensord stops when the producer failed for good. */
+static void abort_in_revoke(Checkpoints *c, int32_t partition, int timeout_ms, const char *why) {
         int r;
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000;
         while ((r = txn_producer_abort(c->txn, COMMIT_CALL_MS)) == -EAGAIN && now_usec(CLOCK_MONOTONIC) < deadline)
                 ;
         if (r < 0) {
                 abandon(c, why);
-                return false;
+                return;
         }
         log_info("%s/%" PRId32 ": %s: the open transaction was aborted, and its batches are read again by the "
                  "partitions' next owner",
                  c->header.topic, partition, why);
         aborted_in_revoke(c, partition);
-        return true;
 }
 
 void checkpoints_txn_close(Checkpoints *c, int32_t partition, bool lost, int timeout_ms) {

@@ -113,10 +113,7 @@ static void advance_chain(Checkpoints *c, int32_t partition, Slot *s) {
 
 void checkpoints_on_delivered(void *userdata, int32_t partition, uint64_t token, int64_t offset, const char *error) {
         Checkpoints *c = userdata;
-        if (c->held && !is_congested(c)) {
-                c->held = false;
-                c->events.uncongested(c->events.userdata);
-        }
+        release_hold(c);
         if (partition < 0 || (size_t)partition >= c->n_slots)
                 return;
         Slot *s = &c->slots[partition];
@@ -141,8 +138,6 @@ void checkpoints_on_delivered(void *userdata, int32_t partition, uint64_t token,
                 p->last_offset = offset;
         p->parts_left--;
         advance_chain(c, partition, s);
-        if (c->in_txn && checkpoints_all_delivered(c)) {
-                sd_event_source_set_time(c->txn_end, now_usec(CLOCK_MONOTONIC));
-                sd_event_source_set_enabled(c->txn_end, SD_EVENT_ONESHOT);
-        }
+        if (c->in_txn && checkpoints_all_delivered(c))
+                checkpoints_txn_end_after(c, 0);
 }

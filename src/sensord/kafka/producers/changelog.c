@@ -28,11 +28,6 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
                 write_stall_note_log(&cl->stall, facility, message);
 }
 
-static void on_txn_log(void *userdata, const char *facility, const char *message) {
-        Changelog *cl = userdata;
-        write_stall_note_log(&cl->stall, facility, message);
-}
-
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
         if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && err != RD_KAFKA_RESP_ERR__TRANSPORT)
                 log_warning("kafka changelog: %s", reason);
@@ -349,7 +344,7 @@ int changelog_new(Changelog **out, const Config *config, sd_event *event, const 
                 rd_kafka_conf_destroy(conf);
                 cl->producer = txn_producer_handle(txn);
                 txn_producer_route(txn, cl->topic,
-                                   &(TxnRoute){ .on_delivery = on_delivery, .log = on_txn_log, .userdata = cl });
+                                   &(TxnRoute){ .on_delivery = on_delivery, .stall = &cl->stall, .userdata = cl });
         } else
                 cl->producer_conf = rd_kafka_conf_dup(conf);
         if (!txn && !(cl->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {

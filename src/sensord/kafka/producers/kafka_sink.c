@@ -286,11 +286,6 @@ static void on_polled(void *userdata) {
         dispatch(userdata);
 }
 
-static void on_txn_log(void *userdata, const char *facility, const char *message) {
-        KafkaSink *k = userdata;
-        write_stall_note_log(&k->stall, facility, message);
-}
-
 static int on_later(sd_event_source *s, void *userdata) {
         dispatch(userdata);
         return 0;
@@ -404,7 +399,7 @@ int kafka_sink_new(KafkaSink **out, const Config *config, sd_event *event, const
         k->late_name = late ? xstrdup(config->late_data_topic) : NULL;
         if (txn) {
                 const char *names[] = { k->results_name, k->dead_letters_name, k->late_name };
-                TxnRoute route = { .on_delivery = on_delivery, .polled = on_polled, .log = on_txn_log, .userdata = k };
+                TxnRoute route = { .on_delivery = on_delivery, .polled = on_polled, .stall = &k->stall, .userdata = k };
                 for (size_t i = 0; i < ARRAY_SIZE(names); i++)
                         if (names[i]) {
                                 txn_producer_route(txn, names[i], &route);

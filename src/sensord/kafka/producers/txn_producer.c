@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
-#include <unistd.h>
 
 #include "lib/base/alloc.h"
 #include "lib/base/log.h"
@@ -69,8 +68,8 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
         log_msg(level > LOG_DEBUG ? LOG_DEBUG : level, "kafka transactional producer %s: %s", facility, message);
         kafka_refusal_note(facility, message);
         for (size_t i = 0; tp && i < tp->n_routes; i++)
-                if (tp->routes[i].to.log && strstr(message, tp->routes[i].topic))
-                        tp->routes[i].to.log(tp->routes[i].to.userdata, facility, message);
+                if (tp->routes[i].to.stall && strstr(message, tp->routes[i].topic))
+                        write_stall_note_log(tp->routes[i].to.stall, facility, message);
 }
 
 static int on_ready(void *userdata) {
@@ -84,15 +83,13 @@ static int on_ready(void *userdata) {
 
 /* One id per host and state directory, the same after a restart. */
 static void make_id(const Config *config, char *out, size_t size) {
-        char instance[512], host[256] = "";
+        char instance[512], host[256];
         consumer_conf_instance_id(config->group_instance_id, instance, sizeof(instance));
         if (instance[0]) {
                 snprintf(out, size, "%s-%s", config->group_id, instance);
                 return;
         }
-        if (gethostname(host, sizeof(host)) < 0 || !host[0])
-                snprintf(host, sizeof(host), "localhost");
-        host[sizeof(host) - 1] = '\0';
+        consumer_conf_instance_id("%H", host, sizeof(host));
         uint32_t hash = crc32c(0, config->state_directory, strlen(config->state_directory));
         snprintf(out, size, "%s-%s-%08" PRIx32, config->group_id, host, hash);
 }
@@ -224,10 +221,6 @@ rd_kafka_t *txn_producer_handle(TxnProducer *tp) {
         return tp->rk;
 }
 
-const char *txn_producer_id(const TxnProducer *tp) {
-        return tp->id;
-}
-
 void txn_producer_route(TxnProducer *tp, const char *topic, const TxnRoute *route) {
         if (tp->n_routes == ROUTES_MAX)
                 abort(); /* a fixed set of callers: a programming error */
@@ -248,8 +241,7 @@ int txn_producer_begin(TxnProducer *tp) {
                 rd_kafka_error_destroy(error);
                 return -EIO;
         }
-        tp->open = true;
-        tp->offsets_sent = tp->must_abort = false;
+        tp->open = true; /* the rest was reset when the last one ended */
         return 0;
 }
 

@@ -21,6 +21,7 @@
 
 #include "lib/config/config.h"
 #include "lib/metrics/metrics_text.h"
+#include "sensord/kafka/producers/write_stall.h"
 
 typedef struct TxnProducer TxnProducer;
 
@@ -44,17 +45,16 @@ int txn_producer_start(TxnProducer *tp);
 
 /* The librdkafka handle that the sink and the changelog produce with. */
 rd_kafka_t *txn_producer_handle(TxnProducer *tp);
-const char *txn_producer_id(const TxnProducer *tp);
 
 /* What one owner of topics hears: the delivery reports of messages to
  * them (as librdkafka's dr_msg_cb, with userdata as its opaque); polled,
- * after each serving of the producer's queue; log, librdkafka's log lines
- * that name one of its topics (on librdkafka's threads too). Each may be
- * NULL but on_delivery. */
+ * after each serving of the producer's queue; and its write-stall tracker
+ * gets librdkafka's log lines that name one of its topics (on librdkafka's
+ * threads too). Each may be NULL but on_delivery. */
 typedef struct TxnRoute {
         void (*on_delivery)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *userdata);
         void (*polled)(void *userdata);
-        void (*log)(void *userdata, const char *facility, const char *message);
+        WriteStall *stall;
         void *userdata;
 } TxnRoute;
 void txn_producer_route(TxnProducer *tp, const char *topic, const TxnRoute *route);
