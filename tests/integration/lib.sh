@@ -224,6 +224,43 @@ run_available_now() {
         [ "$rc" -eq 0 ] || fail "sensord --available-now exited $rc"
 }
 
+# --- exactly-once (output.guarantee = "exactly_once") ---
+
+# read_committed TOPIC : TOPIC's rows as a read_committed reader sees them,
+# in $WORK/committed.jsonl
+read_committed() {
+        kcat -C -b "$BROKER" -t "$1" -e -q -X isolation.level=read_committed -f '%s\n' >"$WORK/committed.jsonl"
+}
+
+# wait_committed_model TOPIC SECONDS : until TOPIC's read_committed rows end
+# at the model of $WORK/values.txt, for at most SECONDS (every host caught
+# up); the caller checks them itself afterwards
+wait_committed_model() {
+        for _ in $(seq "$2"); do
+                read_committed "$1"
+                $CHECK final-equal "$WORK/committed.jsonl" "$WORK/values.txt" >/dev/null 2>&1 && return 0
+                sleep 1
+        done
+        return 0
+}
+
+# check_committed TOPIC : TOPIC's read_committed rows end at the model of
+# $WORK/values.txt, and each key's counts strictly grow (rows of one key are
+# in one partition, keyed by window and sensor: topic order within it is
+# the order they were committed in)
+check_committed() {
+        read_committed "$1"
+        $CHECK final-equal "$WORK/committed.jsonl" "$WORK/values.txt"
+        $CHECK increasing "$WORK/committed.jsonl"
+}
+
+# transactions_committed NAME : sensord_transactions_total{outcome="committed"}
+# in $WORK/NAME.prom (the metrics file of host NAME's current life); empty
+# when there is none yet
+transactions_committed() {
+        sed -n 's/^sensord_transactions_total{outcome="committed"} \([0-9]*\)$/\1/p' "$WORK/$1.prom" 2>/dev/null || true
+}
+
 # summary_field NAME FIELD : a number from sensord's final summary line
 summary_field() {
         sed -n "s/.*summary:.* $2=\([0-9]*\).*/\1/p" "$WORK/$1.err" | tail -n 1
