@@ -261,6 +261,45 @@ transactions_committed() {
         sed -n 's/^sensord_transactions_total{outcome="committed"} \([0-9]*\)$/\1/p' "$WORK/$1.prom" 2>/dev/null || true
 }
 
+# kill_mid_transaction NAME : SIGKILLs host NAME (an exactly-once sensord
+# serving /metrics at 127.0.0.1:$NAME_PORT) once rows it delivered sit in a
+# transaction still open: two scrapes with the same count of ended
+# transactions, the second with more rows delivered. Fails after 60 s
+# without that (a life that is still starting or stuck in a rebalance has no
+# such rows). Between the second scrape and the kill lies about a
+# millisecond, in which a commit could still land.
+kill_mid_transaction() {
+        local pid_var="${1}_PID" port_var="${1}_PORT"
+        "$PYTHON" - "${!pid_var}" "${!port_var}" <<'PY' || fail "host $1 never held delivered rows in an open transaction"
+import os, re, signal, sys, time, urllib.request
+
+pid, port = int(sys.argv[1]), sys.argv[2]
+
+def scrape():
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return None  # not listening yet
+    rows = re.search(r"^sensord_produced_rows_total (\d+)$", text, re.M)
+    ended = re.findall(r'^sensord_transactions_total\{outcome="\w+"\} (\d+)$', text, re.M)
+    return (int(rows.group(1)), sum(map(int, ended))) if rows and ended else None
+
+before, deadline = None, time.monotonic() + 60
+while time.monotonic() < deadline:
+    now = scrape()
+    if before and now and now[1] == before[1] and now[0] > before[0]:
+        os.kill(pid, signal.SIGKILL)
+        print(f"  {now[0] - before[0]} rows delivered into its open transaction, after {now[1]} ended")
+        sys.exit(0)
+    before = now
+    time.sleep(0.02)
+sys.exit(1)
+PY
+}
+
+# free_port : a TCP port on 127.0.0.1 that nothing listens on now
+free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 # summary_field NAME FIELD : a number from sensord's final summary line
 summary_field() {
         sed -n "s/.*summary:.* $2=\([0-9]*\).*/\1/p" "$WORK/$1.err" | tail -n 1

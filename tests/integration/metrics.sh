@@ -22,7 +22,6 @@
 
 command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v prometheus-node-exporter >/dev/null ||
         fail "prometheus, promtool and prometheus-node-exporter are needed (scripts/install-deps.sh)"
-free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 scrape() { "$PYTHON" -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"; }
 SENSORD_PORT=$(free_port) NODE_PORT=$(free_port) PROM_PORT=$(free_port)
 # prom_query QUERY : the result vector of an instant query, as "labels value" lines
