@@ -38,6 +38,16 @@ increasing ROWS              in topic order, each (window, sensor)'s rows
                              have strictly growing counts (what a
                              read_committed reader of an exactly-once topic
                              sees: no row again, none older)
+batch-rows ROWS VALUES       every batch has a row for each (window, sensor)
+                             it changed: VALUES as kcat's '%p %o %s', ROWS
+                             update-mode rows whose (window, sensor) keys
+                             each lie in one partition. A batch's end in a
+                             partition is only known between bounds, which
+                             each of its rows sets (its count of the key's
+                             records lie before the end, the next after); a
+                             record that lies surely after one batch's end
+                             and before the next's must have a row for both
+                             its windows in that next batch
 batches SPARK SENSORD        Spark's update-mode rows (tests/bench/peers/spark_job.py)
                              and sensord's, batch by batch: the same
                              (window, sensor) keys in each batch, the same
@@ -541,6 +551,74 @@ def cmd_increasing(args):
     print(f"{rows} rows over {len(last)} keys, each key's counts strictly growing")
 
 
+def cmd_batch_rows(args):
+    offsets, partition_of, records = {}, {}, []
+    for raw in read_values(args.values):
+        p, o, rest = raw.split(b" ", 2)
+        rec = parse_record(rest)
+        if rec is None:
+            continue
+        p, o = int(p), int(o)
+        keys = [(fmt_time(start), rec[0]) for start in windows_of(rec[2], args.window, args.slide, 0)]
+        records.append((p, o, keys))
+        for key in keys:
+            if partition_of.setdefault(key, p) != p:
+                die(f"{key} has records in partitions {partition_of[key]} and {p}")
+    records.sort()
+    for p, o, keys in records:
+        for key in keys:
+            offsets.setdefault(key, []).append(o)
+    # bounds[p][batch] = [lowest, highest] offset its end can have in p
+    bounds, rows_of, problems = {}, set(), []
+    for i, r in enumerate(load_rows(args.rows), 1):
+        key = (fmt_time(time_ms(r["window"]["start"], f"{args.rows} row {i}")), r["sensor_id"])
+        batch, count = r["batch"], r["count"]
+        if key not in offsets or not 1 <= count <= len(offsets[key]):
+            die(f"{args.rows} row {i}: {key} count {count}, but the data has {len(offsets.get(key, []))} pairs")
+        if (batch, key) in rows_of:
+            problems.append(f"batch {batch} has two rows of {key}")
+        rows_of.add((batch, key))
+        offs = offsets[key]
+        b = bounds.setdefault(partition_of[key], {}).setdefault(batch, [0, math.inf])
+        b[0] = max(b[0], offs[count - 1] + 1)
+        b[1] = min(b[1], offs[count] if count < len(offs) else math.inf)
+    for p, batches in bounds.items():
+        order = sorted(batches)
+        for batch in order:
+            lo, hi = batches[batch]
+            if lo > hi:
+                problems.append(f"the rows of batch {batch} disagree on where it ended in partition {p}: after "
+                                f"offset {lo - 1} and at or before {hi}")
+        for a, b in zip(order, order[1:]):
+            if batches[b][1] < batches[a][0]:
+                problems.append(f"partition {p}: batch {b} ended before batch {a}")
+    placed = unplaced = 0
+    by_partition = {}
+    for p, o, keys in records:
+        by_partition.setdefault(p, []).append((o, keys))
+    for p, recs in by_partition.items():
+        order = sorted(bounds.get(p, {}))
+        prev_hi, j = -1, 0  # the end of the batch before order[j] is at or before prev_hi
+        for o, keys in recs:
+            while j < len(order) and bounds[p][order[j]][1] <= o:
+                prev_hi = bounds[p][order[j]][1]
+                j += 1
+            if j == len(order) or not (prev_hi <= o < bounds[p][order[j]][0]):
+                unplaced += 1  # near a batch's end, whose exact offset the rows do not tell
+                continue
+            placed += 1
+            for key in keys:
+                if (order[j], key) not in rows_of:
+                    problems.append(f"partition {p} offset {o} lies in batch {order[j]}, which has no row of {key}")
+    for line in problems[:5]:
+        print(line, file=sys.stderr)
+    if problems:
+        die(f"{args.rows}: {len(problems)} problem(s) over {len(rows_of)} rows")
+    print(f"{len(rows_of)} rows in {sum(len(b) for b in bounds.values())} (partition, batch) pairs: each of the "
+          f"{placed} records whose batch the rows pin down has a row for both its windows in that batch "
+          f"({unplaced} lie near a batch's end)")
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -593,6 +671,11 @@ def main():
     b = sub.add_parser("batches")
     b.add_argument("spark")
     b.add_argument("sensord")
+    br = sub.add_parser("batch-rows")
+    br.add_argument("--window", type=duration, default="10 min")
+    br.add_argument("--slide", type=duration, default="5 min")
+    br.add_argument("rows")
+    br.add_argument("values")
     inc = sub.add_parser("increasing")
     inc.add_argument("rows")
     u = sub.add_parser("unique")
@@ -600,7 +683,7 @@ def main():
     args = p.parse_args()
     {"compare": cmd_compare, "reference": cmd_reference, "partitions": cmd_partitions, "late-equal": cmd_late_equal,
      "final-equal": cmd_final_equal, "contains": cmd_contains, "batches": cmd_batches, "unique": cmd_unique,
-     "increasing": cmd_increasing}[args.cmd](args)
+     "increasing": cmd_increasing, "batch-rows": cmd_batch_rows}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@
 # 4 times, each time while rows it delivered sit in its open transaction.
 # A read_committed reader of the result topic then sees, for every
 # (window, sensor), rows whose counts strictly grow (no row twice, none of
-# an aborted attempt, none older after a newer), and whose last row equals
-# the model of all records. A read_uncommitted reader of the same topic
+# an aborted attempt, none older after a newer), a row in every batch that
+# changed it, and a last row equal to the model of all records. A read_uncommitted reader of the same topic
 # sees more rows, those of the aborted transactions.
 . "$(dirname "$0")/lib.sh"
 
@@ -56,6 +56,9 @@ done
 grep -h "cannot\|failed" "$WORK"/[abc].err | grep -v "^$" | head -5 || true
 
 check_committed eo-out
+# one row per batch that changed a key: no batch's row is missing either
+kcat -C -b "$BROKER" -t eo-in -e -q -f '%p %o %s\n' >"$WORK/input.txt"
+$CHECK batch-rows "$WORK/committed.jsonl" "$WORK/input.txt"
 kcat -C -b "$BROKER" -t eo-out -e -q -X isolation.level=read_uncommitted -f '%s\n' >"$WORK/uncommitted.jsonl"
 committed_rows=$(grep -c . "$WORK/committed.jsonl")
 all_rows=$(grep -c . "$WORK/uncommitted.jsonl")
