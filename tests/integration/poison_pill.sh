@@ -10,11 +10,16 @@
 #  2. the operator lowers the dead-letter topic's max.message.bytes while
 #     sensord runs, and a 500 KB invalid record comes: the broker refuses its
 #     copy, which is skipped, counted and logged with its offset; sensord
-#     reads on and its results stay exact.
+#     reads on and its results stay exact;
+#  3. the same under output.guarantee = "exactly_once", where the refusal
+#     makes the transaction abortable: sensord aborts it and stops (exit
+#     74) once, and its next life reads the lowered limit, cuts the copy to
+#     it and commits, with no second stop (no crash loop); a read_committed
+#     reader finds every dead letter once and results equal to the seed's.
 . "$(dirname "$0")/lib.sh"
 
 [ "$BROKER_KIND" = kafka ] || fail "poison_pill needs a real Kafka (BROKER_KIND=kafka)"
-start_kafka sensor-data:1:max.message.bytes=3000000 dead-letters:1
+start_kafka sensor-data:1:max.message.bytes=3000000 dead-letters:1 eo-dead-letters:1 eo-results:1 eo-changelog:1
 
 # produce FILE SEED BYTES : the seed's records if SEED is 1, then an invalid
 # record of BYTES bytes; its offset in FILE
@@ -81,4 +86,66 @@ wait "$live_PID" || fail "sensord did not stop cleanly"
 [ "$(summary_field live dead_lettered)" = 1 ] || fail "$(summary_field live dead_lettered) dead letters, not 1 (the empty record's)"
 [ ! -s "$WORK/live.jsonl" ] || fail "rows from invalid records: $(head -n 2 "$WORK/live.jsonl")"
 [ "$(summary_field live messages)" = 2 ] || fail "sensord read $(summary_field live messages) messages, not the 2 new ones"
+
+# 3. refused in a transaction: one stop, then the copy is cut to the new limit
+# lower_limit TOPIC BYTES : the topic's max.message.bytes, as an operator sets it
+lower_limit() {
+        /usr/bin/python3 - "$BROKER" "$1" "$2" <<'PY' || fail "cannot lower the max.message.bytes of $1"
+import sys
+from confluent_kafka.admin import AdminClient, ConfigResource
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+resource = ConfigResource("topic", sys.argv[2], set_config={"max.message.bytes": sys.argv[3]})
+for future in admin.alter_configs([resource]).values():
+    future.result()
+PY
+}
+eo_host() {
+        start_host eo dead_letter_topic=eo-dead-letters group_id=pp-eo kafka_topic=eo-results sink=none \
+                changelog_topic=eo-changelog guarantee=exactly_once checkpoint_interval="300ms" max_delay="100ms"
+}
+eo_host
+/usr/bin/python3 -c 'import json, sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]' \
+        "$SHARED_DATA/seed.json" >"$WORK/values.txt"
+wait_committed_model eo-results 60
+$CHECK final-equal "$WORK/committed.jsonl" "$WORK/values.txt" >/dev/null || fail "the exactly-once host did not emit the seed"
+lower_limit eo-dead-letters 100000
+sleep 1
+produce "$WORK/fourth.offset" 0 500000 || fail "producing the fourth big record failed"
+rc=0
+wait "$eo_PID" || rc=$?
+[ "$rc" = 74 ] || fail "sensord exited $rc, not 74, when the brokers refused a copy in its transaction"
+grep -q "offset $(cat "$WORK/fourth.offset") (500000 bytes) for eo-dead-letters was refused for its size, which aborts the transaction" \
+        "$WORK/eo.err" || fail "the first life did not name the refused copy: $(grep -m1 refused "$WORK/eo.err")"
+eo_host
+for _ in $(seq 300); do
+        [ "$(grep -c "was refused for its size" "$WORK/eo.err")" = 1 ] || fail "the copy was refused again: a crash loop"
+        kill -0 "$eo_PID" 2>/dev/null || fail "the second life exited: $(tail -n 3 "$WORK/eo.err")"
+        /usr/bin/python3 - "$BROKER" "$(cat "$WORK/fourth.offset")" <<'PY' && break
+import sys
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "pp-reader", "isolation.level": "read_committed"})
+c.assign([TopicPartition("eo-dead-letters", 0, OFFSET_BEGINNING)])
+dead = [m for m in c.consume(num_messages=100, timeout=2) if not m.error()]
+c.close()
+sys.exit(0 if any(dict(m.headers() or [])["sensord-offset"].decode() == sys.argv[2] for m in dead) else 1)
+PY
+        sleep 1
+done
+kill -TERM "$eo_PID"
+wait "$eo_PID" || fail "the second life did not stop cleanly: $(tail -n 3 "$WORK/eo.err")"
+/usr/bin/python3 - "$BROKER" "$(cat "$WORK/fourth.offset")" <<'PY' || fail "the dead letters under exactly_once are wrong"
+import sys
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "pp-check", "isolation.level": "read_committed"})
+c.assign([TopicPartition("eo-dead-letters", 0, OFFSET_BEGINNING)])
+dead = [m for m in c.consume(num_messages=100, timeout=5) if not m.error()]
+c.close()
+offsets = [dict(m.headers())["sensord-offset"].decode() for m in dead]
+assert len(offsets) == len(set(offsets)) == 4, f"dead letters of offsets {offsets}, not 4 once each"
+last = next(m for m in dead if dict(m.headers())["sensord-offset"].decode() == sys.argv[2])
+h = {k: v.decode() for k, v in last.headers()}
+assert h["sensord-truncated"] == "500000" and len(last.value()) < 100000, (h, len(last.value()))
+print(f"4 dead letters, each once; the refused one's copy carries {len(last.value())} of 500000 bytes")
+PY
+check_committed eo-results
 echo "poison_pill: ok"

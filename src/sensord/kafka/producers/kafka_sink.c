@@ -167,6 +167,20 @@ static void skip_copy(KafkaSink *k, const char *topic, size_t len, rd_kafka_resp
                     rd_kafka_err2str(err));
 }
 
+/* The brokers refused a copy inside a transaction, which librdkafka then
+ * requires to be aborted: nothing can be skipped. The next life reads the
+ * topic's max.message.bytes at its start and cuts the copy to it. */
+static void copy_refused_in_txn(KafkaSink *k, uint64_t batch, const char *topic, size_t len,
+                                const rd_kafka_headers_t *headers) {
+        char from[256], partition[24], offset[24];
+        fail_batch(k, batch,
+                   "the copy of %s/%s offset %s (%zu bytes) for %s was refused for its size, which aborts the "
+                   "transaction; a restart cuts it to the topic's max.message.bytes",
+                   header_text(headers, "sensord-topic", from, sizeof(from)),
+                   header_text(headers, "sensord-partition", partition, sizeof(partition)),
+                   header_text(headers, "sensord-offset", offset, sizeof(offset)), len, topic);
+}
+
 /* Runs inside rd_kafka_poll(): counts only. The events are told by
  * dispatch(), outside whatever produced, so that the pipeline is never
  * re-entered from its own row callback. */
@@ -189,8 +203,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
                 return; /* an abort's (checkpoints_txn.c): its batches are read again from what was committed */
         if (m->err && !result && copy_refused_for_good(m->err)) {
                 rd_kafka_headers_t *headers = NULL;
-                skip_copy(k, topic, m->len, m->err,
-                          rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR ? headers : NULL);
+                if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                        headers = NULL;
+                if (k->txn)
+                        copy_refused_in_txn(k, batch, topic, m->len, headers);
+                else
+                        skip_copy(k, topic, m->len, m->err, headers);
         } else if (m->err)
                 fail_batch(k, batch, "%s of batch %" PRIu64 " was not delivered to %s: %s",
                            result ? "a result row" : late ? "a late record" : "a dead letter", batch, topic,
