@@ -34,6 +34,11 @@
 #   scripts/kafka.sh coordinator DIR TRANSACTIONAL_ID
 #                                          the node that coordinates the
 #                                          transactions of that id (its number)
+#   scripts/kafka.sh transactions-committed DIR TRANSACTIONAL_ID
+#                                          how many transactions of that id
+#                                          the coordinator completed as
+#                                          committed (node 1's copy of the
+#                                          transaction log)
 #   scripts/kafka.sh delete-records DIR TOPIC:PARTITION...
 #                                          delete every record the partitions
 #                                          hold now, as retention would
@@ -385,6 +390,19 @@ coordinator() {
                 "$DIR/tools/coordinator.out"
 }
 
+# The coordinator's own record: one CompleteCommit entry in its log
+# (__transaction_state, compacted only once a segment rolls) per commit,
+# read with Kafka's DumpLogSegments
+transactions_committed() {
+        local logs=("$DIR"/node-1/data/__transaction_state-*/*.log)
+        [ -e "${logs[0]}" ] || die "node 1 has no transaction log in $DIR"
+        kafka_tool org.apache.kafka.tools.DumpLogSegments --transaction-log-decoder --files "$(IFS=,; echo "${logs[*]}")" \
+                >"$DIR/tools/transaction-log.out" 2>&1 ||
+                die "reading the transaction log failed: $(tail -n 3 "$DIR/tools/transaction-log.out")"
+        grep -F "\"transactionalId\":\"$1\"" "$DIR/tools/transaction-log.out" |
+                grep -c '"transactionStatus":"CompleteCommit"' || true
+}
+
 # ACLs in one request of the admin API (kafka-python's: Debian's
 # confluent-kafka has no ACL calls), on the PLAINTEXT listener, a super
 # user's
@@ -412,7 +430,8 @@ command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
 fetch) fetch ;;
-start | stop | wait | topics | node | allow | delete-records | delete-offsets | coordinator | add-partitions)
+start | stop | wait | topics | node | allow | delete-records | delete-offsets | coordinator | add-partitions | \
+        transactions-committed)
         [ $# -gt 0 ] || usage
         DIR=$(mkdir -p "$1" && cd "$1" && pwd)
         shift
@@ -427,6 +446,7 @@ start | stop | wait | topics | node | allow | delete-records | delete-offsets | 
         add-partitions) add_partitions "$@" ;;
         delete-offsets) mkdir -p "$DIR/tools" && delete_offsets "$@" ;;
         coordinator) mkdir -p "$DIR/tools" && coordinator "$@" ;;
+        transactions-committed) mkdir -p "$DIR/tools" && transactions_committed "$@" ;;
         esac
         ;;
 *) usage ;;

@@ -8,8 +8,10 @@
 #      exactly_once with a commit (checkpoint) every 100 ms, 1 s and 5 s,
 #      alternating, RUNS rounds (default 2); records/s over the whole
 #      process (its start and its last commit at exit included, as one
-#      batch job's), the ratio to at_least_once of the same round, peak RSS and transactions committed
-#      (sensord_transactions_total, one per commit);
+#      batch job's), the ratio to at_least_once of the same round, peak
+#      RSS, and transactions committed as sensord counts them
+#      (sensord_transactions_total) and as the transaction coordinator
+#      logged them (scripts/kafka.sh transactions-committed);
 #   2. latency for a read_committed reader: a live sensord while
 #      sensor-replay writes RATE records/s (default 20,000) for LIVE_SECONDS
 #      (default 15); a reader with isolation.level=read_committed takes the
@@ -45,11 +47,18 @@ CONF
         scripts/kafka.sh topics "$work/kafka" "$1-out:8" "$1-changelog:8" >>"$work/kafka.log" 2>&1
 }
 
+# transactions NAME : committed transactions as "sensord's count/the
+# coordinator's" (sensord_transactions_total; CompleteCommit entries of the
+# run's transactional id in the transaction log), empty under at_least_once
 transactions() {
-        sed -n 's/^sensord_transactions_total{outcome="committed"} \([0-9]*\)$/\1/p' "$work/$1.prom" 2>/dev/null || true
+        local id
+        id=$(sed -n 's/.*transactional producer \(.*\) registered with its coordinator.*/\1/p' "$work/$1.err" | head -n 1)
+        [ -n "$id" ] || return 0
+        echo "$(sed -n 's/^sensord_transactions_total{outcome="committed"} \([0-9]*\)$/\1/p' "$work/$1.prom")/$(
+                scripts/kafka.sh transactions-committed "$work/kafka" "$id")"
 }
 
-printf '%-28s %3s %9s %10s %6s %8s %13s\n' guarantee run wall_ms records/s ratio rss_MiB transactions
+printf '%-28s %3s %9s %10s %6s %8s %15s\n' guarantee run wall_ms records/s ratio rss_MiB txns_own/broker
 for round in $(seq "$RUNS"); do
         base=0
         for variant in "at_least_once|5 s" "exactly_once|100 ms" "exactly_once|1 s" "exactly_once|5 s"; do
@@ -65,7 +74,7 @@ for round in $(seq "$RUNS"); do
                 [ "$guarantee" = at_least_once ] && base=$rate
                 label="$guarantee"
                 [ "$guarantee" = exactly_once ] && label="$guarantee, commit $interval"
-                printf '%-28s %3d %9d %10d %6.2f %8d %13s\n' "$label" "$round" "$ms" "$rate" \
+                printf '%-28s %3d %9d %10d %6.2f %8d %15s\n' "$label" "$round" "$ms" "$rate" \
                         "$(echo "$rate / $base" | bc -l)" $((rss_kib / 1024)) "$(transactions "$name")"
         done
 done
