@@ -21,6 +21,7 @@
 #include "sensord/kafka/consumer/offset_commit.h"
 #include "sensord/kafka/consumer/rebalance_text.h"
 #include "sensord/kafka/consumer/refetch.h"
+#include "sensord/kafka/reachability.h"
 #include "sensord/kafka/kafka_conf.h"
 #include "sensord/kafka/queue_watch.h"
 #include "sensord/kafka/refusal.h"
@@ -57,7 +58,6 @@ struct Consumer {
         EndOffsets *ends;
         OffsetCommits *commits; /* consumer_commit_then()'s */
         bool closed; /* left the group; else destroy without closing */
-        bool unreachable; /* librdkafka said every broker is down; until a message or an assignment */
         JoinRefusals join_refusals;
         Refetch refetch;
         /* By partition id: the offset after the last message handed to the pipeline
@@ -114,13 +114,6 @@ static int64_t next_offset(const Consumer *c, int32_t partition) {
         return partition >= 0 && (size_t)partition < c->n_next_offset ? c->next_offset[partition] : -1;
 }
 
-static void reachable_again(Consumer *c) {
-        if (!c->unreachable)
-                return;
-        c->unreachable = false;
-        log_notice("the brokers are reachable again");
-}
-
 static void fail(Consumer *c, int exit_code) {
         c->stopping = true;
         c->events.failed(c->events.userdata, exit_code);
@@ -151,7 +144,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                 int64_t *seek = xmalloc((size_t)parts->cnt * sizeof(*seek));
                 log_info("assigned %d partition(s) of %s: [%s]%s", parts->cnt, c->topic, list, holds);
                 c->rebalances.assigned++;
-                reachable_again(c);
+                kafka_reachable();
                 int refused = pipeline_assign(c->pipeline, ids, (size_t)parts->cnt, seek);
                 /* a checkpoint of other settings is a configuration error,
                  * a damaged one an I/O error; both were logged */
@@ -232,9 +225,7 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
         if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
                 /* librdkafka reconnects by itself; sensord waits, and its
                  * checkpoints cover a lost assignment */
-                if (!c->unreachable)
-                        log_warning("the brokers are unreachable (%s); waiting for them", reason);
-                c->unreachable = true;
+                kafka_unreachable("consumer", reason);
                 return;
         }
         log_warning("kafka: %s", reason);
@@ -281,7 +272,7 @@ static bool dispatch(Consumer *c, const rd_kafka_message_t *m, uint64_t now) {
                 log_warning("consumer: %s", rd_kafka_message_errstr(m));
                 return true;
         }
-        reachable_again(c);
+        kafka_reachable();
         refetch_drained(&c->refetch, m->len);
         if (seek_pending(c, m->partition))
                 return true; /* from before its restore: read again after the seek */
@@ -638,7 +629,8 @@ void consumer_resume(Consumer *c) {
 }
 
 bool consumer_unreachable(const Consumer *c) {
-        return c->unreachable;
+        (void)c;
+        return kafka_is_unreachable();
 }
 
 ConsumerRebalances consumer_rebalances(const Consumer *c) {

@@ -18,6 +18,7 @@
 #include "sensord/kafka/producers/producer_reset.h"
 #include "sensord/kafka/producers/write_stall.h"
 #include "sensord/kafka/queue_watch.h"
+#include "sensord/kafka/reachability.h"
 #include "sensord/kafka/refusal.h"
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {
@@ -29,7 +30,9 @@ static void on_log(const rd_kafka_t *rk, int level, const char *facility, const 
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-        if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && err != RD_KAFKA_RESP_ERR__TRANSPORT)
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+                kafka_unreachable("changelog producer", reason);
+        else if (err != RD_KAFKA_RESP_ERR__TRANSPORT)
                 log_warning("kafka changelog: %s", reason);
 }
 

@@ -25,6 +25,7 @@
 #include "sensord/kafka/producers/txn_producer.h"
 #include "sensord/kafka/producers/write_stall.h"
 #include "sensord/kafka/queue_watch.h"
+#include "sensord/kafka/reachability.h"
 #include "sensord/kafka/refusal.h"
 
 /* Room in a message for what the broker and librdkafka add around a
@@ -315,7 +316,10 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
                 sd_event_source_set_enabled(k->later, SD_EVENT_ONESHOT); /* dispatch() replaces the producer */
                 return;
         }
-        log_warning("kafka producer: %s", reason);
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+                kafka_unreachable("result producer", reason);
+        else
+                log_warning("kafka producer: %s", reason);
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *facility, const char *message) {

@@ -18,6 +18,7 @@
 #include "sensord/kafka/kafka_conf.h"
 #include "sensord/kafka/producers/write_stall.h"
 #include "sensord/kafka/queue_watch.h"
+#include "sensord/kafka/reachability.h"
 #include "sensord/kafka/refusal.h"
 
 #define ROUTES_MAX 4
@@ -57,7 +58,9 @@ static void route_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-        if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && err != RD_KAFKA_RESP_ERR__TRANSPORT)
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+                kafka_unreachable("transactional producer", reason);
+        else if (err != RD_KAFKA_RESP_ERR__TRANSPORT)
                 log_warning("kafka transactional producer: %s", reason);
 }
 
