@@ -9,6 +9,7 @@
 
 #include "lib/base/util.h"
 #include "lib/text/timestamp.h"
+#include "sensord/kafka/reachability.h"
 
 #define STATUS_INTERVAL_US (2 * 1000000ull)
 
@@ -173,7 +174,7 @@ void status_notify(Status *st) {
                          ws->dropped_pairs);
         if (ws->has_watermark)
                 timestamp_format(ws->watermark_ms, wm);
-        if (st->consumer && consumer_unreachable(st->consumer))
+        if (st->consumer && kafka_is_unreachable())
                 snprintf(lag_text, sizeof(lag_text), ", brokers unreachable");
         else if (lag >= 0)
                 snprintf(lag_text, sizeof(lag_text), ", lag %" PRId64, lag);

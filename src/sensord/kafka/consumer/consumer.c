@@ -628,11 +628,6 @@ void consumer_resume(Consumer *c) {
                 sd_event_source_set_enabled(c->more, SD_EVENT_ONESHOT);
 }
 
-bool consumer_unreachable(const Consumer *c) {
-        (void)c;
-        return kafka_is_unreachable();
-}
-
 ConsumerRebalances consumer_rebalances(const Consumer *c) {
         return c->rebalances;
 }

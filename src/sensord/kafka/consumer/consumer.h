@@ -100,9 +100,6 @@ ConsumerRebalances consumer_rebalances(const Consumer *c);
  * metrics are on; none before the first, or with metrics off). */
 const KafkaPartitionStats *consumer_partition_stats(const Consumer *c, size_t *n);
 
-/* True while librdkafka reports every broker down. */
-bool consumer_unreachable(const Consumer *c);
-
 /* Leaves the group (the revoke commits the stored offsets), waiting at most
  * CONSUMER_CLOSE_TIMEOUT_MS: brokers that are gone must not block a stop. */
 #define CONSUMER_CLOSE_TIMEOUT_MS 5000
