@@ -154,18 +154,24 @@ static const char *header_text(const rd_kafka_headers_t *headers, const char *na
         return buf;
 }
 
-/* Counts and logs a copy that is skipped, with where its record was read
- * (its origin headers), so that an operator can find it. */
+/* "T/P offset O": where a copy's record was read (its origin headers), so
+ * that an operator can find it. */
+static const char *copy_origin(const rd_kafka_headers_t *headers, char *buf, size_t size) {
+        char from[256], partition[24], offset[24];
+        snprintf(buf, size, "%s/%s offset %s", header_text(headers, "sensord-topic", from, sizeof(from)),
+                 header_text(headers, "sensord-partition", partition, sizeof(partition)),
+                 header_text(headers, "sensord-offset", offset, sizeof(offset)));
+        return buf;
+}
+
+/* Counts and logs a copy that is skipped. */
 static void skip_copy(KafkaSink *k, const char *topic, size_t len, rd_kafka_resp_err_t err,
                       const rd_kafka_headers_t *headers) {
-        char from[256], partition[24], offset[24];
+        char origin[320];
         k->stats.copies_skipped++;
-        log_warning("the copy of %s/%s offset %s (%zu bytes) for topic %s was refused for its size (%s); skipped, "
+        log_warning("the copy of %s (%zu bytes) for topic %s was refused for its size (%s); skipped, "
                     "the record is not copied (sensord_record_copies_skipped_total)",
-                    header_text(headers, "sensord-topic", from, sizeof(from)),
-                    header_text(headers, "sensord-partition", partition, sizeof(partition)),
-                    header_text(headers, "sensord-offset", offset, sizeof(offset)), len, topic,
-                    rd_kafka_err2str(err));
+                    copy_origin(headers, origin, sizeof(origin)), len, topic, rd_kafka_err2str(err));
 }
 
 /* The brokers refused a copy inside a transaction, which librdkafka then
@@ -173,13 +179,11 @@ static void skip_copy(KafkaSink *k, const char *topic, size_t len, rd_kafka_resp
  * topic's max.message.bytes at its start and cuts the copy to it. */
 static void copy_refused_in_txn(KafkaSink *k, uint64_t batch, const char *topic, size_t len,
                                 const rd_kafka_headers_t *headers) {
-        char from[256], partition[24], offset[24];
+        char origin[320];
         fail_batch(k, batch,
-                   "the copy of %s/%s offset %s (%zu bytes) for %s was refused for its size, which aborts the "
+                   "the copy of %s (%zu bytes) for %s was refused for its size, which aborts the "
                    "transaction; a restart cuts it to the topic's max.message.bytes",
-                   header_text(headers, "sensord-topic", from, sizeof(from)),
-                   header_text(headers, "sensord-partition", partition, sizeof(partition)),
-                   header_text(headers, "sensord-offset", offset, sizeof(offset)), len, topic);
+                   copy_origin(headers, origin, sizeof(origin)), len, topic);
 }
 
 /* Runs inside rd_kafka_poll(): counts only. The events are told by
