@@ -38,6 +38,35 @@ open(out, "w").write(str(md.offset))
 PY
 }
 
+# lower_limit TOPIC BYTES : the topic's max.message.bytes, as an operator sets it
+lower_limit() {
+        /usr/bin/python3 - "$BROKER" "$1" "$2" <<'PY' || fail "cannot lower the max.message.bytes of $1"
+import sys
+from confluent_kafka.admin import AdminClient, ConfigResource
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+resource = ConfigResource("topic", sys.argv[2], set_config={"max.message.bytes": sys.argv[3]})
+for future in admin.alter_configs([resource]).values():
+    future.result()
+PY
+}
+
+# committed_dead_letters TOPIC : TOPIC's messages as a read_committed reader
+# sees them, one line each in $WORK/dead.txt: "ORIGIN_OFFSET LENGTH
+# TRUNCATED" (the sensord-offset and sensord-truncated headers, - if none)
+committed_dead_letters() {
+        /usr/bin/python3 - "$BROKER" "$1" >"$WORK/dead.txt" <<'PY' || fail "cannot read $1"
+import sys
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "pp-reader", "isolation.level": "read_committed"})
+c.assign([TopicPartition(sys.argv[2], 0, OFFSET_BEGINNING)])
+for m in c.consume(num_messages=100, timeout=5):
+    if not m.error():
+        h = {k: v.decode() for k, v in m.headers() or []}
+        print(h.get("sensord-offset", "-"), len(m.value()), h.get("sensord-truncated", "-"))
+c.close()
+PY
+}
+
 # 1. truncated to fit
 produce "$WORK/big.offset" 1 1500000 || fail "producing the big record failed"
 write_config "$WORK/sensord.conf" dead_letter_topic=dead-letters group_id=pp
@@ -64,14 +93,7 @@ PY
 # 2. refused even so: skipped, and sensord reads on
 start_host live dead_letter_topic=dead-letters group_id=pp state_directory="$WORK/state"
 wait_for "assigned 1 partition(s)" "$WORK/live.err" 60
-/usr/bin/python3 - "$BROKER" <<'PY' || fail "cannot lower the topic's max.message.bytes"
-import sys
-from confluent_kafka.admin import AdminClient, ConfigResource
-admin = AdminClient({"bootstrap.servers": sys.argv[1]})
-resource = ConfigResource("topic", "dead-letters", set_config={"max.message.bytes": "100000"})
-for future in admin.alter_configs([resource]).values():
-    future.result()
-PY
+lower_limit dead-letters 100000
 sleep 1
 produce "$WORK/second.offset" 0 500000 || fail "producing the second big record failed"
 produce "$WORK/third.offset" 0 0 || fail "producing an empty record failed" # its dead letter still goes
@@ -88,17 +110,6 @@ wait "$live_PID" || fail "sensord did not stop cleanly"
 [ "$(summary_field live messages)" = 2 ] || fail "sensord read $(summary_field live messages) messages, not the 2 new ones"
 
 # 3. refused in a transaction: one stop, then the copy is cut to the new limit
-# lower_limit TOPIC BYTES : the topic's max.message.bytes, as an operator sets it
-lower_limit() {
-        /usr/bin/python3 - "$BROKER" "$1" "$2" <<'PY' || fail "cannot lower the max.message.bytes of $1"
-import sys
-from confluent_kafka.admin import AdminClient, ConfigResource
-admin = AdminClient({"bootstrap.servers": sys.argv[1]})
-resource = ConfigResource("topic", sys.argv[2], set_config={"max.message.bytes": sys.argv[3]})
-for future in admin.alter_configs([resource]).values():
-    future.result()
-PY
-}
 eo_host() {
         start_host eo dead_letter_topic=eo-dead-letters group_id=pp-eo kafka_topic=eo-results sink=none \
                 changelog_topic=eo-changelog guarantee=exactly_once checkpoint_interval="300ms" max_delay="100ms"
@@ -120,32 +131,17 @@ eo_host
 for _ in $(seq 300); do
         [ "$(grep -c "was refused for its size" "$WORK/eo.err")" = 1 ] || fail "the copy was refused again: a crash loop"
         kill -0 "$eo_PID" 2>/dev/null || fail "the second life exited: $(tail -n 3 "$WORK/eo.err")"
-        /usr/bin/python3 - "$BROKER" "$(cat "$WORK/fourth.offset")" <<'PY' && break
-import sys
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "pp-reader", "isolation.level": "read_committed"})
-c.assign([TopicPartition("eo-dead-letters", 0, OFFSET_BEGINNING)])
-dead = [m for m in c.consume(num_messages=100, timeout=2) if not m.error()]
-c.close()
-sys.exit(0 if any(dict(m.headers() or [])["sensord-offset"].decode() == sys.argv[2] for m in dead) else 1)
-PY
+        committed_dead_letters eo-dead-letters
+        grep -q "^$(cat "$WORK/fourth.offset") " "$WORK/dead.txt" && break
         sleep 1
 done
 kill -TERM "$eo_PID"
 wait "$eo_PID" || fail "the second life did not stop cleanly: $(tail -n 3 "$WORK/eo.err")"
-/usr/bin/python3 - "$BROKER" "$(cat "$WORK/fourth.offset")" <<'PY' || fail "the dead letters under exactly_once are wrong"
-import sys
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "pp-check", "isolation.level": "read_committed"})
-c.assign([TopicPartition("eo-dead-letters", 0, OFFSET_BEGINNING)])
-dead = [m for m in c.consume(num_messages=100, timeout=5) if not m.error()]
-c.close()
-offsets = [dict(m.headers())["sensord-offset"].decode() for m in dead]
-assert len(offsets) == len(set(offsets)) == 4, f"dead letters of offsets {offsets}, not 4 once each"
-last = next(m for m in dead if dict(m.headers())["sensord-offset"].decode() == sys.argv[2])
-h = {k: v.decode() for k, v in last.headers()}
-assert h["sensord-truncated"] == "500000" and len(last.value()) < 100000, (h, len(last.value()))
-print(f"4 dead letters, each once; the refused one's copy carries {len(last.value())} of 500000 bytes")
-PY
+committed_dead_letters eo-dead-letters
+fourth=$(cat "$WORK/fourth.offset")
+awk -v fourth="$fourth" '{ n++; if (!seen[$1]++) distinct++ } $1 == fourth { cut = $3 == "500000" && $2 < 100000 }
+        END { exit !(n == 4 && distinct == 4 && cut) }' "$WORK/dead.txt" ||
+        fail "the dead letters under exactly_once are wrong (origin offset, length, truncated): $(tr '\n' ';' <"$WORK/dead.txt")"
+echo "4 dead letters, each once; the refused one's copy carries $(awk -v o="$fourth" '$1 == o { print $2 }' "$WORK/dead.txt") of 500000 bytes"
 check_committed eo-results
 echo "poison_pill: ok"
