@@ -6,8 +6,9 @@
 # A read_committed reader of the result topic then sees, for every
 # (window, sensor), rows whose counts strictly grow (no row twice, none of
 # an aborted attempt, none older after a newer), a row in every batch that
-# changed it, and a last row equal to the model of all records. A read_uncommitted reader of the same topic
-# sees more rows, those of the aborted transactions.
+# changed it, and a last row equal to the model of all records. A
+# read_uncommitted reader of the same topic sees more rows, those of the
+# aborted transactions.
 . "$(dirname "$0")/lib.sh"
 
 [ "${BROKER_KIND:-}" = kafka ] || { echo "exactly_once: needs the real broker (the mock keeps no transactional offsets)"; exit 77; }

@@ -19,7 +19,6 @@ host() {
                 guarantee=exactly_once metrics_textfile="$WORK/$1.prom" metrics_interval="1 s"
 }
 
-
 "$SENSOR_REPLAY" -b "$BROKER" -t eof-in --generate 120 --count 16000 --rate 400 --seed 31 2>"$WORK/replay.err" &
 REPLAY_PID=$!
 PIDS+=("$REPLAY_PID")
