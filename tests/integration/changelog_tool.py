@@ -62,8 +62,12 @@ def count(broker, topic, partition):
 
 
 def commit_as_member(broker, group, topic, partition, offset, metadata):
+    # A session no longer than the hosts' (3 s): when this member leaves,
+    # librdkafka 2.0.2's mock waits its session less 1 s for others to join,
+    # and drops a joiner whose own session ends first without ever answering
+    # its JoinGroup (which waits max.poll.interval.ms, 5 minutes).
     c = KafkaConsumer(topic, bootstrap_servers=broker, group_id=group, enable_auto_commit=False,
-                      session_timeout_ms=6000, heartbeat_interval_ms=500, max_poll_interval_ms=6000)
+                      session_timeout_ms=3000, heartbeat_interval_ms=300, max_poll_interval_ms=6000)
     deadline = time.time() + 30
     tp = TopicPartition(topic, partition)
     while tp not in c.assignment() and time.time() < deadline:
