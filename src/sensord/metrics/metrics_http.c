@@ -149,6 +149,13 @@ int metrics_http_new(MetricsHttp **out, sd_event *event, const char *listen, Met
                 return r < 0 ? r : -EIO;
         }
         sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
+        /* sd-event runs one pending source per turn, oldest first, and a
+         * turn of the data path (a drain of 4096 records, a batch's rows)
+         * can take hundreds of milliseconds on a loaded host: a scrape
+         * waiting behind several would time out. Ahead of them, it waits
+         * for one turn at most. */
+        sd_event_source_set_priority(h->io, SD_EVENT_PRIORITY_IMPORTANT);
+        sd_event_source_set_priority(h->timer, SD_EVENT_PRIORITY_IMPORTANT);
         log_info("metrics at http://%s/metrics", listen);
         *out = h;
         return 0;
