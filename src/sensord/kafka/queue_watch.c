@@ -19,6 +19,12 @@ int queue_watch_init(QueueWatch *w, sd_event *event, rd_kafka_queue_t *queue, in
         if (pipe2(w->pipe_fds, O_NONBLOCK | O_CLOEXEC) < 0)
                 return -errno;
         rd_kafka_queue_io_event_enable(queue, w->pipe_fds[1], "1", 1);
+        /* librdkafka writes only when an op makes the queue's length 1. An
+         * op queued before the line above (a broker's connection error,
+         * right after rd_kafka_new()) would hold the length above 1 until
+         * someone polls, and no wake-up would ever come: wake once now. */
+        if (rd_kafka_queue_length(queue) > 0 && write(w->pipe_fds[1], "1", 1) < 0)
+                return -errno;
         return sd_event_add_io(event, &w->source, w->pipe_fds[0], EPOLLIN, on_readable, w);
 }
 

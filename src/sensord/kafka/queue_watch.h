@@ -1,7 +1,9 @@
 /* queue_watch: a librdkafka queue on sd-event. librdkafka writes a byte to
  * a pipe when the queue becomes non-empty; the loop drains the pipe and
  * calls the owner, which then serves the queue (the consumer's messages,
- * the producer's delivery reports). */
+ * the producer's delivery reports). No byte comes while ops are left in
+ * the queue: an owner that stops serving before the queue is empty must
+ * come back to it by itself. */
 #pragma once
 
 #include <librdkafka/rdkafka.h>

@@ -332,10 +332,14 @@ static void set_paused(Consumer *c, bool paused) {
 }
 
 /* While paused: librdkafka's events (rebalances, errors). A message it had
- * queued before the pause is sought back to, to be read after it. */
+ * queued before the pause is sought back to, to be read after it. More
+ * than DRAIN_MAX queued: the rest is served on the next turn, as the pipe
+ * stays quiet while the queue is not empty (a revoke left behind them would
+ * keep the whole group waiting for this member). */
 static void serve_events(Consumer *c, uint64_t now) {
         rd_kafka_message_t *m;
-        for (unsigned i = 0; i < DRAIN_MAX && !c->stopping && (m = rd_kafka_consumer_poll(c->rk, 0)); i++) {
+        unsigned i;
+        for (i = 0; i < DRAIN_MAX && !c->stopping && (m = rd_kafka_consumer_poll(c->rk, 0)); i++) {
                 if (m->err) {
                         dispatch(c, m, now);
                 } else {
@@ -351,6 +355,8 @@ static void serve_events(Consumer *c, uint64_t now) {
                 }
                 rd_kafka_message_destroy(m);
         }
+        if (i == DRAIN_MAX)
+                consumer_resume(c);
 }
 
 /* The pipeline holds messages back: they wait in librdkafka, and once the
